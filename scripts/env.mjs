@@ -1,0 +1,43 @@
+// Shared by scripts/*.mjs: repo root, and a child environment in which
+// node_modules/.bin (Node 22, wrangler, wasm-opt) and ~/.cargo/bin come first
+// on PATH (TOOLING.md P6), with Miniflare kept offline and quiet (P10).
+import path from 'node:path';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const BIN = path.join(ROOT, 'node_modules', '.bin');
+export const NODE = path.join(BIN, 'node');
+
+export function childEnv(extra = {}) {
+  const cargoBin = path.join(process.env.CARGO_HOME ?? path.join(os.homedir(), '.cargo'), 'bin');
+  const first = [BIN, cargoBin];
+  const rest = (process.env.PATH ?? '').split(path.delimiter).filter((p) => p && !first.includes(p));
+  return {
+    ...process.env,
+    PATH: [...first, ...rest].join(path.delimiter),
+    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    WRANGLER_SEND_METRICS: 'false',
+    ...extra,
+  };
+}
+
+/** Run a command with inherited stdio in the repo root; returns its exit code (never throws). */
+export function run(cmd, args, { env = childEnv(), cwd = ROOT, timeout } = {}) {
+  console.log(`$ ${[cmd, ...args].join(' ')}`);
+  const r = spawnSync(cmd, args, { cwd, env, stdio: 'inherit', timeout });
+  if (r.error?.code === 'ETIMEDOUT') {
+    console.error(`${cmd}: timed out after ${timeout / 1000} s`);
+    return 124;
+  }
+  if (r.error) {
+    console.error(`${cmd}: ${r.error.message}`);
+    return 127;
+  }
+  if (r.signal) {
+    console.error(`${cmd}: killed by ${r.signal}`);
+    return 128 + (os.constants.signals[r.signal] ?? 0);
+  }
+  return r.status ?? 1;
+}

@@ -1,0 +1,76 @@
+// npm test: every test layer in order, stopping at the first failure.
+//   rust       cargo test --lib                      (native engine tests)
+//   build      npm run build                         (scripts/build.mjs: wasm-pack + wasm-opt)
+//   wasm       wasm-pack test --node                 (tests/*.rs under Node 22)
+//   int        node --test --test-concurrency=1 tests/*.test.mjs   (local workerd via wrangler)
+//   typecheck  tsc -p tests/tsconfig.json            (only if that file exists)
+// TEST_ONLY=rust|wasm|int (comma-separated list allowed) runs a subset; "int"
+// includes the build and typecheck steps, since the integration tests load pkg/.
+// TEST_STEP_TIMEOUT (seconds, default 1800) bounds each step.
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, NODE, run } from './env.mjs';
+
+const testFiles = () =>
+  readdirSync(path.join(ROOT, 'tests'))
+    .filter((f) => f.endsWith('.test.mjs'))
+    .sort()
+    .map((f) => path.join('tests', f));
+
+const STEPS = [
+  { name: 'rust', group: 'rust', title: 'native engine tests', cmd: () => ['cargo', ['test', '--lib']] },
+  { name: 'build', group: 'int', title: 'wasm build', cmd: () => ['npm', ['run', 'build']] },
+  { name: 'wasm', group: 'wasm', title: 'wasm tests under Node', cmd: () => ['wasm-pack', ['test', '--node']] },
+  {
+    name: 'int',
+    group: 'int',
+    title: 'integration tests (local workerd)',
+    cmd: () => {
+      const files = testFiles();
+      return files.length ? [NODE, ['--test', '--test-concurrency=1', ...files]] : null;
+    },
+  },
+  {
+    name: 'typecheck',
+    group: 'int',
+    title: 'type check',
+    cmd: () =>
+      existsSync(path.join(ROOT, 'tests', 'tsconfig.json')) ? ['tsc', ['-p', 'tests/tsconfig.json']] : null,
+  },
+];
+
+const only = (process.env.TEST_ONLY ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+const unknown = only.filter((g) => !['rust', 'wasm', 'int'].includes(g));
+if (unknown.length) {
+  console.error(`TEST_ONLY: unknown value(s) ${unknown.join(', ')}; use rust, wasm or int`);
+  process.exit(2);
+}
+const timeoutMs = Number(process.env.TEST_STEP_TIMEOUT ?? 1800) * 1000;
+
+const fmt = (ms) => `${(ms / 1000).toFixed(1)} s`;
+const summary = [];
+const t0 = Date.now();
+for (const step of STEPS) {
+  if (only.length && !only.includes(step.group)) continue;
+  const header = `==> [${step.name}] ${step.title}`;
+  console.log(`\n${header}\n${'='.repeat(header.length)}`);
+  const c = step.cmd();
+  if (!c) {
+    console.log(`(skipped: nothing to run)`);
+    summary.push(`${step.name}: skipped`);
+    continue;
+  }
+  const started = Date.now();
+  const code = run(c[0], c[1], { timeout: timeoutMs });
+  const took = fmt(Date.now() - started);
+  summary.push(`${step.name}: ${code === 0 ? 'ok' : `FAILED (exit ${code})`} in ${took}`);
+  console.log(`<== [${step.name}] ${code === 0 ? 'ok' : `FAILED with exit code ${code}`} in ${took}`);
+  if (code !== 0) {
+    console.log(`\nSummary:\n  ${summary.join('\n  ')}`);
+    process.exit(code);
+  }
+}
+console.log(`\nSummary (${fmt(Date.now() - t0)}):\n  ${summary.join('\n  ')}`);

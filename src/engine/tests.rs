@@ -1,0 +1,383 @@
+use super::*;
+use crate::model::value::{date, entry, text};
+
+const NOW: Millis = 1_764_000_000_000;
+const RUN: &str = "wrun_01KAXK6T8R0000000000000000";
+const CORR: &str = "c_1";
+const TOKEN: &str = "t1";
+
+fn ctx() -> Ctx {
+    Ctx {
+        now: NOW,
+        event_ids: ["wevt_A".into(), "wevt_B".into()],
+    }
+}
+
+fn request(event_type: &str, data: Vec<(Value, Value)>) -> EventRequest {
+    let mut m = vec![
+        text("eventType", event_type),
+        entry("eventData", Value::Map(data)),
+    ];
+    if !event_type.starts_with("run_") {
+        m.push(text("correlationId", CORR));
+    }
+    EventRequest::parse(&Value::Map(m)).unwrap()
+}
+
+/// One request of every type (and `run_started` with and without resilient data).
+fn requests() -> Vec<EventRequest> {
+    let input = || entry("input", Value::Bytes(vec![0, 1]));
+    vec![
+        request(
+            "run_created",
+            vec![
+                text("deploymentId", "d"),
+                text("workflowName", "w"),
+                input(),
+            ],
+        ),
+        request("run_started", vec![]),
+        request(
+            "run_started",
+            vec![
+                text("deploymentId", "d"),
+                text("workflowName", "w"),
+                input(),
+            ],
+        ),
+        request(
+            "run_completed",
+            vec![entry("output", Value::Bytes(vec![9]))],
+        ),
+        request("run_failed", vec![text("error", "boom")]),
+        request("run_cancelled", vec![]),
+        request("step_created", vec![text("stepName", "s"), input()]),
+        request("step_started", vec![text("stepName", "s")]),
+        request(
+            "step_completed",
+            vec![entry("result", Value::Bytes(vec![0]))],
+        ),
+        request("step_failed", vec![text("error", "bad")]),
+        request(
+            "step_retrying",
+            vec![text("error", "e"), entry("retryAfter", date(NOW + 5000))],
+        ),
+        request(
+            "hook_created",
+            vec![text("token", TOKEN), entry("isWebhook", Value::Bool(false))],
+        ),
+        request(
+            "hook_received",
+            vec![entry("payload", Value::Bytes(vec![1]))],
+        ),
+        request("hook_disposed", vec![]),
+        request("wait_created", vec![entry("resumeAt", date(NOW + 1000))]),
+        request("wait_completed", vec![]),
+    ]
+}
+
+/// Every combination of the states a request can meet (tokio's task_combinations style).
+fn universe() -> Vec<Snapshot> {
+    let mut runs = vec![None];
+    for status in RunStatus::ALL {
+        for spec_version in [None, Some(3), Some(4)] {
+            runs.push(Some(RunFacts {
+                status: *status,
+                spec_version,
+            }));
+        }
+    }
+    let mut steps = vec![None];
+    for status in StepStatus::ALL {
+        steps.push(Some(StepFacts {
+            status: *status,
+            retry_after: None,
+        }));
+    }
+    steps.push(Some(StepFacts {
+        status: StepStatus::Pending,
+        retry_after: Some(NOW + 30_000),
+    }));
+    steps.push(Some(StepFacts {
+        status: StepStatus::Pending,
+        retry_after: Some(NOW - 1),
+    }));
+    let hook = |run: &str, hook: &str, token: &str| {
+        Some(HookFacts {
+            run_id: run.into(),
+            hook_id: hook.into(),
+            token: token.into(),
+        })
+    };
+    let hooks = vec![None, hook(RUN, CORR, TOKEN), hook("wrun_other", CORR, "t2")];
+    let holders = vec![
+        None,
+        hook(RUN, CORR, TOKEN),
+        hook(RUN, "c_2", TOKEN),
+        hook("wrun_other", "c_3", TOKEN),
+    ];
+    let waits = [None, Some(WaitStatus::Waiting), Some(WaitStatus::Completed)];
+    let mut all = Vec::new();
+    for run in &runs {
+        for step in &steps {
+            for hook in &hooks {
+                for token_holder in &holders {
+                    for wait in waits {
+                        for hook_create_logged in [false, true] {
+                            all.push(Snapshot {
+                                run: run.clone(),
+                                step: step.clone(),
+                                hook: hook.clone(),
+                                token_holder: token_holder.clone(),
+                                wait,
+                                hook_create_logged,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    all
+}
+
+fn effect(p: &Plan) -> (Vec<Event>, Vec<Write>, Reply) {
+    (p.events.clone(), p.writes.clone(), p.reply)
+}
+
+/// The property the store relies on: a plan's guards hold on the state it was decided
+/// on, and on any state where they hold, deciding again gives the same effect. So a
+/// plan committed under its guards is the decision for the state it committed on.
+#[test]
+fn guards_characterise_every_decision() {
+    let universe = universe();
+    let mut plans_checked = 0;
+    for req in requests() {
+        let decisions: Vec<_> = universe
+            .iter()
+            .map(|s| decide(&req, RUN, s, &ctx()))
+            .collect();
+        let mut seen: Vec<(Vec<Event>, Vec<Write>, Reply)> = Vec::new();
+        for (origin, decision) in universe.iter().zip(&decisions) {
+            let Ok(Decision::Commit(plan)) = decision else {
+                continue;
+            };
+            assert!(
+                plan.guards.iter().all(|g| g.holds(origin)),
+                "{}: guards {:?} do not hold on the state they were decided on: {origin:?}",
+                req.event_type.as_str(),
+                plan.guards
+            );
+            if seen.contains(&effect(plan)) {
+                continue;
+            }
+            seen.push(effect(plan));
+            plans_checked += 1;
+            for (other, again) in universe.iter().zip(&decisions) {
+                if !plan.guards.iter().all(|g| g.holds(other)) {
+                    continue;
+                }
+                match again {
+                    Ok(Decision::Commit(p)) if effect(p) == effect(plan) => {}
+                    different => panic!(
+                        "{}: guards {:?} admit {other:?}\nwhere the decision is {different:?}\nnot the plan decided on {origin:?}",
+                        req.event_type.as_str(),
+                        plan.guards
+                    ),
+                }
+            }
+        }
+    }
+    assert!(plans_checked > 20, "only {plans_checked} distinct plans");
+}
+
+/// Every event type commits in one round trip on the state it usually meets.
+#[test]
+fn the_expected_state_commits() {
+    for req in requests() {
+        let s = Snapshot::expected(&req);
+        let mut s = s;
+        if req.event_type == EventType::HookReceived || req.event_type == EventType::HookDisposed {
+            s.hook = Some(HookFacts {
+                run_id: RUN.into(),
+                hook_id: CORR.into(),
+                token: TOKEN.into(),
+            });
+        }
+        match decide(&req, RUN, &s, &ctx()) {
+            Ok(Decision::Commit(_)) => {}
+            other => panic!("{}: {other:?}", req.event_type.as_str()),
+        }
+    }
+}
+
+fn snapshot_with_run(status: RunStatus, spec_version: Option<i64>) -> Snapshot {
+    Snapshot {
+        run: Some(RunFacts {
+            status,
+            spec_version,
+        }),
+        ..Snapshot::default()
+    }
+}
+
+fn rejection(req: &EventRequest, s: &Snapshot) -> WorldError {
+    match decide(req, RUN, s, &ctx()) {
+        Err(e) => e,
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+#[test]
+fn terminal_runs_refuse_what_the_contract_refuses() {
+    let reqs = requests();
+    let by_type = |t: &str| {
+        reqs.iter()
+            .find(|r| r.event_type.as_str() == t)
+            .unwrap()
+            .clone()
+    };
+    let done = snapshot_with_run(RunStatus::Completed, Some(3));
+    assert_eq!(
+        rejection(&by_type("run_started"), &done).name,
+        ErrorName::RunExpired
+    );
+    assert_eq!(
+        rejection(&by_type("run_completed"), &done).name,
+        ErrorName::EntityConflict
+    );
+    assert_eq!(
+        rejection(&by_type("run_cancelled"), &done).name,
+        ErrorName::EntityConflict
+    );
+    let e = rejection(&by_type("step_created"), &done);
+    assert_eq!(
+        e.message,
+        "Cannot create new entities on run in terminal state \"completed\""
+    );
+    let cancelled = snapshot_with_run(RunStatus::Cancelled, Some(3));
+    let Ok(Decision::Commit(p)) = decide(&by_type("run_cancelled"), RUN, &cancelled, &ctx()) else {
+        panic!()
+    };
+    assert_eq!(p.events.len(), 1);
+    assert!(p.writes.is_empty());
+}
+
+#[test]
+fn step_started_too_early_reports_whole_seconds() {
+    let req = requests()
+        .into_iter()
+        .find(|r| r.event_type == EventType::StepStarted)
+        .unwrap();
+    let mut s = snapshot_with_run(RunStatus::Running, Some(3));
+    s.step = Some(StepFacts {
+        status: StepStatus::Pending,
+        retry_after: Some(NOW + 29_001),
+    });
+    let e = rejection(&req, &s);
+    assert_eq!((e.name, e.retry_after), (ErrorName::TooEarly, Some(30)));
+}
+
+#[test]
+fn spec_versions_gate_and_legacy_runs_take_their_own_path() {
+    let reqs = requests();
+    let by_type = |t: &str| {
+        reqs.iter()
+            .find(|r| r.event_type.as_str() == t)
+            .unwrap()
+            .clone()
+    };
+    let too_new = snapshot_with_run(RunStatus::Running, Some(4));
+    let e = rejection(&by_type("step_created"), &too_new);
+    assert_eq!(
+        (e.name, e.run_spec_version, e.world_spec_version),
+        (ErrorName::RunNotSupported, Some(4), Some(3))
+    );
+    // step_completed does not load the run, so no version gate (§8.91)
+    let mut s = too_new.clone();
+    s.step = Some(StepFacts {
+        status: StepStatus::Running,
+        retry_after: None,
+    });
+    assert!(matches!(
+        decide(&by_type("step_completed"), RUN, &s, &ctx()),
+        Ok(Decision::Commit(_))
+    ));
+
+    let legacy = snapshot_with_run(RunStatus::Completed, None);
+    let Ok(Decision::Commit(p)) = decide(&by_type("run_cancelled"), RUN, &legacy, &ctx()) else {
+        panic!()
+    };
+    assert!(p.events.is_empty());
+    let Ok(Decision::Commit(p)) = decide(&by_type("hook_received"), RUN, &legacy, &ctx()) else {
+        panic!()
+    };
+    assert_eq!(p.events[0].spec_version, 3);
+    let e = rejection(
+        &by_type("run_started"),
+        &snapshot_with_run(RunStatus::Running, Some(1)),
+    );
+    assert_eq!(e.name, ErrorName::Plain);
+    assert!(
+        e.message
+            .contains("not supported for legacy runs (specVersion: 1)"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn resilient_start_logs_run_created_before_run_started() {
+    let req = requests()
+        .into_iter()
+        .find(|r| matches!(r.kind, Kind::RunStarted { resilient: Some(_) }))
+        .unwrap();
+    let Ok(Decision::Commit(p)) = decide(&req, RUN, &Snapshot::default(), &ctx()) else {
+        panic!()
+    };
+    let types: Vec<_> = p.events.iter().map(|e| e.event_type).collect();
+    assert_eq!(types, [EventType::RunCreated, EventType::RunStarted]);
+    assert_eq!(p.events[1].event_data, None);
+    let Write::InsertRun(run) = &p.writes[0] else {
+        panic!()
+    };
+    assert_eq!(
+        (run.status, run.started_at),
+        (RunStatus::Running, Some(NOW))
+    );
+    // without the data, a missing run is an error and nothing is written (§8.16)
+    let bare = requests()
+        .into_iter()
+        .find(|r| matches!(r.kind, Kind::RunStarted { resilient: None }))
+        .unwrap();
+    assert_eq!(
+        rejection(&bare, &Snapshot::default()).name,
+        ErrorName::WorkflowRunNotFound
+    );
+}
+
+#[test]
+fn a_taken_token_is_a_conflict_event_not_an_error() {
+    let req = requests()
+        .into_iter()
+        .find(|r| r.event_type == EventType::HookCreated)
+        .unwrap();
+    let mut s = snapshot_with_run(RunStatus::Running, Some(3));
+    s.token_holder = Some(HookFacts {
+        run_id: "wrun_other".into(),
+        hook_id: "h9".into(),
+        token: TOKEN.into(),
+    });
+    let Ok(Decision::Commit(p)) = decide(&req, RUN, &s, &ctx()) else {
+        panic!()
+    };
+    assert_eq!(p.events[0].event_type, EventType::HookConflict);
+    assert_eq!(
+        p.events[0].event_data,
+        Some(Value::Map(vec![
+            text("token", TOKEN),
+            text("conflictingRunId", "wrun_other")
+        ]))
+    );
+    assert!(p.writes.is_empty() && !p.reply.hook);
+}

@@ -1,0 +1,186 @@
+//! Read parameters (`resolveData`, `pagination`) as the contract's readers send them (§4).
+
+use super::value::{self, Value};
+use super::WorldError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ResolveData {
+    #[default]
+    All,
+    None,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortOrder {
+    Asc,
+    Desc,
+}
+
+/// The documented page maximum (§7.1); larger requests are clamped to it.
+pub const MAX_PAGE_SIZE: i64 = 1000;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page {
+    pub limit: i64,
+    pub cursor: Option<String>,
+    pub sort_order: SortOrder,
+}
+
+/// Everything a read may be given; each reader uses the fields that apply to it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadParams {
+    pub resolve_data: ResolveData,
+    pub page: Page,
+    pub run_id: Option<String>,
+    pub workflow_name: Option<String>,
+    pub status: Option<String>,
+    pub correlation_id: Option<String>,
+}
+
+fn optional_text(params: &Value, key: &str) -> Result<Option<String>, WorldError> {
+    match value::get(params, key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Text(t)) => Ok(Some(t.clone())),
+        Some(other) => Err(WorldError::invalid(
+            "INVALID_PARAMS",
+            format!(
+                "Invalid `{key}`: expected a string, got {}",
+                value::kind(other)
+            ),
+        )),
+    }
+}
+
+impl ReadParams {
+    /// Parses `params` (absent, `undefined` or an object) with the reader's defaults.
+    pub fn parse(
+        params: Option<&Value>,
+        default_limit: i64,
+        default_order: SortOrder,
+    ) -> Result<ReadParams, WorldError> {
+        let empty = Value::Map(Vec::new());
+        let params = match params {
+            None | Some(Value::Null) => &empty,
+            Some(p @ Value::Map(_)) => p,
+            Some(other) => {
+                return Err(WorldError::invalid(
+                    "INVALID_PARAMS",
+                    format!(
+                        "Invalid read parameters: expected an object, got {}",
+                        value::kind(other)
+                    ),
+                ))
+            }
+        };
+        let resolve_data = match value::get(params, "resolveData") {
+            None | Some(Value::Null) => ResolveData::All,
+            Some(Value::Text(t)) if t == "all" => ResolveData::All,
+            Some(Value::Text(t)) if t == "none" => ResolveData::None,
+            Some(other) => {
+                return Err(WorldError::invalid(
+                    "INVALID_PARAMS",
+                    format!(
+                        "Invalid `resolveData`: {}; allowed: 'all' or 'none'",
+                        describe(other)
+                    ),
+                ))
+            }
+        };
+        let pagination = value::get(params, "pagination").unwrap_or(&empty);
+        let limit = match value::get(pagination, "limit") {
+            None | Some(Value::Null) => default_limit,
+            Some(v) => match value::integer(v) {
+                Some(n) if n >= 1 => n.min(MAX_PAGE_SIZE),
+                _ => {
+                    return Err(WorldError::invalid(
+                        "INVALID_PAGINATION",
+                        format!(
+                            "Invalid `pagination.limit`: {}; allowed: an integer from 1 to {MAX_PAGE_SIZE} (larger values are clamped)",
+                            describe(v)
+                        ),
+                    ))
+                }
+            },
+        };
+        let sort_order = match value::get(pagination, "sortOrder") {
+            None | Some(Value::Null) => default_order,
+            Some(Value::Text(t)) if t == "asc" => SortOrder::Asc,
+            Some(Value::Text(t)) if t == "desc" => SortOrder::Desc,
+            Some(other) => {
+                return Err(WorldError::invalid(
+                    "INVALID_PAGINATION",
+                    format!(
+                        "Invalid `pagination.sortOrder`: {}; allowed: 'asc' or 'desc'",
+                        describe(other)
+                    ),
+                ))
+            }
+        };
+        Ok(ReadParams {
+            resolve_data,
+            page: Page {
+                limit,
+                cursor: optional_text(pagination, "cursor")?,
+                sort_order,
+            },
+            run_id: optional_text(params, "runId")?,
+            workflow_name: optional_text(params, "workflowName")?,
+            status: optional_text(params, "status")?,
+            correlation_id: optional_text(params, "correlationId")?,
+        })
+    }
+}
+
+/// A value as an error message shows it: its kind, and its text if it is short.
+pub fn describe(v: &Value) -> String {
+    match v {
+        Value::Text(t) if t.len() <= 64 => format!("'{t}'"),
+        Value::Integer(_) | Value::Float(_) => match value::integer(v) {
+            Some(n) => n.to_string(),
+            None => "a non-integer number".into(),
+        },
+        other => format!("a value of type {}", value::kind(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::value::{entry, text};
+
+    fn parse(v: Value) -> Result<ReadParams, WorldError> {
+        ReadParams::parse(Some(&v), 20, SortOrder::Desc)
+    }
+
+    #[test]
+    fn defaults_and_clamping() {
+        let p = ReadParams::parse(None, 20, SortOrder::Desc).unwrap();
+        assert_eq!(
+            (p.page.limit, p.page.sort_order, p.resolve_data),
+            (20, SortOrder::Desc, ResolveData::All)
+        );
+        let huge = parse(Value::Map(vec![entry(
+            "pagination",
+            Value::Map(vec![entry("limit", Value::Integer(5000.into()))]),
+        )]))
+        .unwrap();
+        assert_eq!(huge.page.limit, 1000);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let neg = parse(Value::Map(vec![entry(
+            "pagination",
+            Value::Map(vec![entry("limit", Value::Integer((-1).into()))]),
+        )]))
+        .unwrap_err();
+        assert_eq!(neg.status, Some(400));
+        assert!(
+            neg.message.contains("pagination.limit") && neg.message.contains("-1"),
+            "{}",
+            neg.message
+        );
+        let rd = parse(Value::Map(vec![text("resolveData", "some")])).unwrap_err();
+        assert!(rd.message.contains("'some'") && rd.message.contains("'none'"));
+    }
+}

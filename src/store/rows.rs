@@ -1,0 +1,218 @@
+//! D1 rows ⇄ entities. Column names are the entity field names, so nothing is renamed.
+
+use super::sql::SqlValue;
+use crate::engine::{HookFacts, RunFacts, Snapshot, StepFacts};
+use crate::model::value::{self, from_cbor, Value};
+use crate::model::{
+    Event, EventType, Hook, Run, RunStatus, Step, StepStatus, StructuredError, Wait, WaitStatus,
+    WorldError,
+};
+
+/// One result row: columns in order, by name.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Row(pub Vec<(String, SqlValue)>);
+
+fn corrupt(column: &str, what: &str) -> WorldError {
+    WorldError {
+        status: Some(500),
+        code: Some("CORRUPT_ROW"),
+        ..WorldError::new(
+            crate::model::ErrorName::WorkflowWorld,
+            format!("Stored row has an invalid `{column}`: {what}"),
+        )
+    }
+}
+
+impl Row {
+    fn get(&self, column: &str) -> &SqlValue {
+        self.0
+            .iter()
+            .find(|(c, _)| c == column)
+            .map_or(&SqlValue::Null, |(_, v)| v)
+    }
+
+    pub fn opt_text(&self, column: &str) -> Result<Option<String>, WorldError> {
+        match self.get(column) {
+            SqlValue::Null => Ok(None),
+            SqlValue::Text(t) => Ok(Some(t.clone())),
+            _ => Err(corrupt(column, "expected text")),
+        }
+    }
+
+    pub fn text(&self, column: &str) -> Result<String, WorldError> {
+        self.opt_text(column)?
+            .ok_or_else(|| corrupt(column, "missing"))
+    }
+
+    pub fn opt_int(&self, column: &str) -> Result<Option<i64>, WorldError> {
+        match self.get(column) {
+            SqlValue::Null => Ok(None),
+            SqlValue::Integer(i) => Ok(Some(*i)),
+            SqlValue::Real(f) if f.fract() == 0.0 => Ok(Some(*f as i64)),
+            _ => Err(corrupt(column, "expected an integer")),
+        }
+    }
+
+    pub fn int(&self, column: &str) -> Result<i64, WorldError> {
+        self.opt_int(column)?
+            .ok_or_else(|| corrupt(column, "missing"))
+    }
+
+    pub fn value(&self, column: &str) -> Result<Option<Value>, WorldError> {
+        match self.get(column) {
+            SqlValue::Null => Ok(None),
+            SqlValue::Blob(b) => from_cbor(b).map(Some).map_err(|e| corrupt(column, &e)),
+            _ => Err(corrupt(column, "expected a blob")),
+        }
+    }
+
+    fn parsed<T>(&self, column: &str, parse: fn(&str) -> Option<T>) -> Result<T, WorldError> {
+        let t = self.text(column)?;
+        parse(&t).ok_or_else(|| corrupt(column, &format!("unknown value '{t}'")))
+    }
+
+    fn error(&self, column: &str) -> Result<Option<StructuredError>, WorldError> {
+        let Some(v) = self.value(column)? else {
+            return Ok(None);
+        };
+        let text = |k: &str| match value::get(&v, k) {
+            Some(Value::Text(t)) => Some(t.clone()),
+            _ => None,
+        };
+        Ok(Some(StructuredError {
+            message: text("message").unwrap_or_default(),
+            stack: text("stack"),
+            code: text("code"),
+        }))
+    }
+}
+
+pub fn run(r: &Row) -> Result<Run, WorldError> {
+    Ok(Run {
+        run_id: r.text("run_id")?,
+        status: r.parsed("status", RunStatus::parse)?,
+        deployment_id: r.text("deployment_id")?,
+        workflow_name: r.text("workflow_name")?,
+        spec_version: r.opt_int("spec_version")?,
+        execution_context: r.value("execution_context")?,
+        input: r.value("input")?,
+        output: r.value("output")?,
+        error: r.error("error")?,
+        expired_at: r.opt_int("expired_at")?,
+        started_at: r.opt_int("started_at")?,
+        completed_at: r.opt_int("completed_at")?,
+        created_at: r.int("created_at")?,
+        updated_at: r.int("updated_at")?,
+    })
+}
+
+pub fn step(r: &Row) -> Result<Step, WorldError> {
+    Ok(Step {
+        run_id: r.text("run_id")?,
+        step_id: r.text("step_id")?,
+        step_name: r.text("step_name")?,
+        status: r.parsed("status", StepStatus::parse)?,
+        input: r.value("input")?,
+        output: r.value("output")?,
+        error: r.error("error")?,
+        attempt: r.int("attempt")?,
+        started_at: r.opt_int("started_at")?,
+        completed_at: r.opt_int("completed_at")?,
+        retry_after: r.opt_int("retry_after")?,
+        created_at: r.int("created_at")?,
+        updated_at: r.int("updated_at")?,
+        spec_version: r.opt_int("spec_version")?,
+    })
+}
+
+pub fn hook(r: &Row) -> Result<Hook, WorldError> {
+    Ok(Hook {
+        hook_id: r.text("hook_id")?,
+        run_id: r.text("run_id")?,
+        token: r.text("token")?,
+        metadata: r.value("metadata")?,
+        is_webhook: r.opt_int("is_webhook")?.map(|i| i != 0),
+        owner_id: r.text("owner_id")?,
+        project_id: r.text("project_id")?,
+        environment: r.text("environment")?,
+        created_at: r.int("created_at")?,
+        spec_version: r.opt_int("spec_version")?,
+    })
+}
+
+pub fn wait(r: &Row) -> Result<Wait, WorldError> {
+    Ok(Wait {
+        wait_id: r.text("wait_id")?,
+        run_id: r.text("run_id")?,
+        status: r.parsed("status", WaitStatus::parse)?,
+        resume_at: r.opt_int("resume_at")?,
+        completed_at: r.opt_int("completed_at")?,
+        created_at: r.int("created_at")?,
+        updated_at: r.int("updated_at")?,
+        spec_version: r.opt_int("spec_version")?,
+    })
+}
+
+/// An event and its position in the log (`seq`, the cursor of event lists).
+pub fn event(r: &Row) -> Result<(Event, i64), WorldError> {
+    Ok((
+        Event {
+            event_id: r.text("event_id")?,
+            run_id: r.text("run_id")?,
+            event_type: r.parsed("event_type", EventType::parse)?,
+            correlation_id: r.opt_text("correlation_id")?,
+            event_data: r.value("event_data")?,
+            spec_version: r.int("spec_version")?,
+            created_at: r.int("created_at")?,
+        },
+        r.int("seq")?,
+    ))
+}
+
+/// The row of `sql::snapshot`.
+pub fn snapshot(r: &Row) -> Result<Snapshot, WorldError> {
+    let run = match r.opt_text("run_status")? {
+        Some(_) => Some(RunFacts {
+            status: r.parsed("run_status", RunStatus::parse)?,
+            spec_version: r.opt_int("run_spec_version")?,
+        }),
+        None => None,
+    };
+    let step = match r.opt_text("step_status")? {
+        Some(_) => Some(StepFacts {
+            status: r.parsed("step_status", StepStatus::parse)?,
+            retry_after: r.opt_int("step_retry_after")?,
+        }),
+        None => None,
+    };
+    let hook_by =
+        |run_col: &str, other_col: &str, is_token: bool| -> Result<Option<HookFacts>, WorldError> {
+            Ok(match (r.opt_text(run_col)?, r.opt_text(other_col)?) {
+                (Some(run_id), Some(other)) => Some(if is_token {
+                    HookFacts {
+                        run_id,
+                        hook_id: other,
+                        token: String::new(),
+                    }
+                } else {
+                    HookFacts {
+                        run_id,
+                        hook_id: String::new(),
+                        token: other,
+                    }
+                }),
+                _ => None,
+            })
+        };
+    Ok(Snapshot {
+        run,
+        step,
+        hook: hook_by("hook_run_id", "hook_token", false)?,
+        token_holder: hook_by("holder_run_id", "holder_hook_id", true)?,
+        wait: match r.opt_text("wait_status")? {
+            Some(_) => Some(r.parsed("wait_status", WaitStatus::parse)?),
+            None => None,
+        },
+        hook_create_logged: r.int("hook_create_logged")? != 0,
+    })
+}

@@ -1,0 +1,483 @@
+//! The store against real SQLite (rusqlite), with the schema of `migrations/`: the SQL
+//! the engine's plans become, run natively. Races are injected between round trips.
+
+use super::*;
+use crate::model::value::{entry, text};
+use crate::model::{EventType, StepStatus};
+use rusqlite::types::{Value as Sqlite, ValueRef};
+use std::cell::{Cell, RefCell};
+
+struct Sqlite3 {
+    conn: rusqlite::Connection,
+    round_trips: Cell<usize>,
+    /// Run before the next batch: another writer that gets in first.
+    before_next: RefCell<Option<Vec<Statement>>>,
+}
+
+impl Sqlite3 {
+    fn new() -> Sqlite3 {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(include_str!("../../migrations/0001_init.sql"))
+            .unwrap();
+        Sqlite3 {
+            conn,
+            round_trips: Cell::new(0),
+            before_next: RefCell::new(None),
+        }
+    }
+
+    fn run(&self, statements: &[Statement]) -> Result<Vec<QueryResult>, String> {
+        let tx = self
+            .conn
+            .unchecked_transaction()
+            .map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for s in statements {
+            let mut stmt = tx.prepare(&s.sql).map_err(|e| format!("{e}: {}", s.sql))?;
+            let params: Vec<Sqlite> = s
+                .params
+                .iter()
+                .map(|p| match p {
+                    SqlValue::Null => Sqlite::Null,
+                    SqlValue::Integer(i) => Sqlite::Integer(*i),
+                    SqlValue::Real(f) => Sqlite::Real(*f),
+                    SqlValue::Text(t) => Sqlite::Text(t.clone()),
+                    SqlValue::Blob(b) => Sqlite::Blob(b.clone()),
+                })
+                .collect();
+            let names: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+            let mut rows = Vec::new();
+            let mut q = stmt
+                .query(rusqlite::params_from_iter(params))
+                .map_err(|e| e.to_string())?;
+            while let Some(r) = q.next().map_err(|e| e.to_string())? {
+                let mut row = Vec::new();
+                for (i, name) in names.iter().enumerate() {
+                    let v = match r.get_ref(i).unwrap() {
+                        ValueRef::Null => SqlValue::Null,
+                        ValueRef::Integer(i) => SqlValue::Integer(i),
+                        ValueRef::Real(f) => SqlValue::Real(f),
+                        ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into()),
+                        ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
+                    };
+                    // D1 returns objects: a later column of the same name wins.
+                    row.retain(|(n, _): &(String, SqlValue)| n != name);
+                    row.push((name.clone(), v));
+                }
+                rows.push(Row(row));
+            }
+            drop(q);
+            out.push(QueryResult {
+                rows,
+                changes: tx.changes() as i64,
+            });
+        }
+        tx.commit().map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+}
+
+impl Database for Sqlite3 {
+    async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<QueryResult>, String> {
+        if let Some(first) = self.before_next.borrow_mut().take() {
+            self.run(&first)?;
+        }
+        self.round_trips.set(self.round_trips.get() + 1);
+        self.run(&statements)
+    }
+}
+
+struct FixedClock(Cell<u128>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Millis {
+        1_764_000_000_000
+    }
+    fn random(&self) -> u128 {
+        self.0.set(self.0.get() + 1);
+        self.0.get()
+    }
+}
+
+// A run id whose ULID time is the fixed clock's now.
+const RUN: &str = "wrun_01KAV9FT000000000000000000";
+
+fn ev(event_type: &str, corr: Option<&str>, data: Vec<(Value, Value)>) -> Value {
+    let mut m = vec![
+        text("eventType", event_type),
+        entry("eventData", Value::Map(data)),
+    ];
+    if let Some(c) = corr {
+        m.push(text("correlationId", c));
+    }
+    Value::Map(m)
+}
+
+struct World {
+    db: Sqlite3,
+    clock: FixedClock,
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            db: Sqlite3::new(),
+            clock: FixedClock(Cell::new(0)),
+        }
+    }
+
+    fn create(&self, run_id: &str, data: Value) -> Result<EventResult, WorldError> {
+        futures_executor::block_on(create_event(
+            &self.db,
+            &self.clock,
+            Some(run_id),
+            &data,
+            ResolveData::All,
+        ))
+    }
+
+    /// Round trips of one `events.create`.
+    fn trips(&self, run_id: &str, data: Value) -> (Result<EventResult, WorldError>, usize) {
+        self.db.round_trips.set(0);
+        let r = self.create(run_id, data);
+        (r, self.db.round_trips.get())
+    }
+
+    fn log(&self, run_id: &str) -> Vec<EventType> {
+        let p = ReadParams::parse(None, 1000, SortOrder::Asc).unwrap();
+        let p = ReadParams {
+            run_id: Some(run_id.into()),
+            ..p
+        };
+        futures_executor::block_on(list_events(&self.db, &p))
+            .unwrap()
+            .data
+            .iter()
+            .map(|e| e.event_type)
+            .collect()
+    }
+
+    fn started_run(&self) {
+        self.create(
+            RUN,
+            ev(
+                "run_created",
+                None,
+                vec![text("deploymentId", "d"), text("workflowName", "w")],
+            ),
+        )
+        .unwrap();
+        self.create(RUN, ev("run_started", None, vec![])).unwrap();
+    }
+
+    /// The statements another writer's `events.create` would commit, decided on the
+    /// current state (so the injected writer is correct, not hand-written SQL).
+    fn competing(&self, run_id: &str, data: Value) -> Vec<Statement> {
+        let req = EventRequest::parse(&data).unwrap();
+        let keys = Keys {
+            run_id,
+            correlation_id: req.correlation(),
+            token: token_of(&req),
+        };
+        let snap = read_snapshot(&self.db.run(&[sql::snapshot(&keys)]).unwrap()).unwrap();
+        let now = self.clock.now();
+        let rival_id = || ids::new_id(ids::EVENT_PREFIX, now, self.clock.random() + (1 << 70));
+        let ctx = Ctx {
+            now,
+            event_ids: [rival_id(), rival_id()],
+        };
+        match engine::decide(&req, run_id, &snap, &ctx).unwrap() {
+            Decision::Commit(plan) => sql::plan_batch(&plan, &keys).statements,
+            Decision::Unchanged(_) => panic!("the rival would write nothing"),
+        }
+    }
+}
+
+#[test]
+fn hot_path_events_take_one_round_trip() {
+    let w = World::new();
+    let (_, n) = w.trips(
+        RUN,
+        ev(
+            "run_created",
+            None,
+            vec![text("deploymentId", "d"), text("workflowName", "w")],
+        ),
+    );
+    assert_eq!(n, 1);
+    let (r, n) = w.trips(RUN, ev("run_started", None, vec![]));
+    let r = r.unwrap();
+    assert_eq!(
+        (n, r.events.as_ref().map(Vec::len), r.has_more),
+        (1, Some(2), Some(false))
+    );
+    for (t, data) in [
+        ("step_created", vec![text("stepName", "s")]),
+        ("step_started", vec![]),
+        ("step_retrying", vec![text("error", "e")]),
+        ("step_started", vec![]),
+        (
+            "step_completed",
+            vec![entry("result", Value::Bytes(vec![0, 0]))],
+        ),
+    ] {
+        let (r, n) = w.trips(RUN, ev(t, Some("step_1"), data));
+        r.unwrap();
+        assert_eq!(n, 1, "{t}");
+    }
+    for (t, corr, data) in [
+        (
+            "hook_created",
+            "hook_1",
+            vec![text("token", "tok"), entry("isWebhook", Value::Bool(true))],
+        ),
+        (
+            "hook_received",
+            "hook_1",
+            vec![entry("payload", Value::Bytes(vec![1]))],
+        ),
+        (
+            "wait_created",
+            "wait_1",
+            vec![entry("resumeAt", crate::model::value::date(5))],
+        ),
+        ("wait_completed", "wait_1", vec![]),
+        ("hook_disposed", "hook_1", vec![]),
+    ] {
+        let (r, n) = w.trips(RUN, ev(t, Some(corr), data));
+        r.unwrap();
+        assert_eq!(n, 1, "{t}");
+    }
+    let (r, n) = w.trips(RUN, ev("run_completed", None, vec![]));
+    assert_eq!(
+        (n, r.unwrap().run.unwrap().status),
+        (1, RunStatus::Completed)
+    );
+}
+
+#[test]
+fn an_unexpected_state_costs_a_second_round_trip_at_most() {
+    let w = World::new();
+    w.started_run();
+    // a repeated run_started reads the run in the round that found it running
+    let (r, n) = w.trips(RUN, ev("run_started", None, vec![]));
+    let r = r.unwrap();
+    assert_eq!((n, r.event.is_none(), r.run.is_some()), (1, true, true));
+    // cancelling a cancelled run appends a second run_cancelled in round two
+    w.create(RUN, ev("run_cancelled", None, vec![])).unwrap();
+    let (r, n) = w.trips(RUN, ev("run_cancelled", None, vec![]));
+    assert_eq!(
+        (n, r.unwrap().event.unwrap().event_type),
+        (2, EventType::RunCancelled)
+    );
+    // refusals are known from the first round's snapshot
+    let (r, n) = w.trips(
+        RUN,
+        ev("step_created", Some("step_x"), vec![text("stepName", "s")]),
+    );
+    assert_eq!(
+        (n, r.unwrap_err().name),
+        (1, crate::model::ErrorName::EntityConflict)
+    );
+    assert_eq!(
+        w.log(RUN),
+        [
+            EventType::RunCreated,
+            EventType::RunStarted,
+            EventType::RunCancelled,
+            EventType::RunCancelled
+        ]
+    );
+}
+
+#[test]
+fn resilient_start_creates_logs_and_starts_in_one_commit() {
+    let w = World::new();
+    let data = vec![
+        text("deploymentId", "d"),
+        text("workflowName", "w"),
+        entry("input", Value::Bytes(vec![0, 7])),
+    ];
+    let (r, n) = w.trips(RUN, ev("run_started", None, data));
+    let r = r.unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(r.run.as_ref().unwrap().status, RunStatus::Running);
+    assert_eq!(r.run.unwrap().input, Some(Value::Bytes(vec![0, 7])));
+    assert_eq!(w.log(RUN), [EventType::RunCreated, EventType::RunStarted]);
+    let late = w.create(
+        RUN,
+        ev(
+            "run_created",
+            None,
+            vec![text("deploymentId", "d"), text("workflowName", "w")],
+        ),
+    );
+    assert_eq!(
+        late.unwrap_err().name,
+        crate::model::ErrorName::EntityConflict
+    );
+}
+
+#[test]
+fn a_rival_commit_between_decision_and_write_is_seen_and_refused() {
+    let w = World::new();
+    w.started_run();
+    w.create(
+        RUN,
+        ev("step_created", Some("step_1"), vec![text("stepName", "s")]),
+    )
+    .unwrap();
+    w.create(RUN, ev("step_started", Some("step_1"), vec![]))
+        .unwrap();
+    let done = ev(
+        "step_completed",
+        Some("step_1"),
+        vec![entry("result", Value::Bytes(vec![1]))],
+    );
+    *w.db.before_next.borrow_mut() = Some(w.competing(RUN, done.clone()));
+    let (r, n) = w.trips(RUN, done);
+    assert_eq!(
+        (n, r.unwrap_err().name),
+        (1, crate::model::ErrorName::EntityConflict)
+    );
+    let log = w.log(RUN);
+    assert_eq!(
+        log.iter()
+            .filter(|t| **t == EventType::StepCompleted)
+            .count(),
+        1
+    );
+
+    // a token claimed by another run in between turns hook_created into hook_conflict
+    let other = "wrun_01KAV9FT000000000000000001";
+    w.create(
+        other,
+        ev(
+            "run_created",
+            None,
+            vec![text("deploymentId", "d"), text("workflowName", "w")],
+        ),
+    )
+    .unwrap();
+    let rival = ev(
+        "hook_created",
+        Some("hook_r"),
+        vec![
+            text("token", "shared"),
+            entry("isWebhook", Value::Bool(false)),
+        ],
+    );
+    *w.db.before_next.borrow_mut() = Some(w.competing(other, rival));
+    let mine = ev(
+        "hook_created",
+        Some("hook_m"),
+        vec![
+            text("token", "shared"),
+            entry("isWebhook", Value::Bool(false)),
+        ],
+    );
+    let (r, n) = w.trips(RUN, mine);
+    let r = r.unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(r.event.unwrap().event_type, EventType::HookConflict);
+    assert!(r.hook.is_none());
+}
+
+#[test]
+fn a_step_started_that_lost_to_its_completion_is_not_logged_after_it() {
+    let w = World::new();
+    w.started_run();
+    w.create(
+        RUN,
+        ev("step_created", Some("step_1"), vec![text("stepName", "s")]),
+    )
+    .unwrap();
+    let done = ev("step_completed", Some("step_1"), vec![]);
+    *w.db.before_next.borrow_mut() = Some(w.competing(RUN, done));
+    let started = w.create(RUN, ev("step_started", Some("step_1"), vec![]));
+    assert_eq!(
+        started.unwrap_err().name,
+        crate::model::ErrorName::EntityConflict
+    );
+    let step =
+        futures_executor::block_on(get_step(&w.db, Some(RUN), "step_1", ResolveData::All)).unwrap();
+    assert_eq!((step.status, step.attempt), (StepStatus::Completed, 0));
+}
+
+#[test]
+fn terminal_runs_drop_their_hooks_and_waits() {
+    let w = World::new();
+    w.started_run();
+    w.create(
+        RUN,
+        ev("hook_created", Some("hook_1"), vec![text("token", "t1")]),
+    )
+    .unwrap();
+    w.create(
+        RUN,
+        ev(
+            "wait_created",
+            Some("wait_1"),
+            vec![entry("resumeAt", crate::model::value::date(9))],
+        ),
+    )
+    .unwrap();
+    w.create(RUN, ev("run_failed", None, vec![text("error", "boom")]))
+        .unwrap();
+    let hook = futures_executor::block_on(get_hook_by_token(&w.db, "t1", ResolveData::All));
+    assert_eq!(
+        hook.unwrap_err().name,
+        crate::model::ErrorName::HookNotFound
+    );
+    let wait = w
+        .create(RUN, ev("wait_completed", Some("wait_1"), vec![]))
+        .unwrap_err();
+    assert_eq!(
+        (wait.name, wait.status),
+        (crate::model::ErrorName::WorkflowWorld, Some(404))
+    );
+}
+
+#[test]
+fn lists_page_with_stable_cursors() {
+    let w = World::new();
+    w.started_run();
+    for i in 0..5 {
+        w.create(
+            RUN,
+            ev(
+                "step_created",
+                Some(&format!("step_{i}")),
+                vec![text("stepName", "s")],
+            ),
+        )
+        .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let p = ReadParams::parse(None, 2, SortOrder::Asc).unwrap();
+        let mut p = ReadParams {
+            run_id: Some(RUN.into()),
+            ..p
+        };
+        p.page.cursor = cursor.clone();
+        let page = futures_executor::block_on(list_events(&w.db, &p)).unwrap();
+        assert!(page.cursor.is_some());
+        seen.extend(page.data.iter().map(|e| e.event_id.clone()));
+        if !page.has_more {
+            break;
+        }
+        assert_ne!(page.cursor, cursor);
+        cursor = page.cursor;
+    }
+    assert_eq!(seen.len(), 7);
+    let bad = ReadParams {
+        run_id: Some(RUN.into()),
+        ..ReadParams::parse(None, 2, SortOrder::Asc).unwrap()
+    };
+    let mut bad = bad;
+    bad.page.cursor = Some("garbage".into());
+    let e = futures_executor::block_on(list_events(&w.db, &bad)).unwrap_err();
+    assert_eq!(e.status, Some(400));
+}

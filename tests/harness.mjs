@@ -1,0 +1,141 @@
+// Local Cloudflare test harness: wrangler's createTestHarness on the repo's
+// wrangler.toml (fixture Worker + D1/Queues/R2 in local workerd), with D1
+// migrations applied and a D1 wrapper that counts real round trips.
+//
+//   const h = await startHarness();          // or startHarness({ world: false })
+//   h.roundTrips.reset(); await h.world.runs.get(id); h.roundTrips.count;
+//   await h.close();
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// Keep Miniflare quiet and offline (TOOLING.md P10), and make sure anything
+// spawned from here finds the Node 22 / wrangler / wasm-opt of node_modules (P6).
+process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
+process.env.WRANGLER_SEND_METRICS = 'false';
+{
+  const bin = path.join(ROOT, 'node_modules', '.bin');
+  const parts = (process.env.PATH ?? '').split(path.delimiter);
+  if (parts[0] !== bin) process.env.PATH = [bin, ...parts.filter((p) => p !== bin)].join(path.delimiter);
+}
+
+/** Wrapper object -> the real binding object it stands for. */
+const REAL = new WeakMap();
+const unwrap = (x) => REAL.get(x) ?? x;
+
+/** A Proxy that serves `own` methods first and forwards everything else to `real`. */
+function delegate(real, own) {
+  const proxy = new Proxy(real, {
+    get(target, prop) {
+      if (Object.hasOwn(own, prop)) return own[prop];
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  REAL.set(proxy, real);
+  return proxy;
+}
+
+/**
+ * Wrap a D1Database (or a D1 session) so that every real round trip bumps
+ * `counter.count`: batch, exec, dump, and a statement's run/all/first/raw.
+ * prepare() and bind() are not round trips and are not counted.
+ */
+export function countingD1(real, counter) {
+  const stmt = (realStmt) =>
+    delegate(realStmt, {
+      bind: (...args) => stmt(realStmt.bind(...args)),
+      run: (...args) => (counter.count++, realStmt.run(...args)),
+      all: (...args) => (counter.count++, realStmt.all(...args)),
+      first: (...args) => (counter.count++, realStmt.first(...args)),
+      raw: (...args) => (counter.count++, realStmt.raw(...args)),
+    });
+  const own = {
+    prepare: (sql) => stmt(real.prepare(sql)),
+    batch: (statements, ...rest) => (counter.count++, real.batch(Array.from(statements, unwrap), ...rest)),
+    exec: (...args) => (counter.count++, real.exec(...args)),
+    dump: (...args) => (counter.count++, real.dump(...args)),
+  };
+  if (typeof real.withSession === 'function') {
+    own.withSession = (...args) => countingD1(real.withSession(...args), counter);
+  }
+  return delegate(real, own);
+}
+
+/**
+ * Start local workerd with the repo's wrangler.toml, apply migrations/ to DB,
+ * and return the bindings.
+ *
+ * @param {{ world?: boolean }} [options] world: false skips loading the wasm
+ *   build (js/node.js) and returns world: undefined.
+ */
+export async function startHarness({ world: withWorld = true } = {}) {
+  let createWorld;
+  if (withWorld) {
+    try {
+      ({ createWorld } = await import('../js/node.js'));
+    } catch (err) {
+      throw new Error(
+        `startHarness: cannot load js/node.js (${err?.message ?? err}). ` +
+          'Build the wasm package first (`npm run build`), or call startHarness({ world: false }).',
+        { cause: err },
+      );
+    }
+    if (typeof createWorld !== 'function') {
+      throw new Error('startHarness: js/node.js does not export a createWorld function');
+    }
+  }
+
+  const { createTestHarness } = await import('wrangler');
+  const server = createTestHarness({ root: ROOT, workers: [{ configPath: './wrangler.toml' }] });
+  let env;
+  try {
+    await server.listen();
+    const worker = server.getWorker();
+    await worker.applyD1Migrations('DB');
+    env = await worker.getEnv();
+  } catch (err) {
+    await server.close().catch(() => {});
+    throw err;
+  }
+
+  const counter = { count: 0 };
+  const roundTrips = {
+    get count() {
+      return counter.count;
+    },
+    reset() {
+      counter.count = 0;
+    },
+  };
+  const db = countingD1(env.DB, counter);
+
+  let world;
+  if (withWorld) {
+    try {
+      world = await createWorld({ ...env, DB: db });
+    } catch (err) {
+      await server.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  let closed = false;
+  return {
+    server,
+    env,
+    db,
+    roundTrips,
+    world,
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await world?.close?.();
+      } finally {
+        await server.close();
+      }
+    },
+  };
+}
