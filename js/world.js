@@ -16,6 +16,9 @@ export const BINDINGS = Object.freeze({
  * Creates the World for a Worker's `env`. Synchronous and side-effect free: the runtime
  * may build a World before bindings exist (contract §1.2), so `env.DB` is read on each
  * call, and a missing binding is reported by the call that needs it.
+ *
+ * @param {import('./index.js').CloudflareEnv} [env]
+ * @returns {import('./index.js').CloudflareWorld}
  */
 export function createWorld(env = {}) {
   const db = () => env[BINDINGS.db];

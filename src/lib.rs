@@ -16,6 +16,6 @@ pub mod store;
 #[cfg(target_arch = "wasm32")]
 mod bindings;
 #[cfg(target_arch = "wasm32")]
-mod exports;
+pub mod exports;
 #[cfg(target_arch = "wasm32")]
 mod interop;

@@ -67,7 +67,8 @@ export function countingD1(real, counter) {
  * Start local workerd with the repo's wrangler.toml, apply migrations/ to DB,
  * and return the bindings.
  *
- * @param {{ world?: boolean }} [options] world: false skips loading the wasm
+ * @param {{ world?: boolean }} [options] world: false returns no Node-side World (the
+ *   fixture Worker still bundles the wasm package, so the build must exist).
  *   build (js/node.js) and returns world: undefined.
  */
 export async function startHarness({ world: withWorld = true } = {}) {

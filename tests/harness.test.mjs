@@ -1,5 +1,6 @@
 // The local harness itself, plus D1 behaviours the store layer relies on.
-// Needs no wasm build: the harness is started with { world: false }.
+// Started with { world: false }: no World in Node (the fixture Worker still imports the
+// package, so `npm run build` must have run).
 //
 // Measured facts (wrangler 4.164.0 / workerd 1.20261117.1, identical from Node
 // through the harness proxy and inside the Worker itself):

@@ -1,0 +1,263 @@
+//! The wasm exports, run in Node 22 (`wasm-pack test --node`) over a D1-compatible
+//! adapter on `node:sqlite`: the JS ⇄ Rust conversions, the D1 binding path and the
+//! error objects, as JS sees them. (The conformance suite runs the same exports
+//! against real D1 in workerd.)
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Date, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+use world_cloudflare::exports::{create_event, get_run, get_step, list_events};
+
+#[wasm_bindgen(inline_js = r#"
+const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
+// Just enough of D1: prepare().bind(...), batch() in one transaction, results as
+// { results, meta: { changes } }, BLOB columns as an Array of numbers (as D1 returns them).
+export function sqliteD1(schema) {
+  const db = new DatabaseSync(':memory:');
+  db.exec(schema);
+  const statement = (sql, params = []) => ({ sql, params, bind: (...p) => statement(sql, p) });
+  const column = (v) => (v instanceof Uint8Array ? Array.from(v) : typeof v === 'bigint' ? Number(v) : v);
+  return {
+    prepare: (sql) => statement(sql),
+    async batch(statements) {
+      db.exec('BEGIN');
+      try {
+        const out = statements.map(({ sql, params }) => {
+          const s = db.prepare(sql);
+          if (s.columns().length > 0) {
+            const rows = s.all(...params).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, column(v)])));
+            return { results: rows, meta: { changes: 0 }, success: true };
+          }
+          const info = s.run(...params);
+          return { results: [], meta: { changes: Number(info.changes) }, success: true };
+        });
+        db.exec('COMMIT');
+        return out;
+      } catch (e) {
+        db.exec('ROLLBACK');
+        throw new Error('D1_ERROR: ' + e.message);
+      }
+    },
+  };
+}
+export function ulidNow() {
+  const A = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+  let t = Date.now(), s = '';
+  for (let i = 0; i < 10; i++) { s = A[t % 32] + s; t = Math.floor(t / 32); }
+  for (let i = 0; i < 16; i++) s += A[Math.floor(Math.random() * 32)];
+  return 'wrun_' + s;
+}
+export function event(eventType, correlationId, eventData) {
+  return { eventType, correlationId, eventData };
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = sqliteD1)]
+    fn sqlite_d1(schema: &str) -> JsValue;
+    #[wasm_bindgen(js_name = ulidNow)]
+    fn ulid_now() -> String;
+    fn event(event_type: &str, correlation_id: JsValue, event_data: JsValue) -> JsValue;
+}
+
+const SCHEMA: &str = include_str!("../migrations/0001_init.sql");
+
+fn get(o: &JsValue, key: &str) -> JsValue {
+    Reflect::get(o, &key.into()).unwrap()
+}
+
+fn obj(entries: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in entries {
+        Reflect::set(&o, &(*k).into(), v).unwrap();
+    }
+    o.into()
+}
+
+fn bytes(b: &[u8]) -> JsValue {
+    Uint8Array::from(b).into()
+}
+
+async fn create(db: &JsValue, run_id: &str, e: JsValue) -> Result<JsValue, JsValue> {
+    create_event(db.clone(), run_id.into(), e, JsValue::UNDEFINED).await
+}
+
+async fn started_run(db: &JsValue) -> String {
+    let run_id = ulid_now();
+    let data = obj(&[
+        ("deploymentId", "d".into()),
+        ("workflowName", "w".into()),
+        ("input", bytes(&[0, 1, 0])),
+    ]);
+    create(db, &run_id, event("run_created", JsValue::UNDEFINED, data))
+        .await
+        .unwrap();
+    create(
+        db,
+        &run_id,
+        event("run_started", JsValue::UNDEFINED, JsValue::UNDEFINED),
+    )
+    .await
+    .unwrap();
+    run_id
+}
+
+#[wasm_bindgen_test]
+async fn payloads_come_back_as_uint8array_and_dates_as_date() {
+    let db = sqlite_d1(SCHEMA);
+    let run_id = started_run(&db).await;
+    let run = get_run(db.clone(), run_id.clone().into(), JsValue::UNDEFINED)
+        .await
+        .unwrap();
+    let input = get(&run, "input");
+    assert!(input.is_instance_of::<Uint8Array>());
+    assert_eq!(Uint8Array::from(input).to_vec(), vec![0, 1, 0]);
+    assert!(get(&run, "startedAt").is_instance_of::<Date>());
+    assert!(get(&run, "output").is_undefined() && !Reflect::has(&run, &"output".into()).unwrap());
+
+    let resume_at = Date::new(&JsValue::from_f64(1_764_000_000_123.0));
+    let nested = obj(&[
+        ("resumeAt", resume_at.into()),
+        (
+            "note",
+            obj(&[("list", Array::of2(&1.into(), &"x".into()).into())]),
+        ),
+    ]);
+    create(&db, &run_id, event("wait_created", "wait_1".into(), nested))
+        .await
+        .unwrap();
+    let page = list_events(db.clone(), obj(&[("runId", run_id.clone().into())]))
+        .await
+        .unwrap();
+    let events = Array::from(&get(&page, "data"));
+    let wait = events.get(2);
+    let data = get(&wait, "eventData");
+    let back = get(&data, "resumeAt");
+    assert!(back.is_instance_of::<Date>());
+    assert_eq!(Date::from(back).get_time(), 1_764_000_000_123.0);
+    assert_eq!(Array::from(&get(&get(&data, "note"), "list")).get(1), "x");
+}
+
+#[wasm_bindgen_test]
+async fn errors_are_named_as_core_checks_them() {
+    let db = sqlite_d1(SCHEMA);
+    let run_id = started_run(&db).await;
+    let step = obj(&[("stepName", "s".into())]);
+    create(
+        &db,
+        &run_id,
+        event("step_created", "step_1".into(), step.clone()),
+    )
+    .await
+    .unwrap();
+    let dup = create(&db, &run_id, event("step_created", "step_1".into(), step))
+        .await
+        .unwrap_err();
+    assert!(dup.is_instance_of::<js_sys::Error>());
+    assert_eq!(get(&dup, "name"), "EntityConflictError");
+
+    let missing = get_run(db.clone(), ulid_now().into(), JsValue::UNDEFINED)
+        .await
+        .unwrap_err();
+    assert_eq!(get(&missing, "name"), "WorkflowRunNotFoundError");
+    assert!(get(&missing, "runId").is_string());
+
+    let step = get_step(
+        db.clone(),
+        JsValue::UNDEFINED,
+        "step_nope".into(),
+        JsValue::UNDEFINED,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (get(&step, "name"), get(&step, "status")),
+        ("WorkflowWorldError".into(), 404.into())
+    );
+
+    let retry_at = Date::new(&JsValue::from_f64(js_sys::Date::now() + 30_000.0));
+    let retrying = obj(&[("error", "e".into()), ("retryAfter", retry_at.into())]);
+    create(
+        &db,
+        &run_id,
+        event("step_retrying", "step_1".into(), retrying),
+    )
+    .await
+    .unwrap();
+    let early = create(
+        &db,
+        &run_id,
+        event("step_started", "step_1".into(), JsValue::UNDEFINED),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(get(&early, "name"), "TooEarlyError");
+    let seconds = get(&early, "retryAfter").as_f64().unwrap();
+    assert!((29.0..=30.0).contains(&seconds), "{seconds}");
+}
+
+#[wasm_bindgen_test]
+async fn bad_input_is_refused_by_name_and_stores_nothing() {
+    let db = sqlite_d1(SCHEMA);
+    let run_id = started_run(&db).await;
+    let bigint = js_sys::BigInt::from(5u32);
+    let bad = create(
+        &db,
+        &run_id,
+        event(
+            "step_created",
+            "step_1".into(),
+            obj(&[("stepName", "s".into()), ("input", bigint.into())]),
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (get(&bad, "name"), get(&bad, "status")),
+        ("WorkflowWorldError".into(), 400.into())
+    );
+    assert!(get(&bad, "message")
+        .as_string()
+        .unwrap()
+        .contains("eventData.input"));
+
+    let unknown = create(
+        &db,
+        &run_id,
+        event("run_teleported", JsValue::UNDEFINED, JsValue::UNDEFINED),
+    )
+    .await
+    .unwrap_err();
+    assert!(get(&unknown, "message")
+        .as_string()
+        .unwrap()
+        .contains("unknown eventType 'run_teleported'"));
+
+    let not_ulid = create(
+        &db,
+        "wrun_nope",
+        event("step_started", "s".into(), JsValue::UNDEFINED),
+    )
+    .await
+    .unwrap_err();
+    assert!(get(&not_ulid, "message")
+        .as_string()
+        .unwrap()
+        .contains("is not a valid ULID"));
+
+    let page = list_events(db.clone(), obj(&[("runId", run_id.into())]))
+        .await
+        .unwrap();
+    assert_eq!(Array::from(&get(&page, "data")).length(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn a_missing_binding_is_a_clear_error() {
+    let e = get_run(JsValue::UNDEFINED, "wrun_x".into(), JsValue::UNDEFINED)
+        .await
+        .unwrap_err();
+    assert!(get(&e, "message")
+        .as_string()
+        .unwrap()
+        .contains("D1 binding is missing"));
+}
