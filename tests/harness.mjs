@@ -69,7 +69,6 @@ export function countingD1(real, counter) {
  *
  * @param {{ world?: boolean }} [options] world: false returns no Node-side World (the
  *   fixture Worker still bundles the wasm package, so the build must exist).
- *   build (js/node.js) and returns world: undefined.
  */
 export async function startHarness({ world: withWorld = true } = {}) {
   let createWorld;
