@@ -1,4 +1,5 @@
 // npm test: every test layer in order, stopping at the first failure.
+//   lint       npm run lint                          (rustfmt, clippy, no JS in engine/model)
 //   rust       cargo test --lib                      (native engine tests)
 //   build      npm run build                         (scripts/build.mjs: wasm-pack + wasm-opt)
 //   wasm       wasm-pack test --node                 (tests/*.rs under Node 22)
@@ -18,6 +19,12 @@ const testFiles = () =>
     .map((f) => path.join('tests', f));
 
 const STEPS = [
+  {
+    name: 'lint',
+    group: 'rust',
+    title: 'rustfmt, clippy -D warnings, engine and model free of JS',
+    cmd: () => ['npm', ['run', 'lint']],
+  },
   { name: 'rust', group: 'rust', title: 'native engine tests', cmd: () => ['cargo', ['test', '--lib']] },
   { name: 'build', group: 'int', title: 'wasm build', cmd: () => ['npm', ['run', 'build']] },
   { name: 'wasm', group: 'wasm', title: 'wasm tests under Node', cmd: () => ['wasm-pack', ['test', '--node']] },
