@@ -1,7 +1,7 @@
 // Public types of @workflow/world-cloudflare. The World's shapes are the contract's own
 // (`@workflow/world` 4.5.0); tests/types checks that the implementation in js/world.js
 // satisfies them.
-import type { Storage } from '@workflow/world';
+import type { Queue as WorkflowQueue, Storage } from '@workflow/world';
 
 /** The Worker bindings this World reads (names fixed: see README "Worker setup"). */
 export interface CloudflareEnv {
@@ -12,12 +12,23 @@ export interface CloudflareEnv {
   STREAM_BUCKET?: R2Bucket;
   /** Defaults to "cloudflare". */
   DEPLOYMENT_ID?: string;
+  /** Service binding to the app serving `/.well-known/workflow/v1/{flow,step}` (split deployments). */
+  WORKFLOW_APP?: Fetcher;
+  /** Base URL of that app when it is reached over plain HTTP. */
+  WORKFLOW_APP_URL?: string;
+  /** HMAC secret: HTTP deliveries are signed and unsigned requests refused with 401. */
+  WORKFLOW_SECRET?: string;
+  /** Longest delay of one queue send (default 86400); lower only to test delay chaining. */
+  WORKFLOW_QUEUE_MAX_DELAY_SECONDS?: string | number;
 }
 
-export type CloudflareWorld = Storage & {
-  /** `SPEC_VERSION_CURRENT` of @workflow/world. */
-  readonly specVersion: 3;
-};
+export type CloudflareWorld = Storage &
+  WorkflowQueue & {
+    /** `SPEC_VERSION_CURRENT` of @workflow/world. */
+    readonly specVersion: 3;
+    /** Re-enqueues every pending or running run (contract §5.6). */
+    start(): Promise<void>;
+  };
 
 /**
  * The World over a Worker's bindings. Synchronous and side-effect free; bindings are
@@ -25,10 +36,27 @@ export type CloudflareWorld = Storage & {
  */
 export function createWorld(env?: CloudflareEnv): CloudflareWorld;
 
+/**
+ * Delivers one Queues message to its workflow or step handler. Resolves when the message
+ * may be acknowledged, rejects when it should be retried:
+ * `try { await handleQueueMessage(env, message); message.ack(); } catch { message.retry(); }`
+ */
+export function handleQueueMessage(env: CloudflareEnv, message: Message<unknown>): Promise<void>;
+
+/** A whole `queue()` handler: acknowledges or retries each message of the batch. */
+export function handleQueueBatch(batch: MessageBatch<unknown>, env: CloudflareEnv): Promise<void>;
+
+/** For the dead-letter queue's consumer: fails the message's run; resolves to its id. */
+export function handleDeadLetter(env: CloudflareEnv, message: Message<unknown>): Promise<string | undefined>;
+
 export declare const BINDINGS: {
   readonly db: 'DB';
   readonly workflowQueue: 'WORKFLOW_QUEUE';
   readonly stepQueue: 'STEP_QUEUE';
   readonly streamBucket: 'STREAM_BUCKET';
   readonly deploymentId: 'DEPLOYMENT_ID';
+  readonly app: 'WORKFLOW_APP';
+  readonly appUrl: 'WORKFLOW_APP_URL';
+  readonly secret: 'WORKFLOW_SECRET';
+  readonly maxDelaySeconds: 'WORKFLOW_QUEUE_MAX_DELAY_SECONDS';
 };

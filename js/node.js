@@ -4,4 +4,6 @@ import { initSync } from '../pkg/world_cloudflare.js';
 
 initSync({ module: new WebAssembly.Module(readFileSync(new URL('../pkg/world_cloudflare_bg.wasm', import.meta.url))) });
 
-export { createWorld, BINDINGS } from './world.js';
+export { createWorld } from './world.js';
+export { BINDINGS } from './env.js';
+export { handleQueueMessage, handleQueueBatch, handleDeadLetter } from './queue.js';

@@ -5,4 +5,6 @@ import { initSync } from '../pkg/world_cloudflare.js';
 
 initSync({ module: wasmModule });
 
-export { createWorld, BINDINGS } from './world.js';
+export { createWorld } from './world.js';
+export { BINDINGS } from './env.js';
+export { handleQueueMessage, handleQueueBatch, handleDeadLetter } from './queue.js';

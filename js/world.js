@@ -2,15 +2,8 @@
 // instantiate the wasm, then re-export from here. No rules live in this file: every
 // method hands the D1 binding and its arguments to a Rust export.
 import * as core from '../pkg/world_cloudflare.js';
-
-/** The binding names this package reads from a Worker's env (ARCHITECTURE.md). */
-export const BINDINGS = Object.freeze({
-  db: 'DB',
-  workflowQueue: 'WORKFLOW_QUEUE',
-  stepQueue: 'STEP_QUEUE',
-  streamBucket: 'STREAM_BUCKET',
-  deploymentId: 'DEPLOYMENT_ID',
-});
+import { BINDINGS } from './env.js';
+import { createQueue } from './queue.js';
 
 /**
  * Creates the World for a Worker's `env`. Synchronous and side-effect free: the runtime
@@ -24,6 +17,7 @@ export function createWorld(env = {}) {
   const db = () => env[BINDINGS.db];
   return {
     specVersion: 3,
+    ...createQueue(env),
     runs: {
       get: (runId, params) => core.getRun(db(), runId, params),
       list: (params) => core.listRuns(db(), params),

@@ -189,3 +189,219 @@ pub async fn list_hooks(db: JsValue, params: JsValue) -> Result<JsValue, JsValue
         .map_err(error_to_js)?;
     Ok(interop::page_js(&page, interop::hook_js))
 }
+
+// ---- Queue (contract §5) ----
+
+use crate::bindings::queue::Queue;
+use crate::bindings::r2::R2Bucket;
+use crate::queue::cf::{Bucket, Queues};
+use crate::queue::{self, envelope, signature, Begin, Io, Outcome, SendOptions};
+use js_sys::{Object, Reflect};
+
+/// The bindings a queue call uses, as the shim passes them.
+struct QueueBindings {
+    db: D1,
+    queues: Queues,
+    bucket: Bucket,
+    max_delay_seconds: i64,
+}
+
+fn binding<T: JsCast>(from: &JsValue, key: &str) -> Option<T> {
+    Reflect::get(from, &JsValue::from_str(key))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+        .map(JsCast::unchecked_into)
+}
+
+fn queue_bindings(b: &JsValue) -> Result<QueueBindings, JsValue> {
+    Ok(QueueBindings {
+        db: database(Reflect::get(b, &"db".into()).unwrap_or(JsValue::UNDEFINED))?,
+        queues: Queues {
+            workflow: binding::<Queue>(b, "workflowQueue"),
+            step: binding::<Queue>(b, "stepQueue"),
+        },
+        bucket: Bucket(binding::<R2Bucket>(b, "bucket")),
+        max_delay_seconds: Reflect::get(b, &"maxDelaySeconds".into())
+            .ok()
+            .and_then(|v| v.as_f64())
+            .map_or(envelope::MAX_QUEUE_DELAY_SECONDS, |s| s as i64),
+    })
+}
+
+fn io(b: &QueueBindings) -> Io<'_, D1, Queues, Bucket, SystemClock> {
+    Io {
+        db: &b.db,
+        sender: &b.queues,
+        blobs: &b.bucket,
+        clock: &SystemClock,
+        max_delay_seconds: b.max_delay_seconds,
+    }
+}
+
+fn set(o: &Object, key: &str, v: &JsValue) {
+    let _ = Reflect::set(o, &JsValue::from_str(key), v);
+}
+
+/// The app route (`flow` or `step`) of a valid queue name, or the named error.
+#[wasm_bindgen(js_name = queueRoute)]
+pub fn queue_route(queue_name: JsValue) -> Result<String, JsValue> {
+    let name = text(&queue_name, "queueName")?;
+    envelope::queue_kind(&name)
+        .map(|k| k.route().to_owned())
+        .map_err(error_to_js)
+}
+
+#[wasm_bindgen(js_name = queueSend)]
+pub async fn queue_send(
+    bindings: JsValue,
+    queue_name: JsValue,
+    payload: JsValue,
+    opts: JsValue,
+) -> Result<JsValue, JsValue> {
+    let b = queue_bindings(&bindings)?;
+    let name = text(&queue_name, "queueName")?;
+    let payload = value(&payload, "payload")?.unwrap_or(Value::Null);
+    let opts = SendOptions::parse(value(&opts, "opts")?.as_ref()).map_err(error_to_js)?;
+    let message_id = queue::send(&io(&b), &name, &payload, &opts)
+        .await
+        .map_err(error_to_js)?;
+    let out = Object::new();
+    set(&out, "messageId", &JsValue::from_str(&message_id));
+    Ok(out.into())
+}
+
+#[wasm_bindgen(js_name = beginDelivery)]
+pub async fn begin_delivery(
+    bindings: JsValue,
+    body: JsValue,
+    cf_attempts: f64,
+) -> Result<JsValue, JsValue> {
+    let b = queue_bindings(&bindings)?;
+    let body = from_js(&body, "message.body").map(|v| v.unwrap_or(Value::Null));
+    let out = Object::new();
+    match queue::begin(&io(&b), body, cf_attempts as i64)
+        .await
+        .map_err(error_to_js)?
+    {
+        Begin::Invalid(e) => {
+            set(&out, "action", &"invalid".into());
+            set(&out, "error", &error_to_js(e));
+        }
+        Begin::Settled(reason) => {
+            set(&out, "action", &"settled".into());
+            set(&out, "reason", &reason.into());
+        }
+        Begin::Deliver {
+            envelope,
+            payload,
+            attempt,
+        } => {
+            set(&out, "action", &"deliver".into());
+            set(&out, "queueName", &envelope.queue_name.as_str().into());
+            set(&out, "messageId", &envelope.message_id.as_str().into());
+            set(&out, "route", &envelope.kind().route().into());
+            set(&out, "attempt", &JsValue::from_f64(attempt as f64));
+            let headers = Object::new();
+            for (k, v) in &envelope.headers {
+                set(&headers, k, &v.as_str().into());
+            }
+            set(&out, "headers", &headers);
+            set(&out, "payload", &interop::to_js(&payload));
+        }
+    }
+    Ok(out.into())
+}
+
+/// `outcome`: `{}` (done), `{timeoutSeconds}` (suspended) or `{failed: true}`.
+#[wasm_bindgen(js_name = finishDelivery)]
+pub async fn finish_delivery(
+    bindings: JsValue,
+    body: JsValue,
+    outcome: JsValue,
+) -> Result<(), JsValue> {
+    let b = queue_bindings(&bindings)?;
+    let body = value(&body, "message.body")?.unwrap_or(Value::Null);
+    let envelope = queue::Envelope::parse(&body).map_err(error_to_js)?;
+    let timeout = Reflect::get(&outcome, &"timeoutSeconds".into())
+        .ok()
+        .and_then(|v| v.as_f64());
+    let failed = Reflect::get(&outcome, &"failed".into())
+        .ok()
+        .is_some_and(|v| v.is_truthy());
+    let outcome = match (failed, timeout) {
+        (true, _) => Outcome::Failed,
+        (false, Some(seconds)) => Outcome::Reschedule(seconds),
+        (false, None) => Outcome::Done,
+    };
+    queue::finish(&io(&b), &envelope, outcome)
+        .await
+        .map_err(error_to_js)
+}
+
+/// For a dead-letter consumer: fails the message's run; resolves to its id, if any.
+#[wasm_bindgen(js_name = deadLetter)]
+pub async fn dead_letter(
+    bindings: JsValue,
+    body: JsValue,
+    cf_attempts: f64,
+) -> Result<JsValue, JsValue> {
+    let b = queue_bindings(&bindings)?;
+    let body = from_js(&body, "message.body").map(|v| v.unwrap_or(Value::Null));
+    let run = queue::dead_letter(&io(&b), body, cf_attempts as i64)
+        .await
+        .map_err(error_to_js)?;
+    Ok(run.map_or(JsValue::UNDEFINED, |r| JsValue::from_str(&r)))
+}
+
+/// `start()`: re-enqueues active runs; resolves to how many.
+#[wasm_bindgen]
+pub async fn recover(bindings: JsValue) -> Result<f64, JsValue> {
+    let b = queue_bindings(&bindings)?;
+    queue::recover(&io(&b))
+        .await
+        .map(|n| n as f64)
+        .map_err(error_to_js)
+}
+
+#[wasm_bindgen(js_name = signDelivery)]
+pub fn sign_delivery(
+    secret: &str,
+    queue_name: &str,
+    message_id: &str,
+    attempt: &str,
+    body: &str,
+) -> String {
+    let now = (js_sys::Date::now() / 1000.0) as i64;
+    signature::sign(
+        secret,
+        now,
+        queue_name,
+        message_id,
+        attempt,
+        body.as_bytes(),
+    )
+}
+
+/// `undefined` if the request is signed correctly and recently, else why not.
+#[wasm_bindgen(js_name = verifyDelivery)]
+pub fn verify_delivery(
+    secret: &str,
+    header: Option<String>,
+    queue_name: &str,
+    message_id: &str,
+    attempt: &str,
+    body: &str,
+) -> Option<String> {
+    let now = (js_sys::Date::now() / 1000.0) as i64;
+    signature::verify(
+        secret,
+        header.as_deref(),
+        queue_name,
+        message_id,
+        attempt,
+        body.as_bytes(),
+        now,
+    )
+    .err()
+    .map(str::to_owned)
+}

@@ -11,7 +11,10 @@
 
 pub mod engine;
 pub mod model;
+pub mod queue;
 pub mod store;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod testing;
 
 #[cfg(target_arch = "wasm32")]
 mod bindings;

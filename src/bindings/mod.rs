@@ -2,3 +2,5 @@
 //! call that can throw is `catch`, promises come back as `Promise`. No decisions here.
 
 pub mod d1;
+pub mod queue;
+pub mod r2;

@@ -1,6 +1,6 @@
 // Compile-time proof (tsc --noEmit), no runtime: what createWorld returns is a Storage of
 // @workflow/world 4.5.0, both as declared (js/index.d.ts) and as implemented (js/world.js).
-import type { Storage } from '@workflow/world';
+import type { Queue, Storage } from '@workflow/world';
 import type { CloudflareEnv } from '../../js/index.js';
 import { createWorld as declared } from '../../js/index.js';
 import { createWorld as implemented } from '../../js/world.js';
@@ -10,3 +10,6 @@ declare const env: CloudflareEnv;
 export const viaDeclaration: Storage = declared(env);
 export const viaImplementation: Storage = implemented(env);
 export const withoutBindings: Storage = implemented();
+
+export const queueViaDeclaration: Queue = declared(env);
+export const queueViaImplementation: Queue = implemented(env);

@@ -1,0 +1,567 @@
+//! The Queue half of the World on Cloudflare Queues (contract §5): sending with durable
+//! idempotency, the consumer's delivery protocol (duplicates absorbed, suspensions
+//! re-sent instead of retried, long delays chained), dead letters and recovery.
+//!
+//! The flows are generic over the database, the queue sender and the blob store, so the
+//! rules run natively in the unit tests and against the real bindings in workerd.
+
+#[cfg(target_arch = "wasm32")]
+pub mod cf;
+pub mod envelope;
+pub mod signature;
+
+use crate::model::params::{describe, ReadParams, ResolveData, SortOrder};
+use crate::model::value::{self, entry, text, Value};
+use crate::model::{ids, Millis, WorldError};
+use crate::store::sql::{Sql, SqlValue, Statement};
+use crate::store::{self, Clock, Database, QueryResult};
+pub use envelope::{Body, Envelope, QueueKind};
+use std::future::Future;
+
+pub const MESSAGE_PREFIX: &str = "msg_";
+/// A payload whose CBOR is larger than this goes to R2: a Queues message holds 128 KB
+/// and the envelope needs the rest.
+pub const INLINE_PAYLOAD_LIMIT: usize = 100_000;
+/// How long a consumer owns a delivery before another copy may take it over: the
+/// longest a queue consumer invocation may run (15 min wall time).
+pub const LEASE_MS: Millis = 15 * 60 * 1000;
+/// A queued idempotency claim outlives its message's due time by this much before a new
+/// message may take the key over (the sender or the consumer crashed).
+pub const CLAIM_GRACE_MS: Millis = 15 * 60 * 1000;
+/// A done claim keeps repeated `queue()` calls with its key from delivering again for
+/// this long (contract §5.2 allows either policy after completion; this skips).
+pub const DONE_CLAIM_TTL_MS: Millis = 24 * 60 * 60 * 1000;
+/// Records of finished deliveries are kept this long to recognise late duplicates.
+pub const DELIVERY_RECORD_TTL_MS: Millis = 7 * 24 * 60 * 60 * 1000;
+
+pub trait Sender {
+    fn send(
+        &self,
+        kind: QueueKind,
+        body: &Value,
+        delay_seconds: i64,
+    ) -> impl Future<Output = Result<(), String>>;
+}
+
+pub trait Blobs {
+    fn put(&self, key: &str, bytes: Vec<u8>) -> impl Future<Output = Result<(), String>>;
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, String>>;
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), String>>;
+}
+
+/// The I/O a queue flow uses.
+pub struct Io<'a, D, S, B, C> {
+    pub db: &'a D,
+    pub sender: &'a S,
+    pub blobs: &'a B,
+    pub clock: &'a C,
+    /// The longest delay one send asks the queue for (86,400 s; lower in tests).
+    pub max_delay_seconds: i64,
+}
+
+fn unavailable(what: &str, e: String) -> WorldError {
+    WorldError::unavailable(format!("{what} failed: {e}"))
+}
+
+/// `queue()`'s `opts` (contract §5.2).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SendOptions {
+    pub idempotency_key: Option<String>,
+    pub delay_seconds: i64,
+    pub headers: Vec<(String, String)>,
+    pub deployment_id: Option<String>,
+}
+
+impl SendOptions {
+    pub fn parse(v: Option<&Value>) -> Result<SendOptions, WorldError> {
+        let invalid = |m: String| WorldError::invalid("INVALID_QUEUE_OPTIONS", m);
+        let Some(v @ Value::Map(_)) = v else {
+            return match v {
+                None | Some(Value::Null) => Ok(SendOptions::default()),
+                Some(other) => Err(invalid(format!(
+                    "Invalid queue options: expected an object, got {}",
+                    describe(other)
+                ))),
+            };
+        };
+        let text_opt = |k: &str| match value::get(v, k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Text(t)) => Ok(Some(t.clone())),
+            Some(other) => Err(invalid(format!(
+                "Invalid queue option `{k}`: expected a string, got {}",
+                describe(other)
+            ))),
+        };
+        let delay_seconds = match value::get(v, "delaySeconds") {
+            None | Some(Value::Null) => 0,
+            Some(Value::Float(f)) if f.is_finite() && *f >= 0.0 => f.ceil() as i64,
+            Some(d) => value::integer(d).filter(|n| *n >= 0).ok_or_else(|| {
+                invalid(format!(
+                    "Invalid queue option `delaySeconds`: expected a number ≥ 0, got {}",
+                    describe(d)
+                ))
+            })?,
+        };
+        let headers = match value::get(v, "headers") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Map(entries)) => entries
+                .iter()
+                .filter_map(|(k, val)| match (k, val) {
+                    (Value::Text(k), Value::Text(val)) => Some(Ok((k.clone(), val.clone()))),
+                    (_, Value::Null) => None,
+                    _ => Some(Err(invalid(
+                        "Invalid queue option `headers`: values must be strings".into(),
+                    ))),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "Invalid queue option `headers`: expected an object, got {}",
+                    describe(other)
+                )))
+            }
+        };
+        Ok(SendOptions {
+            idempotency_key: text_opt("idempotencyKey")?,
+            delay_seconds,
+            headers,
+            deployment_id: text_opt("deploymentId")?,
+        })
+    }
+}
+
+fn claim_statements(
+    key: &str,
+    message_id: &str,
+    now: Millis,
+    expires_at: Millis,
+) -> Vec<Statement> {
+    let mut claim = Sql::new(
+        "INSERT INTO queue_claims (idempotency_key, message_id, state, expires_at, updated_at) VALUES (",
+    );
+    claim
+        .bind_text(key)
+        .push(", ")
+        .bind_text(message_id)
+        .push(", 'queued', ")
+        .bind(SqlValue::Integer(expires_at));
+    claim.push(", ").bind(SqlValue::Integer(now)).push(
+        ") ON CONFLICT (idempotency_key) DO UPDATE SET message_id = excluded.message_id, state = 'queued', \
+         expires_at = excluded.expires_at, updated_at = excluded.updated_at WHERE queue_claims.expires_at <= ",
+    );
+    claim.bind(SqlValue::Integer(now));
+    let mut holder = Sql::new("SELECT message_id FROM queue_claims WHERE idempotency_key = ");
+    vec![claim.finish(), holder.bind_text(key).finish()]
+}
+
+fn release_claim(key: &str, message_id: &str) -> Statement {
+    let mut sql = Sql::new("DELETE FROM queue_claims WHERE idempotency_key = ");
+    sql.bind_text(key)
+        .push(" AND message_id = ")
+        .bind_text(message_id)
+        .finish()
+}
+
+/// Keeps a queued claim alive at least until `until`.
+fn extend_claim(e: &Envelope, until: Millis, now: Millis) -> Option<Statement> {
+    let key = e.idempotency_key.as_deref()?;
+    let mut sql = Sql::new("UPDATE queue_claims SET expires_at = MAX(expires_at, ");
+    sql.bind(SqlValue::Integer(until))
+        .push("), updated_at = ")
+        .bind(SqlValue::Integer(now));
+    sql.push(" WHERE idempotency_key = ")
+        .bind_text(key)
+        .push(" AND message_id = ")
+        .bind_text(&e.message_id);
+    Some(sql.finish())
+}
+
+fn mark_done(e: &Envelope, now: Millis) -> Vec<Statement> {
+    let mut done = Sql::new("UPDATE queue_deliveries SET state = 'done', updated_at = ");
+    done.bind(SqlValue::Integer(now))
+        .push(" WHERE send_id = ")
+        .bind_text(&e.send_id);
+    vec![done.finish()]
+}
+
+fn first_text(results: &[QueryResult], index: usize, column: &str) -> Option<String> {
+    results.get(index)?.rows.first()?.opt_text(column).ok()?
+}
+
+async fn batch<D: Database>(
+    db: &D,
+    statements: Vec<Statement>,
+) -> Result<Vec<QueryResult>, WorldError> {
+    db.batch(statements)
+        .await
+        .map_err(|e| unavailable("D1 batch", e))
+}
+
+/// `queue(queueName, payload, opts)`: the message id, new or (same idempotency key
+/// still claimed) the existing one.
+pub async fn send<D: Database, S: Sender, B: Blobs, C: Clock>(
+    io: &Io<'_, D, S, B, C>,
+    queue_name: &str,
+    payload: &Value,
+    opts: &SendOptions,
+) -> Result<String, WorldError> {
+    let kind = envelope::queue_kind(queue_name)?;
+    let now = io.clock.now();
+    let message_id = ids::new_id(MESSAGE_PREFIX, now, io.clock.random());
+    let (delay, due_at) = envelope::plan_delay(now, opts.delay_seconds, io.max_delay_seconds);
+    if let Some(key) = &opts.idempotency_key {
+        let expires_at = now + opts.delay_seconds.max(0) * 1000 + CLAIM_GRACE_MS;
+        let results = batch(io.db, claim_statements(key, &message_id, now, expires_at)).await?;
+        if let Some(holder) = first_text(&results, 1, "message_id").filter(|h| h != &message_id) {
+            return Ok(holder);
+        }
+    }
+    let cbor = value::to_cbor(payload);
+    let body = if cbor.len() > INLINE_PAYLOAD_LIMIT {
+        let key = format!("queue/{message_id}");
+        if let Err(e) = io.blobs.put(&key, cbor).await {
+            release(io, opts, &message_id).await;
+            return Err(unavailable("R2 put of a large queue payload", e));
+        }
+        Body::Stored(key)
+    } else {
+        Body::Inline(cbor)
+    };
+    let envelope = Envelope {
+        queue_name: queue_name.to_owned(),
+        send_id: ids::new_id("", now, io.clock.random()),
+        message_id: message_id.clone(),
+        attempt: 1,
+        idempotency_key: opts.idempotency_key.clone(),
+        headers: opts.headers.clone(),
+        deployment_id: opts.deployment_id.clone(),
+        due_at,
+        body,
+    };
+    if let Err(e) = io.sender.send(kind, &envelope.to_value(), delay).await {
+        release(io, opts, &message_id).await;
+        if let Body::Stored(key) = &envelope.body {
+            let _ = io.blobs.delete(key).await;
+        }
+        return Err(unavailable("Queue send", e));
+    }
+    Ok(message_id)
+}
+
+/// Frees the key of a message that was never sent, so a retry of `queue()` can send.
+async fn release<D: Database, S, B, C>(
+    io: &Io<'_, D, S, B, C>,
+    opts: &SendOptions,
+    message_id: &str,
+) {
+    if let Some(key) = &opts.idempotency_key {
+        // If this fails too the claim expires by itself (CLAIM_GRACE_MS).
+        let _ = io.db.batch(vec![release_claim(key, message_id)]).await;
+    }
+}
+
+/// What a consumer does with a delivered message.
+#[derive(Debug)]
+pub enum Begin {
+    /// Not one of ours, or malformed: report and acknowledge; retrying cannot help.
+    Invalid(WorldError),
+    /// Nothing to run now (a duplicate, or a hop of a long delay re-sent): acknowledge.
+    Settled(&'static str),
+    /// Run the handler with this payload; `attempt` counts error retries only.
+    Deliver {
+        envelope: Envelope,
+        payload: Value,
+        attempt: i64,
+    },
+}
+
+/// The first half of `handleQueueMessage`: decide whether this delivery runs the handler.
+pub async fn begin<D: Database, S: Sender, B: Blobs, C: Clock>(
+    io: &Io<'_, D, S, B, C>,
+    body: Result<Value, WorldError>,
+    cf_attempts: i64,
+) -> Result<Begin, WorldError> {
+    let envelope = match body.and_then(|b| Envelope::parse(&b)) {
+        Ok(e) => e,
+        Err(e) => return Ok(Begin::Invalid(e)),
+    };
+    let now = io.clock.now();
+    if let Some(delay) = envelope::remaining_hop(now, envelope.due_at, io.max_delay_seconds) {
+        // Not due yet: the next hop of a delay longer than one send can hold.
+        let hop = Envelope {
+            send_id: signature::derive_id(&envelope.send_id, "hop"),
+            ..envelope.clone()
+        };
+        io.sender
+            .send(envelope.kind(), &hop.to_value(), delay)
+            .await
+            .map_err(|e| unavailable("Queue send", e))?;
+        return Ok(Begin::Settled("re-sent until due"));
+    }
+    let mut statements = vec![
+        {
+            let mut take = Sql::new(
+                "INSERT INTO queue_deliveries (send_id, message_id, state, lease_until, updated_at) VALUES (",
+            );
+            take.bind_text(&envelope.send_id)
+                .push(", ")
+                .bind_text(&envelope.message_id)
+                .push(", 'running', ");
+            take.bind(SqlValue::Integer(now + LEASE_MS))
+                .push(", ")
+                .bind(SqlValue::Integer(now));
+            take.push(
+                ") ON CONFLICT (send_id) DO UPDATE SET state = 'running', lease_until = excluded.lease_until, \
+                 updated_at = excluded.updated_at WHERE queue_deliveries.state = 'running' AND queue_deliveries.lease_until <= ",
+            );
+            take.bind(SqlValue::Integer(now)).finish()
+        },
+        Sql::new("SELECT state, lease_until FROM queue_deliveries WHERE send_id = ")
+            .bind_text(&envelope.send_id)
+            .finish(),
+    ];
+    statements.extend(extend_claim(
+        &envelope,
+        now + LEASE_MS + CLAIM_GRACE_MS,
+        now,
+    ));
+    let results = batch(io.db, statements).await?;
+    if results.first().map(|r| r.changes) != Some(1) {
+        if first_text(&results, 1, "state").as_deref() == Some("done") {
+            return Ok(Begin::Settled("duplicate of a finished delivery"));
+        }
+        // Another copy holds the lease: look again when it runs out, in case that copy dies.
+        let lease_until = results
+            .get(1)
+            .and_then(|r| r.rows.first())
+            .and_then(|r| r.int("lease_until").ok())
+            .unwrap_or(now);
+        let delay = ((lease_until - now + 999) / 1000).clamp(
+            1,
+            io.max_delay_seconds
+                .clamp(1, envelope::MAX_QUEUE_DELAY_SECONDS),
+        );
+        io.sender
+            .send(envelope.kind(), &envelope.to_value(), delay)
+            .await
+            .map_err(|e| unavailable("Queue send", e))?;
+        return Ok(Begin::Settled("duplicate of a running delivery"));
+    }
+    let cbor = match &envelope.body {
+        Body::Inline(bytes) => bytes.clone(),
+        Body::Stored(key) => io
+            .blobs
+            .get(key)
+            .await
+            .map_err(|e| unavailable("R2 get of a queue payload", e))?
+            .ok_or_else(|| {
+                WorldError::invalid(
+                    "MISSING_PAYLOAD",
+                    format!(
+                        "The payload of {} ({key}) is not in R2",
+                        envelope.message_id
+                    ),
+                )
+            })?,
+    };
+    let payload = value::from_cbor(&cbor).map_err(|e| WorldError::invalid("INVALID_MESSAGE", e))?;
+    let attempt = envelope.attempt + cf_attempts.max(1) - 1;
+    Ok(Begin::Deliver {
+        envelope,
+        payload,
+        attempt,
+    })
+}
+
+/// How the handler ended.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Outcome {
+    Done,
+    /// `{timeoutSeconds}`: deliver the same payload again after this many seconds.
+    Reschedule(f64),
+    /// The handler failed: release the delivery so Cloudflare's retry can take it.
+    Failed,
+}
+
+/// The second half of `handleQueueMessage`.
+pub async fn finish<D: Database, S: Sender, B: Blobs, C: Clock>(
+    io: &Io<'_, D, S, B, C>,
+    envelope: &Envelope,
+    outcome: Outcome,
+) -> Result<(), WorldError> {
+    let now = io.clock.now();
+    match outcome {
+        Outcome::Done => {
+            let mut statements = mark_done(envelope, now);
+            if let Some(key) = &envelope.idempotency_key {
+                let mut done = Sql::new("UPDATE queue_claims SET state = 'done', expires_at = ");
+                done.bind(SqlValue::Integer(now + DONE_CLAIM_TTL_MS))
+                    .push(", updated_at = ")
+                    .bind(SqlValue::Integer(now));
+                done.push(" WHERE idempotency_key = ")
+                    .bind_text(key)
+                    .push(" AND message_id = ")
+                    .bind_text(&envelope.message_id);
+                statements.push(done.finish());
+            }
+            batch(io.db, statements).await?;
+            if let Body::Stored(key) = &envelope.body {
+                // A leftover object costs storage, not correctness.
+                let _ = io.blobs.delete(key).await;
+            }
+        }
+        Outcome::Reschedule(seconds) => {
+            // A suspension, not a failure: a fresh send with the delay, so no Cloudflare
+            // retry is spent and the attempt count starts over (contract §5.4).
+            let seconds = if seconds.is_finite() {
+                seconds.max(0.0).ceil() as i64
+            } else {
+                0
+            };
+            let (delay, due_at) = envelope::plan_delay(now, seconds, io.max_delay_seconds);
+            let next = Envelope {
+                send_id: signature::derive_id(&envelope.send_id, "reschedule"),
+                attempt: 1,
+                due_at,
+                ..envelope.clone()
+            };
+            // Sent before this delivery is marked done, so a crash in between repeats the
+            // send (absorbed by its derived id) instead of losing it.
+            io.sender
+                .send(envelope.kind(), &next.to_value(), delay)
+                .await
+                .map_err(|e| unavailable("Queue send", e))?;
+            let mut statements = mark_done(envelope, now);
+            statements.extend(extend_claim(
+                envelope,
+                now + seconds * 1000 + CLAIM_GRACE_MS,
+                now,
+            ));
+            batch(io.db, statements).await?;
+        }
+        Outcome::Failed => {
+            let mut release =
+                Sql::new("UPDATE queue_deliveries SET lease_until = 0, updated_at = ");
+            release
+                .bind(SqlValue::Integer(now))
+                .push(" WHERE send_id = ")
+                .bind_text(&envelope.send_id);
+            batch(io.db, vec![release.push(" AND state = 'running'").finish()]).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A message that exhausted its retries: fail its run so it never hangs silently, and
+/// release what the message held. Returns the run it failed, if any.
+pub async fn dead_letter<D: Database, S: Sender, B: Blobs, C: Clock>(
+    io: &Io<'_, D, S, B, C>,
+    body: Result<Value, WorldError>,
+    cf_attempts: i64,
+) -> Result<Option<String>, WorldError> {
+    let envelope = match body.and_then(|b| Envelope::parse(&b)) {
+        Ok(e) => e,
+        Err(_) => return Ok(None),
+    };
+    let payload = match &envelope.body {
+        Body::Inline(bytes) => value::from_cbor(bytes).ok(),
+        Body::Stored(key) => match io.blobs.get(key).await {
+            Ok(Some(bytes)) => value::from_cbor(&bytes).ok(),
+            _ => None,
+        },
+    };
+    let run_id = payload.as_ref().and_then(|p| {
+        match (value::get(p, "runId"), value::get(p, "workflowRunId")) {
+            (Some(Value::Text(id)), _) | (None, Some(Value::Text(id))) => Some(id.clone()),
+            _ => None,
+        }
+    });
+    let mut failed = None;
+    if let Some(run_id) = run_id {
+        let message = format!(
+            "Queue message {} for {} was dead-lettered: its deliveries kept failing (attempt {})",
+            envelope.message_id,
+            envelope.queue_name,
+            envelope.attempt + cf_attempts.max(1) - 1
+        );
+        let event = Value::Map(vec![
+            text("eventType", "run_failed"),
+            entry(
+                "eventData",
+                Value::Map(vec![
+                    entry("error", Value::Map(vec![text("message", message)])),
+                    text("errorCode", "MAX_DELIVERIES_EXCEEDED"),
+                ]),
+            ),
+        ]);
+        match store::create_event(io.db, io.clock, Some(&run_id), &event, ResolveData::None).await {
+            Ok(_) => failed = Some(run_id),
+            // Already over, gone, or never stored: nothing hangs.
+            Err(e)
+                if matches!(
+                    e.name,
+                    crate::model::ErrorName::EntityConflict
+                        | crate::model::ErrorName::RunExpired
+                        | crate::model::ErrorName::WorkflowRunNotFound
+                        | crate::model::ErrorName::RunNotSupported
+                        | crate::model::ErrorName::Plain
+                ) || e.status == Some(400) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let mut statements = mark_done(&envelope, io.clock.now());
+    if let Some(key) = &envelope.idempotency_key {
+        statements.push(release_claim(key, &envelope.message_id));
+    }
+    batch(io.db, statements).await?;
+    if let Body::Stored(key) = &envelope.body {
+        let _ = io.blobs.delete(key).await;
+    }
+    Ok(failed)
+}
+
+/// `start()`: re-send `{runId}` for every pending or running run (`reenqueueActiveRuns`,
+/// contract §5.6), and drop queue records past their time. Returns how many were sent.
+pub async fn recover<D: Database, S: Sender, B: Blobs, C: Clock>(
+    io: &Io<'_, D, S, B, C>,
+) -> Result<usize, WorldError> {
+    let now = io.clock.now();
+    let mut sent = 0;
+    for status in ["pending", "running"] {
+        let mut cursor = None;
+        loop {
+            let mut params = ReadParams::parse(None, 1000, SortOrder::Asc)?;
+            params.resolve_data = ResolveData::None;
+            params.status = Some(status.to_owned());
+            params.page.cursor = cursor.take();
+            let page = store::list_runs(io.db, &params).await?;
+            for run in &page.data {
+                let payload = Value::Map(vec![text("runId", run.run_id.clone())]);
+                let queue_name = format!("__wkf_workflow_{}", run.workflow_name);
+                send(io, &queue_name, &payload, &SendOptions::default()).await?;
+                sent += 1;
+            }
+            if !page.has_more {
+                break;
+            }
+            cursor = page.cursor;
+        }
+    }
+    let mut claims = Sql::new("DELETE FROM queue_claims WHERE expires_at < ");
+    let mut deliveries =
+        Sql::new("DELETE FROM queue_deliveries WHERE state = 'done' AND updated_at < ");
+    batch(
+        io.db,
+        vec![
+            claims.bind(SqlValue::Integer(now)).finish(),
+            deliveries
+                .bind(SqlValue::Integer(now - DELIVERY_RECORD_TTL_MS))
+                .finish(),
+        ],
+    )
+    .await?;
+    Ok(sent)
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
