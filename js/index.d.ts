@@ -1,7 +1,7 @@
 // Public types of @workflow/world-cloudflare. The World's shapes are the contract's own
 // (`@workflow/world` 4.5.0); tests/types checks that the implementation in js/world.js
 // satisfies them.
-import type { Queue as WorkflowQueue, Storage } from '@workflow/world';
+import type { Queue as WorkflowQueue, Storage, Streamer } from '@workflow/world';
 
 /** The Worker bindings this World reads (names fixed: see README "Worker setup"). */
 export interface CloudflareEnv {
@@ -23,7 +23,8 @@ export interface CloudflareEnv {
 }
 
 export type CloudflareWorld = Storage &
-  WorkflowQueue & {
+  WorkflowQueue &
+  Streamer & {
     /** `SPEC_VERSION_CURRENT` of @workflow/world. */
     readonly specVersion: 3;
     /** Re-enqueues every pending or running run (contract §5.6). */

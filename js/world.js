@@ -4,6 +4,7 @@
 import * as core from '../pkg/world_cloudflare.js';
 import { BINDINGS } from './env.js';
 import { createQueue } from './queue.js';
+import { createStreamer } from './streamer.js';
 
 /**
  * Creates the World for a Worker's `env`. Synchronous and side-effect free: the runtime
@@ -18,6 +19,7 @@ export function createWorld(env = {}) {
   return {
     specVersion: 3,
     ...createQueue(env),
+    ...createStreamer(env),
     runs: {
       get: (runId, params) => core.getRun(db(), runId, params),
       list: (params) => core.listRuns(db(), params),

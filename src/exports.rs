@@ -194,7 +194,8 @@ pub async fn list_hooks(db: JsValue, params: JsValue) -> Result<JsValue, JsValue
 
 use crate::bindings::queue::Queue;
 use crate::bindings::r2::R2Bucket;
-use crate::queue::cf::{Bucket, Queues};
+use crate::blobs::Bucket;
+use crate::queue::cf::Queues;
 use crate::queue::{self, envelope, signature, Begin, Io, Outcome, SendOptions};
 use js_sys::{Object, Reflect};
 
@@ -404,4 +405,199 @@ pub fn verify_delivery(
     )
     .err()
     .map(str::to_owned)
+}
+
+// ---- Streamer (contract §6) ----
+
+use crate::stream;
+
+struct StreamBindings {
+    db: D1,
+    bucket: Bucket,
+}
+
+fn stream_bindings(b: &JsValue) -> Result<StreamBindings, JsValue> {
+    Ok(StreamBindings {
+        db: database(Reflect::get(b, &"db".into()).unwrap_or(JsValue::UNDEFINED))?,
+        bucket: Bucket(binding::<R2Bucket>(b, "bucket")),
+    })
+}
+
+fn stream_io(b: &StreamBindings) -> stream::Io<'_, D1, Bucket, SystemClock> {
+    stream::Io {
+        db: &b.db,
+        blobs: &b.bucket,
+        clock: &SystemClock,
+    }
+}
+
+/// A chunk as stored: a string is its UTF-8 bytes (contract §6.1).
+fn chunk_bytes(v: &JsValue, i: u32) -> Result<Vec<u8>, JsValue> {
+    if let Some(s) = v.as_string() {
+        return Ok(s.into_bytes());
+    }
+    if let Some(bytes) = v.dyn_ref::<js_sys::Uint8Array>() {
+        return Ok(bytes.to_vec());
+    }
+    Err(error_to_js(WorldError::invalid(
+        "INVALID_CHUNK",
+        format!("Invalid stream chunk #{i}: expected a string or a Uint8Array"),
+    )))
+}
+
+#[wasm_bindgen(js_name = streamWrite)]
+pub async fn stream_write(
+    bindings: JsValue,
+    name: JsValue,
+    run_id: JsValue,
+    chunks: js_sys::Array,
+) -> Result<(), JsValue> {
+    let b = stream_bindings(&bindings)?;
+    let chunks = chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| chunk_bytes(&c, i as u32))
+        .collect::<Result<Vec<_>, _>>()?;
+    stream::write(
+        &stream_io(&b),
+        &text(&name, "name")?,
+        &text(&run_id, "runId")?,
+        &chunks,
+    )
+    .await
+    .map_err(error_to_js)
+}
+
+#[wasm_bindgen(js_name = streamClose)]
+pub async fn stream_close(
+    bindings: JsValue,
+    name: JsValue,
+    run_id: JsValue,
+) -> Result<(), JsValue> {
+    let b = stream_bindings(&bindings)?;
+    stream::close(
+        &stream_io(&b),
+        &text(&name, "name")?,
+        &text(&run_id, "runId")?,
+    )
+    .await
+    .map_err(error_to_js)
+}
+
+fn chunks_js(chunks: &[(i64, Vec<u8>)]) -> js_sys::Array {
+    chunks
+        .iter()
+        .map(|(index, data)| {
+            let o = Object::new();
+            set(&o, "index", &JsValue::from_f64(*index as f64));
+            set(
+                &o,
+                "data",
+                &js_sys::Uint8Array::from(data.as_slice()).into(),
+            );
+            JsValue::from(o)
+        })
+        .collect()
+}
+
+/// `{chunks: [{index, data}], count, done}`: the chunks from `from` on (at most `limit`).
+#[wasm_bindgen(js_name = streamRead)]
+pub async fn stream_read(
+    bindings: JsValue,
+    name: JsValue,
+    from: f64,
+    limit: f64,
+) -> Result<JsValue, JsValue> {
+    let b = stream_bindings(&bindings)?;
+    let read = stream::read(
+        &stream_io(&b),
+        &text(&name, "name")?,
+        from as i64,
+        limit as i64,
+    )
+    .await
+    .map_err(error_to_js)?;
+    let o = Object::new();
+    set(&o, "chunks", &chunks_js(&read.chunks));
+    set(&o, "count", &JsValue::from_f64(read.info.count as f64));
+    set(&o, "done", &JsValue::from_bool(read.info.done));
+    Ok(o.into())
+}
+
+#[wasm_bindgen(js_name = streamInfo)]
+pub async fn stream_info(bindings: JsValue, name: JsValue) -> Result<JsValue, JsValue> {
+    let b = stream_bindings(&bindings)?;
+    let info = stream::info(&b.db, &text(&name, "name")?)
+        .await
+        .map_err(error_to_js)?;
+    let o = Object::new();
+    set(&o, "tailIndex", &JsValue::from_f64((info.count - 1) as f64));
+    set(&o, "done", &JsValue::from_bool(info.done));
+    Ok(o.into())
+}
+
+/// `getStreamChunks(name, runId, {limit, cursor})` (contract §6.3).
+#[wasm_bindgen(js_name = streamChunks)]
+pub async fn stream_chunks(
+    bindings: JsValue,
+    name: JsValue,
+    options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let b = stream_bindings(&bindings)?;
+    let options = value(&options, "options")?;
+    let limit = match options.as_ref().and_then(|o| crate::model::value::get(o, "limit")) {
+        None | Some(Value::Null) => stream::DEFAULT_PAGE,
+        Some(v) => match crate::model::value::integer(v) {
+            Some(n) if n >= 1 => n.min(crate::model::params::MAX_PAGE_SIZE),
+            _ => {
+                return Err(error_to_js(WorldError::invalid(
+                    "INVALID_PAGINATION",
+                    format!(
+                        "Invalid `limit`: {}; allowed: an integer from 1 to 1000 (larger values are clamped)",
+                        crate::model::params::describe(v)
+                    ),
+                )))
+            }
+        },
+    };
+    let cursor = match options
+        .as_ref()
+        .and_then(|o| crate::model::value::get(o, "cursor"))
+    {
+        Some(Value::Text(c)) => Some(c.clone()),
+        _ => None,
+    };
+    let from = stream::parse_chunk_cursor(cursor.as_deref());
+    let read = stream::read(&stream_io(&b), &text(&name, "name")?, from, limit)
+        .await
+        .map_err(error_to_js)?;
+    let next = from + limit;
+    let has_more = next < read.info.count;
+    let o = Object::new();
+    set(&o, "data", &chunks_js(&read.chunks));
+    set(
+        &o,
+        "cursor",
+        &if has_more {
+            JsValue::from_str(&stream::chunk_cursor(next))
+        } else {
+            JsValue::NULL
+        },
+    );
+    set(&o, "hasMore", &JsValue::from_bool(has_more));
+    set(&o, "done", &JsValue::from_bool(read.info.done));
+    Ok(o.into())
+}
+
+#[wasm_bindgen(js_name = listStreams)]
+pub async fn list_streams(bindings: JsValue, run_id: JsValue) -> Result<JsValue, JsValue> {
+    let b = stream_bindings(&bindings)?;
+    let names = stream::list_by_run(&b.db, &text(&run_id, "runId")?)
+        .await
+        .map_err(error_to_js)?;
+    Ok(names
+        .iter()
+        .map(|n| JsValue::from_str(n))
+        .collect::<js_sys::Array>()
+        .into())
 }

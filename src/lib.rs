@@ -9,10 +9,12 @@
 // so its size in `Result` is not worth boxing.
 #![allow(clippy::result_large_err)]
 
+pub mod blobs;
 pub mod engine;
 pub mod model;
 pub mod queue;
 pub mod store;
+pub mod stream;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod testing;
 

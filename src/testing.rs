@@ -20,6 +20,7 @@ impl Sqlite3 {
         for migration in [
             include_str!("../migrations/0001_init.sql"),
             include_str!("../migrations/0002_queue.sql"),
+            include_str!("../migrations/0003_streams.sql"),
         ] {
             conn.execute_batch(migration).unwrap();
         }

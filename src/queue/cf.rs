@@ -1,22 +1,21 @@
-//! [`Sender`] and [`Blobs`] over the Queues and R2 bindings.
+//! [`Sender`] over the Queues bindings.
 
-use super::{Blobs, QueueKind, Sender};
+use super::{QueueKind, Sender};
 use crate::bindings::queue::Queue;
-use crate::bindings::r2::{R2Bucket, R2ObjectBody};
 use crate::interop::to_js;
 use crate::model::Value;
-use js_sys::{Object, Promise, Reflect, Uint8Array};
+use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-fn message(e: JsValue) -> String {
+pub(crate) fn message(e: JsValue) -> String {
     e.dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
         .or_else(|| e.as_string())
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
-async fn wait(p: Result<Promise, JsValue>) -> Result<JsValue, String> {
+pub(crate) async fn wait(p: Result<Promise, JsValue>) -> Result<JsValue, String> {
     JsFuture::from(p.map_err(message)?).await.map_err(message)
 }
 
@@ -44,39 +43,5 @@ impl Sender for Queues {
             );
         }
         wait(queue.send(&to_js(body), &options)).await.map(|_| ())
-    }
-}
-
-pub struct Bucket(pub Option<R2Bucket>);
-
-impl Bucket {
-    fn bucket(&self) -> Result<&R2Bucket, String> {
-        self.0
-            .as_ref()
-            .ok_or_else(|| "the STREAM_BUCKET binding is missing from env".to_owned())
-    }
-}
-
-impl Blobs for Bucket {
-    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), String> {
-        wait(
-            self.bucket()?
-                .put(key, &Uint8Array::from(bytes.as_slice()).into()),
-        )
-        .await
-        .map(|_| ())
-    }
-
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        let object = wait(self.bucket()?.get(key)).await?;
-        if object.is_null() || object.is_undefined() {
-            return Ok(None);
-        }
-        let buffer = wait(object.unchecked_ref::<R2ObjectBody>().array_buffer()).await?;
-        Ok(Some(Uint8Array::new(&buffer).to_vec()))
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), String> {
-        wait(self.bucket()?.delete(key)).await.map(|_| ())
     }
 }

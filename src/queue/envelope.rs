@@ -142,9 +142,11 @@ impl Envelope {
         }
         match value::get(v, "wcf").and_then(value::integer) {
             Some(ENVELOPE_VERSION) => {}
-            Some(other) => return Err(bad(format!(
+            Some(other) => {
+                return Err(bad(format!(
                 "envelope version {other} is not supported (this World reads {ENVELOPE_VERSION})"
-            ))),
+            )))
+            }
             None => return Err(bad("`wcf` (the envelope version) is missing".into())),
         }
         let text_field = |k: &str| -> Result<String, WorldError> {

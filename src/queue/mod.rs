@@ -10,6 +10,7 @@ pub mod cf;
 pub mod envelope;
 pub mod signature;
 
+pub use crate::blobs::Blobs;
 use crate::model::params::{describe, ReadParams, ResolveData, SortOrder};
 use crate::model::value::{self, entry, text, Value};
 use crate::model::{ids, Millis, WorldError};
@@ -41,12 +42,6 @@ pub trait Sender {
         body: &Value,
         delay_seconds: i64,
     ) -> impl Future<Output = Result<(), String>>;
-}
-
-pub trait Blobs {
-    fn put(&self, key: &str, bytes: Vec<u8>) -> impl Future<Output = Result<(), String>>;
-    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, String>>;
-    fn delete(&self, key: &str) -> impl Future<Output = Result<(), String>>;
 }
 
 /// The I/O a queue flow uses.

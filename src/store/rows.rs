@@ -58,6 +58,14 @@ impl Row {
             .ok_or_else(|| corrupt(column, "missing"))
     }
 
+    /// A BLOB column's bytes (`None` when NULL or not a blob).
+    pub fn get_blob(&self, column: &str) -> Option<Vec<u8>> {
+        match self.get(column) {
+            SqlValue::Blob(b) => Some(b.clone()),
+            _ => None,
+        }
+    }
+
     pub fn value(&self, column: &str) -> Result<Option<Value>, WorldError> {
         match self.get(column) {
             SqlValue::Null => Ok(None),

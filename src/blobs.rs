@@ -1,0 +1,56 @@
+//! Blob storage (R2): where payloads too large for a D1 row or a queue message, and stream
+//! segments too large to keep inline, are kept.
+
+use std::future::Future;
+
+pub trait Blobs {
+    fn put(&self, key: &str, bytes: Vec<u8>) -> impl Future<Output = Result<(), String>>;
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, String>>;
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), String>>;
+}
+
+#[cfg(target_arch = "wasm32")]
+pub use r2::Bucket;
+
+#[cfg(target_arch = "wasm32")]
+mod r2 {
+    use super::Blobs;
+    use crate::bindings::r2::{R2Bucket, R2ObjectBody};
+    use crate::queue::cf::wait;
+    use js_sys::Uint8Array;
+    use wasm_bindgen::JsCast;
+
+    pub struct Bucket(pub Option<R2Bucket>);
+
+    impl Bucket {
+        fn bucket(&self) -> Result<&R2Bucket, String> {
+            self.0
+                .as_ref()
+                .ok_or_else(|| "the STREAM_BUCKET binding is missing from env".to_owned())
+        }
+    }
+
+    impl Blobs for Bucket {
+        async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), String> {
+            wait(
+                self.bucket()?
+                    .put(key, &Uint8Array::from(bytes.as_slice()).into()),
+            )
+            .await
+            .map(|_| ())
+        }
+
+        async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+            let object = wait(self.bucket()?.get(key)).await?;
+            if object.is_null() || object.is_undefined() {
+                return Ok(None);
+            }
+            let buffer = wait(object.unchecked_ref::<R2ObjectBody>().array_buffer()).await?;
+            Ok(Some(Uint8Array::new(&buffer).to_vec()))
+        }
+
+        async fn delete(&self, key: &str) -> Result<(), String> {
+            wait(self.bucket()?.delete(key)).await.map(|_| ())
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Streams natively: SQLite for D1, an in-memory R2 that counts Class A writes.
+
+use super::*;
+use crate::testing::{FixedClock, Sqlite3};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+#[derive(Default)]
+struct R2 {
+    objects: RefCell<HashMap<String, Vec<u8>>>,
+    puts: Cell<usize>,
+}
+
+impl Blobs for R2 {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), String> {
+        self.puts.set(self.puts.get() + 1);
+        self.objects.borrow_mut().insert(key.into(), bytes);
+        Ok(())
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.objects.borrow().get(key).cloned())
+    }
+    async fn delete(&self, key: &str) -> Result<(), String> {
+        self.objects.borrow_mut().remove(key);
+        Ok(())
+    }
+}
+
+struct F {
+    db: Sqlite3,
+    r2: R2,
+    clock: FixedClock,
+}
+
+impl F {
+    fn new() -> F {
+        F {
+            db: Sqlite3::new(),
+            r2: R2::default(),
+            clock: FixedClock(Cell::new(0)),
+        }
+    }
+    fn io(&self) -> Io<'_, Sqlite3, R2, FixedClock> {
+        Io {
+            db: &self.db,
+            blobs: &self.r2,
+            clock: &self.clock,
+        }
+    }
+    fn write(&self, name: &str, chunks: &[&[u8]]) -> Result<(), WorldError> {
+        let chunks: Vec<Vec<u8>> = chunks.iter().map(|c| c.to_vec()).collect();
+        futures_executor::block_on(write(&self.io(), name, "wrun_1", &chunks))
+    }
+    fn close(&self, name: &str) {
+        futures_executor::block_on(close(&self.io(), name, "wrun_1")).unwrap()
+    }
+    fn read(&self, name: &str, from: i64, limit: i64) -> Read {
+        futures_executor::block_on(read(&self.io(), name, from, limit)).unwrap()
+    }
+}
+
+#[test]
+fn chunks_keep_their_boundaries_order_and_bytes() {
+    let f = F::new();
+    f.write("s", &[b"a"]).unwrap();
+    f.write("s", &[&[0, 1, 0], b"", b"xyz"]).unwrap();
+    f.write("s", &[b"last"]).unwrap();
+    let r = f.read("s", 0, 100);
+    let got: Vec<(i64, &[u8])> = r.chunks.iter().map(|(i, c)| (*i, c.as_slice())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (0, &b"a"[..]),
+            (1, &[0, 1, 0][..]),
+            (2, &b""[..]),
+            (3, &b"xyz"[..]),
+            (4, &b"last"[..])
+        ]
+    );
+    assert_eq!(
+        r.info,
+        Info {
+            count: 5,
+            done: false
+        }
+    );
+    // a read from the middle of a segment starts there
+    let mid: Vec<i64> = f.read("s", 2, 2).chunks.iter().map(|(i, _)| *i).collect();
+    assert_eq!(mid, vec![2, 3]);
+    assert_eq!(f.r2.puts.get(), 0, "small segments stay in D1");
+}
+
+#[test]
+fn close_ends_the_stream_and_later_writes_are_refused() {
+    let f = F::new();
+    f.write("s", &[b"1", b"2"]).unwrap();
+    f.close("s");
+    f.close("s");
+    let e = f.write("s", &[b"3"]).unwrap_err();
+    assert_eq!(e.code, Some("STREAM_CLOSED"));
+    let r = f.read("s", 0, 100);
+    assert_eq!(
+        (r.chunks.len(), r.info),
+        (
+            2,
+            Info {
+                count: 2,
+                done: true
+            }
+        )
+    );
+    assert_eq!(
+        futures_executor::block_on(info(&f.db, "unknown")).unwrap(),
+        Info {
+            count: 0,
+            done: false
+        }
+    );
+}
+
+#[test]
+fn large_segments_go_to_r2_once_and_read_back() {
+    let f = F::new();
+    let big = vec![7u8; INLINE_SEGMENT_LIMIT];
+    f.write("s", &[&big, &[0, 0]]).unwrap();
+    assert_eq!(f.r2.puts.get(), 1);
+    let r = f.read("s", 1, 10);
+    assert_eq!(r.chunks, vec![(1, vec![0, 0])]);
+    assert_eq!(f.read("s", 0, 1).chunks[0].1.len(), INLINE_SEGMENT_LIMIT);
+}
+
+#[test]
+fn runs_list_their_streams_once() {
+    let f = F::new();
+    f.write("a", &[b"x"]).unwrap();
+    f.write("a", &[b"y"]).unwrap();
+    f.close("b");
+    let names = futures_executor::block_on(list_by_run(&f.db, "wrun_1")).unwrap();
+    assert_eq!(names, vec!["a".to_owned(), "b".to_owned()]);
+    assert!(futures_executor::block_on(list_by_run(&f.db, "wrun_2"))
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn cursors_are_opaque_and_garbage_restarts() {
+    assert_eq!(parse_chunk_cursor(Some(&chunk_cursor(42))), 42);
+    assert_eq!(parse_chunk_cursor(Some("garbage")), 0);
+    assert_eq!(parse_chunk_cursor(None), 0);
+}
