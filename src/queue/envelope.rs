@@ -5,6 +5,8 @@
 use crate::model::params::describe;
 use crate::model::value::{self, entry, text, Value};
 use crate::model::{Millis, WorldError};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 
 /// Format version of the envelope; a consumer refuses versions it does not know.
 pub const ENVELOPE_VERSION: i64 = 1;
@@ -69,6 +71,11 @@ pub fn queue_kind(queue_name: &str) -> Result<QueueKind, WorldError> {
 }
 
 /// Where the payload is: inline, or in R2 when the message would pass the Queues limit.
+///
+/// Inline, the payload's CBOR travels as base64 text: a `Uint8Array` in a message body
+/// does not survive the `json` content type Queues default to (compatibility date
+/// 2026-11-01: it arrives as `{"0": …, "1": …}`), and wrangler's Node-side Queue proxy
+/// mangles typed arrays even with `contentType: 'bytes'` (both measured); text survives.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Body {
     /// The payload as CBOR (bytes stay bytes, dates stay dates).
@@ -129,7 +136,7 @@ impl Envelope {
             m.push(entry("dueAt", Value::Integer(at.into())));
         }
         m.push(match &self.body {
-            Body::Inline(bytes) => entry("payload", Value::Bytes(bytes.clone())),
+            Body::Inline(bytes) => text("payload", BASE64.encode(bytes)),
             Body::Stored(key) => text("payloadKey", key.clone()),
         });
         Value::Map(m)
@@ -205,15 +212,19 @@ impl Envelope {
                     .ok_or_else(|| bad("`dueAt` must be epoch milliseconds".into()))?,
             ),
         };
-        let body = match (value::get(v, "payload"), value::get(v, "payloadKey")) {
-            (Some(Value::Bytes(b)), None) => Body::Inline(b.clone()),
-            (None, Some(Value::Text(key))) if !key.is_empty() => Body::Stored(key.clone()),
-            _ => {
-                return Err(bad(
-                    "exactly one of `payload` (bytes) or `payloadKey` (string) is required".into(),
-                ))
-            }
-        };
+        let body =
+            match (value::get(v, "payload"), value::get(v, "payloadKey")) {
+                (Some(Value::Text(b64)), None) => Body::Inline(
+                    BASE64
+                        .decode(b64)
+                        .map_err(|e| bad(format!("`payload` is not base64: {e}")))?,
+                ),
+                (None, Some(Value::Text(key))) if !key.is_empty() => Body::Stored(key.clone()),
+                _ => return Err(bad(
+                    "exactly one of `payload` (base64 text) or `payloadKey` (string) is required"
+                        .into(),
+                )),
+            };
         Ok(Envelope {
             queue_name,
             message_id,
@@ -312,6 +323,12 @@ mod tests {
             m.push(text("payloadKey", "k"));
         }
         assert!(msg(v).contains("exactly one of"));
+        let mut v = envelope().to_value();
+        if let Value::Map(m) = &mut v {
+            m.retain(|(k, _)| k != &Value::Text("payload".into()));
+            m.push(text("payload", "not base64!"));
+        }
+        assert!(msg(v).contains("not base64"));
     }
 
     #[test]
