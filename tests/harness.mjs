@@ -1,8 +1,10 @@
 // Local Cloudflare test harness: wrangler's createTestHarness on the repo's
-// wrangler.toml (fixture Worker + D1/Queues/R2 in local workerd), with D1
-// migrations applied and a D1 wrapper that counts real round trips.
+// wrangler.toml (fixture Worker + D1/Queues/R2 in local workerd) plus the dead-letter
+// consumer Worker (tests/fixtures/wrangler.dlq.toml), with D1 migrations applied and a
+// D1 wrapper that counts real round trips.
 //
 //   const h = await startHarness();          // or startHarness({ world: false })
+//   const h = await startHarness({ vars: { WORKFLOW_QUEUE_MAX_DELAY_SECONDS: '1' } });
 //   h.roundTrips.reset(); await h.world.runs.get(id); h.roundTrips.count;
 //   await h.close();
 import path from 'node:path';
@@ -63,14 +65,20 @@ export function countingD1(real, counter) {
   return delegate(real, own);
 }
 
+/** Name of the dead-letter consumer Worker (tests/fixtures/wrangler.dlq.toml). */
+export const DLQ_WORKER = 'world-cloudflare-dlq';
+
 /**
- * Start local workerd with the repo's wrangler.toml, apply migrations/ to DB,
- * and return the bindings.
+ * Start local workerd with the repo's wrangler.toml and the DLQ consumer Worker, apply
+ * migrations/ to DB, and return the bindings of the main (fixture) Worker.
  *
- * @param {{ world?: boolean }} [options] world: false returns no Node-side World (the
- *   fixture Worker still bundles the wasm package, so the build must exist).
+ * @param {{ world?: boolean, vars?: Record<string, string> }} [options]
+ *   world: false returns no Node-side World (the fixture Workers still bundle the wasm
+ *   package, so the build must exist).
+ *   vars: overrides of wrangler.toml [vars] for both Workers of this harness (and so
+ *   for `env` and the Node-side World too).
  */
-export async function startHarness({ world: withWorld = true } = {}) {
+export async function startHarness({ world: withWorld = true, vars } = {}) {
   let createWorld;
   if (withWorld) {
     try {
@@ -88,7 +96,15 @@ export async function startHarness({ world: withWorld = true } = {}) {
   }
 
   const { createTestHarness } = await import('wrangler');
-  const server = createTestHarness({ root: ROOT, workers: [{ configPath: './wrangler.toml' }] });
+  // Both Workers run in one local runtime: they share the local queues (workflow-dlq is
+  // fed by the main Worker's consumers) and the D1 database (same database_id).
+  const server = createTestHarness({
+    root: ROOT,
+    workers: [
+      { configPath: './wrangler.toml', ...(vars ? { vars } : {}) },
+      { configPath: './tests/fixtures/wrangler.dlq.toml', ...(vars ? { vars } : {}) },
+    ],
+  });
   let env;
   try {
     await server.listen();
