@@ -27,6 +27,12 @@ const STEPS = [
   },
   { name: 'rust', group: 'rust', title: 'native engine tests', cmd: () => ['cargo', ['test', '--lib']] },
   { name: 'build', group: 'int', title: 'wasm build', cmd: () => ['npm', ['run', 'build']] },
+  {
+    name: 'example',
+    group: 'int',
+    title: 'example workflows (wf build, for the end-to-end tests)',
+    cmd: () => [path.join(ROOT, 'node_modules', '.bin', 'wf'), ['build'], { cwd: path.join(ROOT, 'examples', 'basic') }],
+  },
   { name: 'wasm', group: 'wasm', title: 'wasm tests under Node', cmd: () => ['wasm-pack', ['test', '--node']] },
   {
     name: 'int',
@@ -71,7 +77,7 @@ for (const step of STEPS) {
     continue;
   }
   const started = Date.now();
-  const code = run(c[0], c[1], { timeout: timeoutMs });
+  const code = run(c[0], c[1], { timeout: timeoutMs, ...(c[2] ?? {}) });
   const took = fmt(Date.now() - started);
   summary.push(`${step.name}: ${code === 0 ? 'ok' : `FAILED (exit ${code})`} in ${took}`);
   console.log(`<== [${step.name}] ${code === 0 ? 'ok' : `FAILED with exit code ${code}`} in ${took}`);

@@ -1,0 +1,139 @@
+// The example app on one machine: Cloudflare's side (D1, both queues and their
+// consumers, R2) in local workerd, and the workflow routes that `wf build` produced
+// hosted on Node, with @workflow/world-cloudflare as the World of both.
+//
+//   const app = await startApp();   // needs `npm run build` and `wf build` (scripts/demo.mjs)
+//   const run = await app.start('sequential', [2, 3]);
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROUTES = path.join(HERE, '.well-known', 'workflow', 'v1');
+
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
+process.env.WRANGLER_SEND_METRICS ??= 'false';
+
+/** Turns a Node request into a fetch Request and a fetch Response back. */
+function nodeHandler(route) {
+  return async (req, res) => {
+    try {
+      const url = `http://${req.headers.host}${req.url}`;
+      const chunks = [];
+      for await (const c of req) chunks.push(c);
+      const body = chunks.length && !['GET', 'HEAD'].includes(req.method) ? Buffer.concat(chunks) : undefined;
+      const response = await route(new Request(url, { method: req.method, headers: req.headers, body }));
+      res.writeHead(response.status, Object.fromEntries(response.headers));
+      if (response.body) for await (const c of response.body) res.write(c);
+      res.end();
+    } catch (error) {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(String(error?.stack ?? error));
+    }
+  };
+}
+
+/** Serves the three routes of `wf build` once `load()` has run. */
+function routesHost() {
+  let routes;
+  const server = http.createServer((req, res) => {
+    const { pathname } = new URL(req.url, 'http://host');
+    const route = !routes
+      ? undefined
+      : pathname === '/.well-known/workflow/v1/flow'
+        ? routes.flow.POST
+        : pathname === '/.well-known/workflow/v1/step'
+          ? routes.step.POST
+          : pathname.startsWith('/.well-known/workflow/v1/webhook/')
+            ? routes.webhook[req.method]
+            : undefined;
+    if (!route) {
+      res.writeHead(404).end();
+      return;
+    }
+    nodeHandler(route)(req, res);
+  });
+  return {
+    server,
+    async listen() {
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return server.address().port;
+    },
+    async load() {
+      // The bundles build their route handlers from the World when they are loaded, so
+      // the World must be set first (RUNTIME-E2E.md).
+      const require = createRequire(path.join(HERE, 'index.js'));
+      routes = {
+        flow: require(path.join(ROUTES, 'flow.js')),
+        step: require(path.join(ROUTES, 'step.js')),
+        webhook: await import(path.join(ROUTES, 'webhook.js')),
+      };
+    },
+  };
+}
+
+/** The workflow ids `wf build` assigned, by export name. */
+export function workflowIds() {
+  const manifest = JSON.parse(readFileSync(path.join(ROUTES, 'manifest.json'), 'utf8'));
+  const ids = {};
+  for (const workflows of Object.values(manifest.workflows)) {
+    for (const [name, { workflowId }] of Object.entries(workflows)) ids[name] = workflowId;
+  }
+  return ids;
+}
+
+/**
+ * Starts the app. `world: 'cloudflare'` (default) runs everything on this World in local
+ * workerd; `world: 'local'` runs the same routes on @workflow/world-local 4.4.1, the
+ * reference the tests compare event logs with.
+ */
+export async function startApp({ world: which = 'cloudflare', dataDir } = {}) {
+  const host = routesHost();
+  const port = await host.listen();
+  const base = `http://127.0.0.1:${port}`;
+  let world;
+  let harness;
+  if (which === 'cloudflare') {
+    const { createTestHarness } = await import('wrangler');
+    harness = createTestHarness({
+      root: HERE,
+      workers: [
+        { configPath: './wrangler.toml', vars: { WORKFLOW_APP_URL: base } },
+        { configPath: './dlq.wrangler.toml' },
+      ],
+    });
+    await harness.listen();
+    const worker = harness.getWorker('world-cloudflare-example');
+    await worker.applyD1Migrations('DB');
+    const env = await worker.getEnv();
+    const { createWorld } = await import('../../js/node.js');
+    world = createWorld(env);
+  } else {
+    process.env.WORKFLOW_LOCAL_BASE_URL = base;
+    const { createLocalWorld } = await import('@workflow/world-local');
+    world = createLocalWorld({ dataDir, baseUrl: base });
+  }
+  const { setWorld } = await import('workflow/runtime');
+  setWorld(world);
+  await host.load();
+  await world.start?.();
+  const api = await import('workflow/api');
+  const ids = workflowIds();
+  return {
+    world,
+    base,
+    api,
+    /** The local Cloudflare emulation (wrangler test harness), when world is 'cloudflare'. */
+    harness,
+    /** `start()` by the workflow's export name. */
+    start: (name, args = []) => api.start({ workflowId: ids[name] }, args),
+    async close() {
+      await new Promise((resolve) => host.server.close(resolve));
+      host.server.closeAllConnections?.();
+      await harness?.close();
+      await world.close?.();
+    },
+  };
+}

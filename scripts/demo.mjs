@@ -1,0 +1,69 @@
+// npm run demo: builds what it needs, starts local Cloudflare emulation (D1, Queues, R2 in
+// workerd) with the example's Node host, runs every example workflow on this World and
+// prints a table. Exits non-zero if any workflow misbehaves.
+import path from 'node:path';
+import { ROOT, BIN, run } from './env.mjs';
+
+const EXAMPLE = path.join(ROOT, 'examples', 'basic');
+
+function step(title, cmd, args, cwd = ROOT) {
+  process.stdout.write(`• ${title}\n`);
+  const code = run(cmd, args, { cwd });
+  if (code !== 0) {
+    console.error(`demo: ${title} failed (exit ${code})`);
+    process.exit(code || 1);
+  }
+}
+
+step('building the wasm package', 'node', [path.join(ROOT, 'scripts', 'build.mjs')]);
+step('building the example workflows (wf build)', path.join(BIN, 'wf'), ['build'], EXAMPLE);
+
+const { startApp } = await import(path.join(EXAMPLE, 'app.mjs'));
+const { scenarios, runScenario } = await import(path.join(EXAMPLE, 'scenarios.mjs'));
+
+const tty = process.stdout.isTTY;
+const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+function progress(label, promise) {
+  if (!tty) {
+    process.stdout.write(`  … ${label}\n`);
+    return promise;
+  }
+  let i = 0;
+  const started = Date.now();
+  const timer = setInterval(() => {
+    const s = ((Date.now() - started) / 1000).toFixed(1);
+    process.stdout.write(`\r  ${frames[i++ % frames.length]} ${label} (${s} s)`.padEnd(80));
+  }, 80);
+  return promise.finally(() => {
+    clearInterval(timer);
+    process.stdout.write('\r'.padEnd(81) + '\r');
+  });
+}
+
+process.stdout.write('• starting local Cloudflare emulation and the workflow host\n');
+const app = await startApp();
+const results = [];
+try {
+  for (const [i, scenario] of scenarios.entries()) {
+    const result = await progress(`[${i + 1}/${scenarios.length}] ${scenario.title}`, runScenario(app, scenario));
+    results.push(result);
+    const mark = result.problems.length ? '✗' : '✓';
+    process.stdout.write(`  ${mark} ${scenario.name} (${(result.ms / 1000).toFixed(2)} s)\n`);
+  }
+} finally {
+  await app.close();
+}
+
+const cell = (v, width) => String(v).slice(0, width).padEnd(width);
+const show = (o) => (o.error ? `error: ${o.error}` : JSON.stringify(o.value));
+const header = `${cell('workflow', 12)} ${cell('status', 10)} ${cell('result', 44)} ${cell('events', 6)} ${cell('wall', 8)}`;
+console.log(`\n${header}\n${'-'.repeat(header.length)}`);
+for (const { scenario, outcome, ms, events } of results) {
+  console.log(
+    `${cell(scenario.name, 12)} ${cell(outcome.status, 10)} ${cell(show(outcome), 44)} ${cell(events.length, 6)} ${cell(`${(ms / 1000).toFixed(2)} s`, 8)}`,
+  );
+}
+const failed = results.filter((r) => r.problems.length);
+for (const { scenario, problems } of failed) console.log(`\n✗ ${scenario.name}: ${problems.join('; ')}`);
+console.log(`\n${results.length - failed.length} passed, ${failed.length} failed`);
+process.exit(failed.length ? 1 : 0);
