@@ -56,15 +56,19 @@ const NEXT_INDEX: &str =
     "COALESCE((SELECT first_index + chunk_count FROM stream_segments WHERE stream_name = ? ORDER BY seq DESC LIMIT 1), 0)";
 const OPEN: &str = "NOT EXISTS (SELECT 1 FROM stream_segments WHERE stream_name = ? AND eof = 1)";
 
-fn record_run(name: &str, run_id: &str, now: Millis) -> Statement {
+/// Records `run_id → name`; `only_if_written` ties it to the statement before it in the
+/// batch, so a refused write records nothing (`changes()` is per statement in a batch).
+fn record_run(name: &str, run_id: &str, now: Millis, only_if_written: bool) -> Statement {
     let mut sql =
-        Sql::new("INSERT OR IGNORE INTO stream_runs (run_id, stream_name, created_at) VALUES (");
+        Sql::new("INSERT OR IGNORE INTO stream_runs (run_id, stream_name, created_at) SELECT ");
     sql.bind_text(run_id)
         .push(", ")
         .bind_text(name)
         .push(", ")
-        .bind(SqlValue::Integer(now))
-        .push(")");
+        .bind(SqlValue::Integer(now));
+    if only_if_written {
+        sql.push(" WHERE changes() = 1");
+    }
     sql.finish()
 }
 
@@ -126,7 +130,11 @@ pub async fn write<D: Database, B: Blobs, C: Clock>(
         .bind(SqlValue::Integer(now));
     insert.push(" WHERE ");
     push_open(&mut insert, name);
-    let results = batch(io.db, vec![insert.finish(), record_run(name, run_id, now)]).await?;
+    let results = batch(
+        io.db,
+        vec![insert.finish(), record_run(name, run_id, now, true)],
+    )
+    .await?;
     if results.first().map(|r| r.changes) != Some(1) {
         if let SqlValue::Text(key) = object_key {
             let _ = io.blobs.delete(&key).await;
@@ -168,7 +176,12 @@ pub async fn close<D: Database, B: Blobs, C: Clock>(
         .bind(SqlValue::Integer(now))
         .push(" WHERE ");
     push_open(&mut insert, name);
-    batch(io.db, vec![insert.finish(), record_run(name, run_id, now)]).await?;
+    // Closing records the run even when the stream was already closed (contract §6.1).
+    batch(
+        io.db,
+        vec![insert.finish(), record_run(name, run_id, now, false)],
+    )
+    .await?;
     Ok(())
 }
 
