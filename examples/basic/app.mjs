@@ -57,9 +57,15 @@ function routesHost() {
   });
   return {
     server,
-    async listen() {
-      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    async listen(port = 0) {
+      await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
       return server.address().port;
+    },
+    async stop() {
+      await new Promise((resolve) => {
+        server.close(resolve);
+        server.closeAllConnections?.();
+      });
     },
     async load() {
       // The bundles build their route handlers from the World when they are loaded, so
@@ -127,11 +133,13 @@ export async function startApp({ world: which = 'cloudflare', dataDir } = {}) {
     api,
     /** The local Cloudflare emulation (wrangler test harness), when world is 'cloudflare'. */
     harness,
+    /** Takes the routes' host down (deliveries fail and are retried) until `restartHost()`. */
+    stopHost: () => host.stop(),
+    restartHost: () => host.listen(port),
     /** `start()` by the workflow's export name. */
     start: (name, args = []) => api.start({ workflowId: ids[name] }, args),
     async close() {
-      await new Promise((resolve) => host.server.close(resolve));
-      host.server.closeAllConnections?.();
+      if (host.server.listening) await host.stop();
       await harness?.close();
       await world.close?.();
     },
