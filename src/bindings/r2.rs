@@ -10,9 +10,10 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     pub fn put(this: &R2Bucket, key: &str, value: &JsValue) -> Result<Promise, JsValue>;
 
-    /// Resolves to an object body, or `null` when the key is missing.
+    /// Resolves to an object body, or `null` when the key is missing. `options` may ask
+    /// for a byte `range`.
     #[wasm_bindgen(method, catch)]
-    pub fn get(this: &R2Bucket, key: &str) -> Result<Promise, JsValue>;
+    pub fn get(this: &R2Bucket, key: &str, options: &JsValue) -> Result<Promise, JsValue>;
 
     #[wasm_bindgen(method, catch)]
     pub fn delete(this: &R2Bucket, key: &str) -> Result<Promise, JsValue>;

@@ -244,7 +244,11 @@ pub async fn read<D: Database, B: Blobs, C>(
         .bind_text(name)
         .push(" AND eof = 0 AND chunk_count > 0 AND first_index <= ")
         .bind(SqlValue::Integer(from));
-    segments.push("), 0) ORDER BY first_index");
+    // A reader that has caught up must not fetch the segment that ends where it stands.
+    segments
+        .push("), 0) AND first_index + chunk_count > ")
+        .bind(SqlValue::Integer(from))
+        .push(" ORDER BY first_index");
     let results = batch(io.db, vec![info_statement(name), segments.finish()]).await?;
     let info = parse_info(&results)?;
     let visible_end = end.min(info.count);
@@ -258,28 +262,34 @@ pub async fn read<D: Database, B: Blobs, C>(
                 .collect::<Vec<_>>(),
             _ => Vec::new(),
         };
-        let wanted = |i: i64| i >= from && i < visible_end;
-        if !(0..lengths.len() as i64).any(|k| wanted(first + k)) {
+        // The chunks of this segment in [from, visible_end), as positions k0..k1.
+        let k0 = (from - first).clamp(0, lengths.len() as i64) as usize;
+        let k1 = (visible_end - first).clamp(0, lengths.len() as i64) as usize;
+        if k0 >= k1 {
             continue;
         }
+        let start: usize = lengths[..k0].iter().sum();
+        let stop: usize = lengths[..k1].iter().sum();
         let bytes = match (row.opt_text("object_key")?, row.get_blob("data")) {
+            // Only the byte range of the wanted chunks (one Class B read).
             (Some(key), _) => io
                 .blobs
-                .get(&key)
+                .get_range(&key, start as u64, (stop - start) as u64)
                 .await
                 .map_err(|e| unavailable("R2 get of a stream segment", e))?
                 .ok_or_else(|| {
                     unavailable("R2 get of a stream segment", format!("{key} is missing"))
                 })?,
-            (None, data) => data.unwrap_or_default(),
+            (None, data) => data
+                .unwrap_or_default()
+                .get(start..stop)
+                .unwrap_or_default()
+                .to_vec(),
         };
         let mut offset = 0;
-        for (k, len) in lengths.iter().enumerate() {
-            let index = first + k as i64;
+        for (k, len) in lengths.iter().enumerate().take(k1).skip(k0) {
             let chunk = bytes.get(offset..offset + len).unwrap_or_default();
-            if wanted(index) {
-                chunks.push((index, chunk.to_vec()));
-            }
+            chunks.push((first + k as i64, chunk.to_vec()));
             offset += len;
         }
     }
