@@ -128,7 +128,10 @@ fn large_segments_go_to_r2_once_and_read_back() {
     assert_eq!(r.chunks, vec![(1, vec![0, 0])]);
     // a page in the middle of a large segment reads only its chunks' bytes
     f.write("t", &[&big, b"a", b"bc", &big]).unwrap();
-    assert_eq!(f.read("t", 1, 2).chunks, vec![(1, b"a".to_vec()), (2, b"bc".to_vec())]);
+    assert_eq!(
+        f.read("t", 1, 2).chunks,
+        vec![(1, b"a".to_vec()), (2, b"bc".to_vec())]
+    );
     // a reader that has caught up gets nothing and no segment
     assert!(f.read("t", 4, 100).chunks.is_empty());
     assert_eq!(f.read("s", 0, 1).chunks[0].1.len(), INLINE_SEGMENT_LIMIT);
