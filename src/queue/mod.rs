@@ -184,15 +184,6 @@ fn first_text(results: &[QueryResult], index: usize, column: &str) -> Option<Str
     results.get(index)?.rows.first()?.opt_text(column).ok()?
 }
 
-async fn batch<D: Database>(
-    db: &D,
-    statements: Vec<Statement>,
-) -> Result<Vec<QueryResult>, WorldError> {
-    db.batch(statements)
-        .await
-        .map_err(|e| unavailable("D1 batch", e))
-}
-
 /// `queue(queueName, payload, opts)`: the message id, new or (same idempotency key
 /// still claimed) the existing one.
 pub async fn send<D: Database, S: Sender, B: Blobs, C: Clock>(
@@ -207,7 +198,8 @@ pub async fn send<D: Database, S: Sender, B: Blobs, C: Clock>(
     let (delay, due_at) = envelope::plan_delay(now, opts.delay_seconds, io.max_delay_seconds);
     if let Some(key) = &opts.idempotency_key {
         let expires_at = now + opts.delay_seconds.max(0) * 1000 + CLAIM_GRACE_MS;
-        let results = batch(io.db, claim_statements(key, &message_id, now, expires_at)).await?;
+        let results =
+            store::run_batch(io.db, claim_statements(key, &message_id, now, expires_at)).await?;
         if let Some(holder) = first_text(&results, 1, "message_id").filter(|h| h != &message_id) {
             return Ok(holder);
         }
@@ -321,7 +313,7 @@ pub async fn begin<D: Database, S: Sender, B: Blobs, C: Clock>(
         now + LEASE_MS + CLAIM_GRACE_MS,
         now,
     ));
-    let results = batch(io.db, statements).await?;
+    let results = store::run_batch(io.db, statements).await?;
     if results.first().map(|r| r.changes) != Some(1) {
         if first_text(&results, 1, "state").as_deref() == Some("done") {
             return Ok(Begin::Settled("duplicate of a finished delivery"));
@@ -400,7 +392,7 @@ pub async fn finish<D: Database, S: Sender, B: Blobs, C: Clock>(
                     .bind_text(&envelope.message_id);
                 statements.push(done.finish());
             }
-            batch(io.db, statements).await?;
+            store::run_batch(io.db, statements).await?;
             if let Body::Stored(key) = &envelope.body {
                 // A leftover object costs storage, not correctness.
                 let _ = io.blobs.delete(key).await;
@@ -433,7 +425,7 @@ pub async fn finish<D: Database, S: Sender, B: Blobs, C: Clock>(
                 now + seconds * 1000 + CLAIM_GRACE_MS,
                 now,
             ));
-            batch(io.db, statements).await?;
+            store::run_batch(io.db, statements).await?;
         }
         Outcome::Failed => {
             let mut release =
@@ -442,7 +434,7 @@ pub async fn finish<D: Database, S: Sender, B: Blobs, C: Clock>(
                 .bind(SqlValue::Integer(now))
                 .push(" WHERE send_id = ")
                 .bind_text(&envelope.send_id);
-            batch(io.db, vec![release.push(" AND state = 'running'").finish()]).await?;
+            store::run_batch(io.db, vec![release.push(" AND state = 'running'").finish()]).await?;
         }
     }
     Ok(())
@@ -509,7 +501,7 @@ pub async fn dead_letter<D: Database, S: Sender, B: Blobs, C: Clock>(
     if let Some(key) = &envelope.idempotency_key {
         statements.push(release_claim(key, &envelope.message_id));
     }
-    batch(io.db, statements).await?;
+    store::run_batch(io.db, statements).await?;
     if let Body::Stored(key) = &envelope.body {
         let _ = io.blobs.delete(key).await;
     }
@@ -546,7 +538,7 @@ pub async fn recover<D: Database, S: Sender, B: Blobs, C: Clock>(
     let mut claims = Sql::new("DELETE FROM queue_claims WHERE expires_at < ");
     let mut deliveries =
         Sql::new("DELETE FROM queue_deliveries WHERE state = 'done' AND updated_at < ");
-    batch(
+    store::run_batch(
         io.db,
         vec![
             claims.bind(SqlValue::Integer(now)).finish(),

@@ -39,7 +39,8 @@ fn db_error(message: String) -> WorldError {
     WorldError::unavailable(format!("D1 batch failed: {message}"))
 }
 
-async fn run_batch<D: Database>(
+/// One batch: one round trip, one transaction. Every D1 call of the crate goes here.
+pub(crate) async fn run_batch<D: Database>(
     db: &D,
     statements: Vec<Statement>,
 ) -> Result<Vec<QueryResult>, WorldError> {

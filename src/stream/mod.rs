@@ -11,7 +11,7 @@ use crate::model::params::MAX_PAGE_SIZE;
 use crate::model::value::{self, Value};
 use crate::model::{ids, ErrorName, Millis, WorldError};
 use crate::store::sql::{Sql, SqlValue, Statement};
-use crate::store::{Clock, Database, QueryResult};
+use crate::store::{self, Clock, Database, QueryResult};
 
 /// Segments whose bytes fit in this stay in their D1 row; larger ones go to R2. A D1 row
 /// holds 2 MB; 128 KiB keeps rows small and puts the large, cheap-to-store bodies in R2.
@@ -72,15 +72,6 @@ fn record_run(name: &str, run_id: &str, now: Millis, only_if_written: bool) -> S
     sql.finish()
 }
 
-async fn batch<D: Database>(
-    db: &D,
-    statements: Vec<Statement>,
-) -> Result<Vec<QueryResult>, WorldError> {
-    db.batch(statements)
-        .await
-        .map_err(|e| unavailable("D1 batch", e))
-}
-
 /// `writeToStream` / `writeToStreamMulti`: appends `chunks` in order, atomically, as one
 /// segment. An empty list writes nothing (contract §6.1).
 pub async fn write<D: Database, B: Blobs, C: Clock>(
@@ -130,7 +121,7 @@ pub async fn write<D: Database, B: Blobs, C: Clock>(
         .bind(SqlValue::Integer(now));
     insert.push(" WHERE ");
     push_open(&mut insert, name);
-    let results = batch(
+    let results = store::run_batch(
         io.db,
         vec![insert.finish(), record_run(name, run_id, now, true)],
     )
@@ -177,7 +168,7 @@ pub async fn close<D: Database, B: Blobs, C: Clock>(
         .push(" WHERE ");
     push_open(&mut insert, name);
     // Closing records the run even when the stream was already closed (contract §6.1).
-    batch(
+    store::run_batch(
         io.db,
         vec![insert.finish(), record_run(name, run_id, now, false)],
     )
@@ -214,7 +205,7 @@ fn parse_info(results: &[QueryResult]) -> Result<Info, WorldError> {
 }
 
 pub async fn info<D: Database>(db: &D, name: &str) -> Result<Info, WorldError> {
-    parse_info(&batch(db, vec![info_statement(name)]).await?)
+    parse_info(&store::run_batch(db, vec![info_statement(name)]).await?)
 }
 
 /// A read: the chunks `[from, from + limit)` that exist (and precede the EOF), and the
@@ -249,7 +240,7 @@ pub async fn read<D: Database, B: Blobs, C>(
         .push("), 0) AND first_index + chunk_count > ")
         .bind(SqlValue::Integer(from))
         .push(" ORDER BY first_index");
-    let results = batch(io.db, vec![info_statement(name), segments.finish()]).await?;
+    let results = store::run_batch(io.db, vec![info_statement(name), segments.finish()]).await?;
     let info = parse_info(&results)?;
     let visible_end = end.min(info.count);
     let mut chunks = Vec::new();
@@ -314,7 +305,7 @@ pub async fn list_by_run<D: Database>(db: &D, run_id: &str) -> Result<Vec<String
     let mut sql = Sql::new("SELECT stream_name FROM stream_runs WHERE run_id = ");
     sql.bind_text(run_id)
         .push(" ORDER BY created_at, stream_name");
-    let results = batch(db, vec![sql.finish()]).await?;
+    let results = store::run_batch(db, vec![sql.finish()]).await?;
     results
         .first()
         .map_or(&[][..], |r| &r.rows[..])
