@@ -179,6 +179,14 @@ export async function runScenario(app, scenario) {
     outcome = { status: 'error', error: String(error?.stack ?? error) };
   }
   const ms = performance.now() - started;
-  const events = outcome.runId ? await eventTypes(app.world, outcome.runId).catch(() => []) : [];
+  // A World may make the run's status visible a moment before its terminal event
+  // (world-local writes them separately), so read the log once it has ended.
+  const ended = (types) => types.some((t) => t === 'run_completed' || t === 'run_failed' || t === 'run_cancelled');
+  const events = outcome.runId
+    ? await eventually('the terminal event', async () => {
+        const types = await eventTypes(app.world, outcome.runId);
+        return ended(types) && types;
+      }, { timeoutMs: 5_000 }).catch(() => eventTypes(app.world, outcome.runId).catch(() => []))
+    : [];
   return { scenario, outcome, ms, events, problems: check(scenario, outcome) };
 }
