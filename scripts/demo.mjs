@@ -55,7 +55,8 @@ try {
 }
 
 const cell = (v, width) => String(v).slice(0, width).padEnd(width);
-const show = (o) => (o.error ? `error: ${o.error}` : JSON.stringify(o.value));
+// The runtime prefixes a failed run's error with `Workflow run "<id>" failed: `.
+const show = (o) => (o.error ? `error: ${o.error.replace(/^Workflow run "[^"]+" failed: /, '')}` : JSON.stringify(o.value));
 const header = `${cell('workflow', 12)} ${cell('status', 10)} ${cell('result', 44)} ${cell('events', 6)} ${cell('wall', 8)}`;
 console.log(`\n${header}\n${'-'.repeat(header.length)}`);
 for (const { scenario, outcome, ms, events } of results) {
