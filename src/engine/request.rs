@@ -320,11 +320,8 @@ impl EventRequest {
         let raw_data = match value::get(data, "eventData") {
             None | Some(Value::Null) => None,
             Some(d @ Value::Map(_)) => Some(d),
-            Some(other) if event_type == EventType::RunStarted => {
-                // run_started's data is dropped before storing; only a map can be resilient data.
-                let _ = other;
-                None
-            }
+            // run_started's data is dropped before storing; only a map can be resilient data.
+            Some(_) if event_type == EventType::RunStarted => None,
             Some(other) => {
                 return Err(invalid(format!(
                     "Invalid {} event: `eventData` must be an object, got {}",
