@@ -27,6 +27,8 @@ export type CloudflareWorld = Storage &
   Streamer & {
     /** `SPEC_VERSION_CURRENT` of @workflow/world. */
     readonly specVersion: 3;
+    /** 0: the runtime's stream writer flushes each chunk at once (every write is one D1 round trip). */
+    readonly streamFlushIntervalMs: 0;
     /** Re-enqueues every pending or running run (contract §5.6). */
     start(): Promise<void>;
   };
