@@ -156,7 +156,10 @@ export function createQueue(env) {
     createQueueHandler: (prefix, handler) => createQueueHandler(env, prefix, handler),
     /** Re-enqueues every pending or running run (contract §5.6); run it from a cron trigger too. */
     start: async () => {
-      await core.recover(queueBindings(env));
+      const { failed } = await core.recover(queueBindings(env));
+      for (const { runId, error } of failed) {
+        console.error(`[world-cloudflare] start(): run ${runId} was not re-enqueued: ${error?.name}: ${error?.message}`);
+      }
     },
   };
 }

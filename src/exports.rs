@@ -354,14 +354,22 @@ pub async fn dead_letter(
     Ok(run.map_or(JsValue::UNDEFINED, |r| JsValue::from_str(&r)))
 }
 
-/// `start()`: re-enqueues active runs; resolves to how many.
+/// `start()`: re-enqueues active runs; resolves to `{sent, failed: [{runId, error}]}`.
 #[wasm_bindgen]
-pub async fn recover(bindings: JsValue) -> Result<f64, JsValue> {
+pub async fn recover(bindings: JsValue) -> Result<JsValue, JsValue> {
     let b = queue_bindings(&bindings)?;
-    queue::recover(&io(&b))
-        .await
-        .map(|n| n as f64)
-        .map_err(error_to_js)
+    let recovery = queue::recover(&io(&b)).await.map_err(error_to_js)?;
+    let failed = js_sys::Array::new();
+    for (run_id, error) in recovery.failed {
+        let f = Object::new();
+        set(&f, "runId", &run_id.as_str().into());
+        set(&f, "error", &error_to_js(error));
+        failed.push(&f);
+    }
+    let out = Object::new();
+    set(&out, "sent", &JsValue::from_f64(recovery.sent as f64));
+    set(&out, "failed", &failed);
+    Ok(out.into())
 }
 
 #[wasm_bindgen(js_name = signDelivery)]

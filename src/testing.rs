@@ -21,6 +21,7 @@ impl Sqlite3 {
             include_str!("../migrations/0001_init.sql"),
             include_str!("../migrations/0002_queue.sql"),
             include_str!("../migrations/0003_streams.sql"),
+            include_str!("../migrations/0004_delivery_attempt.sql"),
         ] {
             conn.execute_batch(migration).unwrap();
         }

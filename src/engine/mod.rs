@@ -80,7 +80,8 @@ pub struct Snapshot {
     pub token_holder: Option<HookFacts>,
     /// The wait `runId-correlationId`.
     pub wait: Option<WaitStatus>,
-    /// A `hook_created` for `(runId, correlationId)` is in the log.
+    /// A `hook_created` or `hook_conflict` for `(runId, correlationId)` is in the log:
+    /// the hook's one create outcome.
     pub hook_create_logged: bool,
 }
 
@@ -780,11 +781,19 @@ fn hook_created(
         if holder.run_id == d.run_id && holder.hook_id == corr {
             return Err(conflict(format!("Hook \"{corr}\" already created")));
         }
+        if s.hook_create_logged {
+            // The hook's conflict (or creation) is logged already: a retry or a
+            // concurrent replay must not log a second outcome for it.
+            return Err(conflict(format!("Hook \"{corr}\" already created")));
+        }
         // Another hook holds the token: log the conflict, claim nothing (§3.4.9).
-        d.guards.push(Guard::TokenHeldBy {
-            run_id: holder.run_id.clone(),
-            hook_id: holder.hook_id.clone(),
-        });
+        d.guards.extend([
+            Guard::TokenHeldBy {
+                run_id: holder.run_id.clone(),
+                hook_id: holder.hook_id.clone(),
+            },
+            Guard::HookCreateNotLogged,
+        ]);
         let data = Value::Map(vec![
             text("token", token),
             text("conflictingRunId", holder.run_id.clone()),

@@ -399,21 +399,28 @@ impl EventRequest {
                 ))
             }
         };
-        if let Some(d) = &event_data {
-            let size = value::to_cbor(d).len();
-            if size > MAX_EVENT_DATA_BYTES {
-                return Err(WorldError {
-                    status: Some(crate::model::error::STATUS_PAYLOAD_TOO_LARGE),
-                    code: Some("PAYLOAD_TOO_LARGE"),
-                    ..WorldError::new(
-                        crate::model::ErrorName::WorkflowWorld,
-                        format!(
-                            "Invalid {} event: `eventData` is {size} bytes encoded; the limit is {MAX_EVENT_DATA_BYTES} bytes (a D1 row holds at most 2 MB)",
-                            event_type.as_str()
-                        ),
-                    )
-                });
-            }
+        // The correlation id is stored in the same rows (the event, the step), so it
+        // counts against the same budget: an oversized one must be refused here by name,
+        // not by D1 as a retryable storage failure.
+        let data_size = event_data.as_ref().map_or(0, |d| value::to_cbor(d).len());
+        let id_size = correlation_id.as_ref().map_or(0, String::len);
+        if data_size + id_size > MAX_EVENT_DATA_BYTES {
+            let what = if id_size > 1024 {
+                format!("`eventData` ({data_size} bytes encoded) and `correlationId` ({id_size} bytes) come to {} bytes", data_size + id_size)
+            } else {
+                format!("`eventData` is {data_size} bytes encoded")
+            };
+            return Err(WorldError {
+                status: Some(crate::model::error::STATUS_PAYLOAD_TOO_LARGE),
+                code: Some("PAYLOAD_TOO_LARGE"),
+                ..WorldError::new(
+                    crate::model::ErrorName::WorkflowWorld,
+                    format!(
+                        "Invalid {} event: {what}; the limit is {MAX_EVENT_DATA_BYTES} bytes (a D1 row holds at most 2 MB)",
+                        event_type.as_str()
+                    ),
+                )
+            });
         }
         Ok(EventRequest {
             event_type,
@@ -573,6 +580,31 @@ mod tests {
         let big = Value::Bytes(vec![7; MAX_EVENT_DATA_BYTES + 1]);
         let e = req("step_completed", Some("step_1"), vec![entry("result", big)]).unwrap_err();
         assert_eq!((e.status, e.code), (Some(413), Some("PAYLOAD_TOO_LARGE")));
+    }
+
+    // Regression: a correlation id is stored in the event and step rows next to
+    // `eventData`, but only `eventData` was measured, so a multi-megabyte id reached D1
+    // (which refuses rows over 2 MB) and came back as a retryable storage failure.
+    #[test]
+    fn an_oversized_correlation_id_is_refused_by_name() {
+        let id = format!("step_{}", "x".repeat(MAX_EVENT_DATA_BYTES));
+        let e = req("step_created", Some(&id), vec![text("stepName", "s")]).unwrap_err();
+        assert_eq!((e.status, e.code), (Some(413), Some("PAYLOAD_TOO_LARGE")));
+        assert!(e.message.contains("`correlationId`"), "{}", e.message);
+        let e = EventRequest::parse(&Value::Map(vec![
+            text("eventType", "step_started"),
+            text("correlationId", id),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.code, Some("PAYLOAD_TOO_LARGE"));
+        // an id beside a payload just under the limit is still within it
+        let near = Value::Bytes(vec![7; MAX_EVENT_DATA_BYTES - 1024]);
+        assert!(req(
+            "step_completed",
+            Some("step_1"),
+            vec![entry("result", near)]
+        )
+        .is_ok());
     }
 
     #[test]

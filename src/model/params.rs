@@ -135,9 +135,17 @@ impl ReadParams {
 pub fn describe(v: &Value) -> String {
     match v {
         Value::Text(t) if t.len() <= 64 => format!("'{t}'"),
-        Value::Integer(_) | Value::Float(_) => match value::integer(v) {
-            Some(n) => n.to_string(),
-            None => "a non-integer number".into(),
+        Value::Integer(_) | Value::Float(_) => match (value::integer(v), v) {
+            (Some(n), _) => n.to_string(),
+            (None, Value::Float(f)) if f.is_nan() => "NaN".into(),
+            (None, Value::Float(f)) if f.is_infinite() => {
+                if *f > 0.0 { "Infinity" } else { "-Infinity" }.into()
+            }
+            (None, Value::Float(f)) if f.fract() == 0.0 => {
+                format!("{f} (not an exact integer: beyond ±2^53)")
+            }
+            (None, Value::Float(f)) => format!("{f} (not an integer)"),
+            (None, _) => "an integer beyond the 64-bit range".into(),
         },
         other => format!("a value of type {}", value::kind(other)),
     }
@@ -150,6 +158,23 @@ mod tests {
 
     fn parse(v: Value) -> Result<ReadParams, WorldError> {
         ReadParams::parse(Some(&v), 20, SortOrder::Desc)
+    }
+
+    // Regression: every number that is not a safe integer was "a non-integer number",
+    // even 2^60 (an integer) or Infinity: the error did not say what was wrong.
+    #[test]
+    fn numbers_are_described_as_they_are() {
+        let d = |f: f64| describe(&Value::Float(f));
+        assert_eq!(d(2.5), "2.5 (not an integer)");
+        assert_eq!(d(f64::NAN), "NaN");
+        assert_eq!(d(f64::INFINITY), "Infinity");
+        assert_eq!(d(f64::NEG_INFINITY), "-Infinity");
+        assert!(
+            d(2f64.powi(60)).contains("beyond ±2^53"),
+            "{}",
+            d(2f64.powi(60))
+        );
+        assert_eq!(d(12.0), "12");
     }
 
     #[test]

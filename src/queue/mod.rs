@@ -24,6 +24,9 @@ pub const MESSAGE_PREFIX: &str = "msg_";
 /// payload travels as base64 (4/3 of its size: 96,000 characters at most) and the
 /// envelope needs the rest.
 pub const INLINE_PAYLOAD_LIMIT: usize = 72_000;
+/// What the envelope's text fields (queue name, idempotency key, deployment id,
+/// headers) may take: a Queues message holds 128 KB and an inline payload up to 96,000.
+pub const MAX_ENVELOPE_FIELDS_BYTES: usize = 24 * 1024;
 /// How long a consumer owns a delivery before another copy may take it over: the
 /// longest a queue consumer invocation may run (15 min wall time).
 pub const LEASE_MS: Millis = 15 * 60 * 1000;
@@ -193,13 +196,44 @@ pub async fn send<D: Database, S: Sender, B: Blobs, C: Clock>(
     opts: &SendOptions,
 ) -> Result<String, WorldError> {
     let kind = envelope::queue_kind(queue_name)?;
+    let fields = queue_name.len()
+        + opts.idempotency_key.as_ref().map_or(0, String::len)
+        + opts.deployment_id.as_ref().map_or(0, String::len)
+        + opts
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum::<usize>();
+    if fields > MAX_ENVELOPE_FIELDS_BYTES {
+        // Refused by name here, not by the queue as a retryable send failure.
+        return Err(WorldError {
+            status: Some(crate::model::error::STATUS_PAYLOAD_TOO_LARGE),
+            ..WorldError::invalid(
+                "QUEUE_MESSAGE_TOO_LARGE",
+                format!(
+                    "The queue name, idempotency key, deployment id and headers come to {fields} bytes; \
+                     the limit is {MAX_ENVELOPE_FIELDS_BYTES} bytes (a Queues message holds 128 KB, \
+                     of which the inline payload may take 96,000)"
+                ),
+            )
+        });
+    }
     let now = io.clock.now();
     let message_id = ids::new_id(MESSAGE_PREFIX, now, io.clock.random());
     let (delay, due_at) = envelope::plan_delay(now, opts.delay_seconds, io.max_delay_seconds);
     if let Some(key) = &opts.idempotency_key {
         let expires_at = now + opts.delay_seconds.max(0) * 1000 + CLAIM_GRACE_MS;
-        let results =
-            store::run_batch(io.db, claim_statements(key, &message_id, now, expires_at)).await?;
+        let claimed =
+            store::run_batch(io.db, claim_statements(key, &message_id, now, expires_at)).await;
+        let results = match claimed {
+            Ok(results) => results,
+            Err(e) => {
+                // The claim may have committed with its reply lost: free it, or the retry
+                // would find the key held by this message, which is never sent.
+                release(io, opts, &message_id).await;
+                return Err(e);
+            }
+        };
         if let Some(holder) = first_text(&results, 1, "message_id").filter(|h| h != &message_id) {
             return Ok(holder);
         }
@@ -274,22 +308,15 @@ pub async fn begin<D: Database, S: Sender, B: Blobs, C: Clock>(
         Err(e) => return Ok(Begin::Invalid(e)),
     };
     let now = io.clock.now();
-    if let Some(delay) = envelope::remaining_hop(now, envelope.due_at, io.max_delay_seconds) {
-        // Not due yet: the next hop of a delay longer than one send can hold.
-        let hop = Envelope {
-            send_id: signature::derive_id(&envelope.send_id, "hop"),
-            ..envelope.clone()
-        };
-        io.sender
-            .send(envelope.kind(), &hop.to_value(), delay)
-            .await
-            .map_err(|e| unavailable("Queue send", e))?;
-        return Ok(Begin::Settled("re-sent until due"));
-    }
+    // A hop of a long delay takes the delivery record like any delivery: a duplicate copy
+    // of a hop must be absorbed too, or each copy would forward a chain of its own.
     let mut statements = vec![
         {
+            // A running delivery is taken over when its lease ran out, or when this is a
+            // later Cloudflare attempt of the same send than the holder's: Cloudflare only
+            // redelivers after the earlier attempt ended, so that holder is gone.
             let mut take = Sql::new(
-                "INSERT INTO queue_deliveries (send_id, message_id, state, lease_until, updated_at) VALUES (",
+                "INSERT INTO queue_deliveries (send_id, message_id, state, lease_until, updated_at, holder_attempt) VALUES (",
             );
             take.bind_text(&envelope.send_id)
                 .push(", ")
@@ -297,12 +324,17 @@ pub async fn begin<D: Database, S: Sender, B: Blobs, C: Clock>(
                 .push(", 'running', ");
             take.bind(SqlValue::Integer(now + LEASE_MS))
                 .push(", ")
-                .bind(SqlValue::Integer(now));
+                .bind(SqlValue::Integer(now))
+                .push(", ")
+                .bind(SqlValue::Integer(cf_attempts.max(1)));
             take.push(
                 ") ON CONFLICT (send_id) DO UPDATE SET state = 'running', lease_until = excluded.lease_until, \
-                 updated_at = excluded.updated_at WHERE queue_deliveries.state = 'running' AND queue_deliveries.lease_until <= ",
+                 updated_at = excluded.updated_at, holder_attempt = excluded.holder_attempt \
+                 WHERE queue_deliveries.state = 'running' AND (queue_deliveries.lease_until <= ",
             );
-            take.bind(SqlValue::Integer(now)).finish()
+            take.bind(SqlValue::Integer(now))
+                .push(" OR queue_deliveries.holder_attempt < excluded.holder_attempt)");
+            take.finish()
         },
         Sql::new("SELECT state, lease_until FROM queue_deliveries WHERE send_id = ")
             .bind_text(&envelope.send_id)
@@ -335,30 +367,81 @@ pub async fn begin<D: Database, S: Sender, B: Blobs, C: Clock>(
             .map_err(|e| unavailable("Queue send", e))?;
         return Ok(Begin::Settled("duplicate of a running delivery"));
     }
-    let cbor = match &envelope.body {
-        Body::Inline(bytes) => bytes.clone(),
-        Body::Stored(key) => io
-            .blobs
-            .get(key)
+    // The lease is ours from here: every way out other than Deliver must end it, or each
+    // retry of this send would be parked behind it for the whole lease.
+    if let Some(delay) = envelope::remaining_hop(now, envelope.due_at, io.max_delay_seconds) {
+        // Not due yet: the next hop of a delay longer than one send can hold. Sent before
+        // this delivery is marked done, so a crash in between repeats the send (absorbed by
+        // its derived id) instead of losing it.
+        let hop = Envelope {
+            send_id: signature::derive_id(&envelope.send_id, "hop"),
+            ..envelope.clone()
+        };
+        if let Err(e) = io
+            .sender
+            .send(envelope.kind(), &hop.to_value(), delay)
             .await
-            .map_err(|e| unavailable("R2 get of a queue payload", e))?
-            .ok_or_else(|| {
-                WorldError::invalid(
-                    "MISSING_PAYLOAD",
-                    format!(
-                        "The payload of {} ({key}) is not in R2",
-                        envelope.message_id
-                    ),
-                )
-            })?,
+        {
+            let _ = io.db.batch(vec![release_lease(&envelope, now)]).await;
+            return Err(unavailable("Queue send", e));
+        }
+        store::run_batch(io.db, mark_done(&envelope, now)).await?;
+        return Ok(Begin::Settled("re-sent until due"));
+    }
+    let read = match &envelope.body {
+        Body::Inline(bytes) => Ok(bytes.clone()),
+        Body::Stored(key) => match io.blobs.get(key).await {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(WorldError::invalid(
+                "MISSING_PAYLOAD",
+                format!(
+                    "The payload of {} ({key}) is not in R2",
+                    envelope.message_id
+                ),
+            )),
+            Err(e) => {
+                // Transient: free the delivery so Cloudflare's retry runs at once.
+                let _ = io.db.batch(vec![release_lease(&envelope, now)]).await;
+                return Err(unavailable("R2 get of a queue payload", e));
+            }
+        },
     };
-    let payload = value::from_cbor(&cbor).map_err(|e| WorldError::invalid("INVALID_MESSAGE", e))?;
-    let attempt = envelope.attempt + cf_attempts.max(1) - 1;
-    Ok(Begin::Deliver {
-        envelope,
-        payload,
-        attempt,
-    })
+    match read.and_then(|cbor| {
+        value::from_cbor(&cbor).map_err(|e| {
+            WorldError::invalid(
+                "INVALID_MESSAGE",
+                format!(
+                    "The payload of {} is not valid CBOR: {e}",
+                    envelope.message_id
+                ),
+            )
+        })
+    }) {
+        Ok(payload) => {
+            let attempt = envelope.attempt + cf_attempts.max(1) - 1;
+            Ok(Begin::Deliver {
+                envelope,
+                payload,
+                attempt,
+            })
+        }
+        Err(e) => {
+            // Permanent: no retry can read it. Record the delivery as finished, so that
+            // copies and retries are acknowledged at once instead of looping.
+            store::run_batch(io.db, mark_done(&envelope, now)).await?;
+            Ok(Begin::Invalid(e))
+        }
+    }
+}
+
+/// Gives up a running delivery's lease, so the next delivery of the send takes it at once.
+fn release_lease(e: &Envelope, now: Millis) -> Statement {
+    let mut release = Sql::new("UPDATE queue_deliveries SET lease_until = 0, updated_at = ");
+    release
+        .bind(SqlValue::Integer(now))
+        .push(" WHERE send_id = ")
+        .bind_text(&e.send_id);
+    release.push(" AND state = 'running'").finish()
 }
 
 /// How the handler ended.
@@ -392,7 +475,10 @@ pub async fn finish<D: Database, S: Sender, B: Blobs, C: Clock>(
                     .bind_text(&envelope.message_id);
                 statements.push(done.finish());
             }
-            store::run_batch(io.db, statements).await?;
+            // The handler's work is done and durable. If this bookkeeping fails, the
+            // message is still acknowledged: a retry could only wait for the lease and run
+            // the handler again. The record keeps its lease, so a late copy waits it out.
+            let _ = store::run_batch(io.db, statements).await;
             if let Body::Stored(key) = &envelope.body {
                 // A leftover object costs storage, not correctness.
                 let _ = io.blobs.delete(key).await;
@@ -414,27 +500,27 @@ pub async fn finish<D: Database, S: Sender, B: Blobs, C: Clock>(
                 ..envelope.clone()
             };
             // Sent before this delivery is marked done, so a crash in between repeats the
-            // send (absorbed by its derived id) instead of losing it.
-            io.sender
+            // send (absorbed by its derived id) instead of losing it. If the send fails,
+            // the delivery is released so Cloudflare's retry runs at once.
+            if let Err(e) = io
+                .sender
                 .send(envelope.kind(), &next.to_value(), delay)
                 .await
-                .map_err(|e| unavailable("Queue send", e))?;
+            {
+                let _ = io.db.batch(vec![release_lease(envelope, now)]).await;
+                return Err(unavailable("Queue send", e));
+            }
             let mut statements = mark_done(envelope, now);
             statements.extend(extend_claim(
                 envelope,
                 now + seconds * 1000 + CLAIM_GRACE_MS,
                 now,
             ));
-            store::run_batch(io.db, statements).await?;
+            // The next send exists: as for Done, failed bookkeeping does not undo it.
+            let _ = store::run_batch(io.db, statements).await;
         }
         Outcome::Failed => {
-            let mut release =
-                Sql::new("UPDATE queue_deliveries SET lease_until = 0, updated_at = ");
-            release
-                .bind(SqlValue::Integer(now))
-                .push(" WHERE send_id = ")
-                .bind_text(&envelope.send_id);
-            store::run_batch(io.db, vec![release.push(" AND state = 'running'").finish()]).await?;
+            store::run_batch(io.db, vec![release_lease(envelope, now)]).await?;
         }
     }
     Ok(())
@@ -508,13 +594,22 @@ pub async fn dead_letter<D: Database, S: Sender, B: Blobs, C: Clock>(
     Ok(failed)
 }
 
+/// What `start()` re-enqueued, and the runs it could not (each with why).
+#[derive(Debug, Default)]
+pub struct Recovery {
+    pub sent: usize,
+    pub failed: Vec<(String, WorldError)>,
+}
+
 /// `start()`: re-send `{runId}` for every pending or running run (`reenqueueActiveRuns`,
-/// contract §5.6), and drop queue records past their time. Returns how many were sent.
+/// contract §5.6), and drop queue records past their time. A run that cannot be sent is
+/// reported and skipped, as the references do: one bad run must not keep the others
+/// from recovering.
 pub async fn recover<D: Database, S: Sender, B: Blobs, C: Clock>(
     io: &Io<'_, D, S, B, C>,
-) -> Result<usize, WorldError> {
+) -> Result<Recovery, WorldError> {
     let now = io.clock.now();
-    let mut sent = 0;
+    let mut recovery = Recovery::default();
     for status in ["pending", "running"] {
         let mut cursor = None;
         loop {
@@ -526,8 +621,10 @@ pub async fn recover<D: Database, S: Sender, B: Blobs, C: Clock>(
             for run in &page.data {
                 let payload = Value::Map(vec![text("runId", run.run_id.clone())]);
                 let queue_name = format!("__wkf_workflow_{}", run.workflow_name);
-                send(io, &queue_name, &payload, &SendOptions::default()).await?;
-                sent += 1;
+                match send(io, &queue_name, &payload, &SendOptions::default()).await {
+                    Ok(_) => recovery.sent += 1,
+                    Err(e) => recovery.failed.push((run.run_id.clone(), e)),
+                }
             }
             if !page.has_more {
                 break;
@@ -548,7 +645,7 @@ pub async fn recover<D: Database, S: Sender, B: Blobs, C: Clock>(
         ],
     )
     .await?;
-    Ok(sent)
+    Ok(recovery)
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -5,13 +5,18 @@ use crate::testing::Sqlite3;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
+/// An in-memory queue; while `fail` is set, every send fails.
 #[derive(Default)]
 struct FakeQueue {
     sent: RefCell<Vec<(QueueKind, Value, i64)>>,
+    fail: Cell<bool>,
 }
 
 impl Sender for FakeQueue {
     async fn send(&self, kind: QueueKind, body: &Value, delay_seconds: i64) -> Result<(), String> {
+        if self.fail.get() {
+            return Err("injected: the queue refused the send".into());
+        }
         self.sent
             .borrow_mut()
             .push((kind, body.clone(), delay_seconds));
@@ -25,8 +30,9 @@ impl FakeQueue {
     }
 }
 
+/// An in-memory R2; while `.1` is set, every get fails (an outage).
 #[derive(Default)]
-struct FakeR2(RefCell<HashMap<String, Vec<u8>>>);
+struct FakeR2(RefCell<HashMap<String, Vec<u8>>>, Cell<bool>);
 
 impl Blobs for FakeR2 {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), String> {
@@ -34,6 +40,9 @@ impl Blobs for FakeR2 {
         Ok(())
     }
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        if self.1.get() {
+            return Err("injected R2 outage".into());
+        }
         Ok(self.0.borrow().get(key).cloned())
     }
     async fn delete(&self, key: &str) -> Result<(), String> {
@@ -250,6 +259,38 @@ fn a_delay_longer_than_a_queue_holds_is_chained() {
     assert!(f.clock.now() >= T0 + 25_000);
 }
 
+// Regression: a hop of a long delay was re-sent before any delivery record was taken, so
+// every duplicate copy of a hop (at-least-once delivery) forwarded a chain of its own, and
+// the copies doubled at each duplicated hop for the rest of the delay.
+#[test]
+fn a_duplicated_hop_of_a_long_delay_does_not_fork_the_chain() {
+    let mut f = Fixture::new();
+    f.max_delay = 10;
+    f.send(
+        "__wkf_workflow_w",
+        payload(),
+        SendOptions {
+            delay_seconds: 25,
+            ..SendOptions::default()
+        },
+    );
+    let body = f.queue.take().remove(0).1;
+    f.advance(10_000);
+    assert!(matches!(
+        f.begin(&body, 1),
+        Begin::Settled("re-sent until due")
+    ));
+    assert_eq!(f.queue.take().len(), 1);
+    assert!(matches!(
+        f.begin(&body, 1),
+        Begin::Settled("duplicate of a finished delivery")
+    ));
+    assert!(
+        f.queue.take().is_empty(),
+        "a duplicate hop forwarded a second chain"
+    );
+}
+
 #[test]
 fn large_payloads_travel_through_r2_and_are_removed_when_done() {
     let f = Fixture::new();
@@ -270,6 +311,250 @@ fn large_payloads_travel_through_r2_and_are_removed_when_done() {
     assert_eq!(payload, big);
     f.finish(&body, Outcome::Done);
     assert!(f.r2.0.borrow().is_empty());
+}
+
+fn big_payload() -> Value {
+    Value::Map(vec![
+        text("runId", "wrun_1"),
+        entry("input", Value::Bytes(vec![7; INLINE_PAYLOAD_LIMIT + 1])),
+    ])
+}
+
+// Regression: a payload that can never be read (its R2 object is gone, or its bytes are
+// not CBOR) used to fail `begin` after the delivery's lease was taken, so every retry
+// found the lease held and was parked for 15 min: redelivered every 15 min, forever.
+#[test]
+fn a_payload_missing_from_r2_is_refused_once_and_never_redelivered() {
+    let f = Fixture::new();
+    f.send("__wkf_workflow_w", big_payload(), SendOptions::default());
+    let body = f.queue.take().remove(0).1;
+    f.r2.0.borrow_mut().clear();
+    let Begin::Invalid(e) = f.begin(&body, 1) else {
+        panic!("expected the message to be refused")
+    };
+    assert_eq!(e.code, Some("MISSING_PAYLOAD"));
+    assert!(e.message.contains("is not in R2"), "{}", e.message);
+    // a duplicate copy or a redelivery of it ends at once, and nothing is re-sent
+    assert!(matches!(
+        f.begin(&body, 2),
+        Begin::Settled("duplicate of a finished delivery")
+    ));
+    assert!(f.queue.take().is_empty());
+}
+
+#[test]
+fn an_undecodable_payload_is_refused_once_and_never_redelivered() {
+    let f = Fixture::new();
+    f.send("__wkf_workflow_w", payload(), SendOptions::default());
+    let mut envelope = Envelope::parse(&f.queue.take().remove(0).1).unwrap();
+    envelope.body = Body::Inline(vec![0xa2, 0x61]); // a CBOR map cut short
+    let body = envelope.to_value();
+    let Begin::Invalid(e) = f.begin(&body, 1) else {
+        panic!("expected the message to be refused")
+    };
+    assert_eq!(e.code, Some("INVALID_MESSAGE"));
+    assert!(matches!(
+        f.begin(&body, 2),
+        Begin::Settled("duplicate of a finished delivery")
+    ));
+    assert!(f.queue.take().is_empty());
+}
+
+// Regression: an R2 outage while reading a payload left the lease held, so Cloudflare's
+// retry was parked for the whole 15-min lease instead of running.
+#[test]
+fn an_r2_outage_while_reading_a_payload_releases_the_delivery_for_the_retry() {
+    let f = Fixture::new();
+    f.send("__wkf_workflow_w", big_payload(), SendOptions::default());
+    let body = f.queue.take().remove(0).1;
+    f.r2.1.set(true);
+    let err = futures_executor::block_on(begin(&f.io(), Ok(body.clone()), 1)).unwrap_err();
+    assert_eq!(err.status, Some(503), "{err:?}");
+    assert!(
+        err.message.contains("R2 get of a queue payload"),
+        "{}",
+        err.message
+    );
+    f.r2.1.set(false);
+    let Begin::Deliver {
+        attempt, payload, ..
+    } = f.begin(&body, 2)
+    else {
+        panic!("the retry must run, not be parked behind a dead lease")
+    };
+    assert_eq!((attempt, payload), (2, big_payload()));
+    assert!(f.queue.take().is_empty());
+}
+
+// Regression: a queue name, key or headers too large for a Queues message were sent
+// anyway; the queue refused the send and queue() reported a retryable 503.
+#[test]
+fn a_message_whose_names_and_headers_cannot_fit_is_refused_by_name() {
+    let f = Fixture::new();
+    let name = format!("__wkf_step_{}", "s".repeat(MAX_ENVELOPE_FIELDS_BYTES));
+    let e = futures_executor::block_on(send(&f.io(), &name, &payload(), &SendOptions::default()))
+        .unwrap_err();
+    assert_eq!(
+        (e.status, e.code),
+        (Some(413), Some("QUEUE_MESSAGE_TOO_LARGE"))
+    );
+    let opts = SendOptions {
+        headers: vec![("x-big".into(), "h".repeat(MAX_ENVELOPE_FIELDS_BYTES))],
+        ..keyed("k")
+    };
+    let e =
+        futures_executor::block_on(send(&f.io(), "__wkf_step_s", &payload(), &opts)).unwrap_err();
+    assert_eq!(e.code, Some("QUEUE_MESSAGE_TOO_LARGE"));
+    assert!(f.queue.take().is_empty(), "nothing was sent");
+    // the key was not claimed: a fitting message with it is sent
+    f.send("__wkf_step_s", payload(), keyed("k"));
+    assert_eq!(f.queue.take().len(), 1);
+}
+
+// Regression: start() stopped at the first run it could not re-enqueue, so one bad run
+// kept every run after it from recovering.
+#[test]
+fn recovery_skips_and_reports_a_run_it_cannot_send() {
+    let f = Fixture::new();
+    let create = |run_id: &str, workflow_name: &str| {
+        let event = Value::Map(vec![
+            text("eventType", "run_created"),
+            entry(
+                "eventData",
+                Value::Map(vec![
+                    text("deploymentId", "d"),
+                    text("workflowName", workflow_name),
+                ]),
+            ),
+        ]);
+        futures_executor::block_on(store::create_event(
+            &f.db,
+            &f.clock,
+            Some(run_id),
+            &event,
+            ResolveData::None,
+        ))
+        .unwrap();
+    };
+    let huge = "w".repeat(MAX_ENVELOPE_FIELDS_BYTES);
+    create("wrun_01KAV9FT000000000000000001", &huge);
+    create("wrun_01KAV9FT000000000000000002", "ok");
+    let r = futures_executor::block_on(recover(&f.io())).unwrap();
+    assert_eq!(r.sent, 1);
+    assert_eq!(r.failed.len(), 1);
+    assert_eq!(r.failed[0].0, "wrun_01KAV9FT000000000000000001");
+    assert_eq!(r.failed[0].1.code, Some("QUEUE_MESSAGE_TOO_LARGE"));
+    let sent = f.queue.take();
+    assert_eq!(sent.len(), 1);
+}
+
+/// A database whose next batch commits, then reports a failure (a lost reply).
+struct LostReply<'a>(&'a Sqlite3, Cell<bool>);
+
+impl Database for LostReply<'_> {
+    async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<QueryResult>, String> {
+        let results = self.0.batch(statements).await?;
+        if self.1.replace(false) {
+            return Err("injected: the reply was lost after the commit".into());
+        }
+        Ok(results)
+    }
+}
+
+// Regression: when the batch claiming an idempotency key committed but its reply was
+// lost, queue() failed and the retry found the key held by a message that was never sent:
+// it sent nothing, and the work waited for the claim to expire (15 min) and a start().
+#[test]
+fn a_claim_whose_reply_was_lost_does_not_block_the_retry() {
+    let f = Fixture::new();
+    let lossy = LostReply(&f.db, Cell::new(true));
+    let io = Io {
+        db: &lossy,
+        sender: &f.queue,
+        blobs: &f.r2,
+        clock: &f.clock,
+        max_delay_seconds: f.max_delay,
+    };
+    let e =
+        futures_executor::block_on(send(&io, "__wkf_step_s", &payload(), &keyed("k"))).unwrap_err();
+    assert_eq!(e.status, Some(503));
+    assert!(f.queue.take().is_empty());
+    let id = f.send("__wkf_step_s", payload(), keyed("k"));
+    let sent = f.queue.take();
+    assert_eq!(sent.len(), 1, "the retry must send the message");
+    assert_eq!(Envelope::parse(&sent[0].1).unwrap().message_id, id);
+}
+
+// Regression: a reschedule whose send failed kept the delivery's lease, so Cloudflare's
+// retry was parked behind it: a sleeping run woke up 15 min late.
+#[test]
+fn a_reschedule_whose_send_fails_releases_the_delivery_for_the_retry() {
+    let f = Fixture::new();
+    f.send("__wkf_workflow_w", payload(), SendOptions::default());
+    let body = f.queue.take().remove(0).1;
+    assert!(matches!(f.begin(&body, 1), Begin::Deliver { .. }));
+    f.queue.fail.set(true);
+    let e = Envelope::parse(&body).unwrap();
+    let err =
+        futures_executor::block_on(finish(&f.io(), &e, Outcome::Reschedule(5.0))).unwrap_err();
+    assert_eq!(err.status, Some(503));
+    f.queue.fail.set(false);
+    let Begin::Deliver { attempt: 2, .. } = f.begin(&body, 2) else {
+        panic!("the retry must run at once, not be parked behind the lease")
+    };
+}
+
+// Regression: a handler that succeeded but whose delivery record could not be marked done
+// made the message be retried; the retry was parked for the whole lease and then ran the
+// handler a second time. The work is done: the message is acknowledged.
+#[test]
+fn a_done_delivery_whose_record_cannot_be_written_is_still_acknowledged() {
+    let f = Fixture::new();
+    f.send("__wkf_workflow_w", payload(), SendOptions::default());
+    let body = f.queue.take().remove(0).1;
+    assert!(matches!(f.begin(&body, 1), Begin::Deliver { .. }));
+    *f.db.before_next.borrow_mut() = Some(vec![Sql::new("SELECT * FROM no_such_table").finish()]);
+    let e = Envelope::parse(&body).unwrap();
+    futures_executor::block_on(finish(&f.io(), &e, Outcome::Done)).unwrap();
+    assert!(f.queue.take().is_empty());
+}
+
+// Regression: when the batch taking a delivery's lease committed but its reply was lost,
+// the consumer failed the message, and Cloudflare's retry found the lease held by a
+// holder that never ran the handler: it was parked for the whole 15-min lease.
+#[test]
+fn a_retry_after_a_lost_lease_reply_takes_the_delivery_over_at_once() {
+    let f = Fixture::new();
+    f.send("__wkf_workflow_w", payload(), SendOptions::default());
+    let body = f.queue.take().remove(0).1;
+    let lossy = LostReply(&f.db, Cell::new(true));
+    let io = Io {
+        db: &lossy,
+        sender: &f.queue,
+        blobs: &f.r2,
+        clock: &f.clock,
+        max_delay_seconds: f.max_delay,
+    };
+    let e = futures_executor::block_on(begin(&io, Ok(body.clone()), 1)).unwrap_err();
+    assert_eq!(e.status, Some(503));
+    let Begin::Deliver { attempt: 2, .. } = f.begin(&body, 2) else {
+        panic!("the retry must run at once")
+    };
+    assert!(f.queue.take().is_empty(), "nothing parked");
+    // a copy of the same attempt still waits: the holder may be running
+    assert!(matches!(
+        f.begin(&body, 2),
+        Begin::Settled("duplicate of a running delivery")
+    ));
+    // and a failure whose release is lost is taken over by the next attempt too
+    *f.db.before_next.borrow_mut() = Some(vec![Sql::new("SELECT * FROM no_such_table").finish()]);
+    let e = Envelope::parse(&body).unwrap();
+    assert!(futures_executor::block_on(finish(&f.io(), &e, Outcome::Failed)).is_err());
+    let _ = f.queue.take();
+    assert!(matches!(
+        f.begin(&body, 3),
+        Begin::Deliver { attempt: 3, .. }
+    ));
 }
 
 #[test]

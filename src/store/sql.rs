@@ -180,7 +180,7 @@ fn push_guard(sql: &mut Sql, guard: &Guard, k: &Keys) {
                 .bind_text(k.run_id);
             sql.push(" AND correlation_id = ")
                 .bind_text(k.correlation_id);
-            sql.push(" AND event_type = 'hook_created')");
+            sql.push(" AND event_type IN ('hook_created', 'hook_conflict'))");
         }
         Guard::WaitMissing => {
             sql.push("NOT EXISTS (SELECT 1 FROM waits WHERE wait_id = ")
@@ -513,7 +513,7 @@ pub fn snapshot(k: &Keys) -> Statement {
         .bind_text(k.run_id);
     sql.push(" AND correlation_id = ")
         .bind_text(k.correlation_id);
-    sql.push(" AND event_type = 'hook_created') AS hook_create_logged");
+    sql.push(" AND event_type IN ('hook_created', 'hook_conflict')) AS hook_create_logged");
     sql.finish()
 }
 

@@ -388,3 +388,51 @@ fn lists_page_with_stable_cursors() {
     let e = futures_executor::block_on(list_events(&w.db, &bad)).unwrap_err();
     assert_eq!(e.status, Some(400));
 }
+
+// Regression: a repeated hook_created for a hook whose token was taken (a retry after a
+// lost reply, or two concurrent replays of one run) logged a second hook_conflict for the
+// same hook. One create outcome per hook: the repeat is refused like a repeated create.
+#[test]
+fn a_hook_conflict_is_logged_once_per_hook() {
+    let w = World::new();
+    w.started_run();
+    let holder = "wrun_01KAV9FT000000000000000001";
+    w.create(
+        holder,
+        ev(
+            "run_created",
+            None,
+            vec![text("deploymentId", "d"), text("workflowName", "w")],
+        ),
+    )
+    .unwrap();
+    let create = |_run: &str, hook: &str| {
+        ev(
+            "hook_created",
+            Some(hook),
+            vec![
+                text("token", "shared"),
+                entry("isWebhook", Value::Bool(false)),
+            ],
+        )
+    };
+    w.create(holder, create(holder, "hook_h")).unwrap();
+    let first = w.create(RUN, create(RUN, "hook_m")).unwrap();
+    assert_eq!(first.event.unwrap().event_type, EventType::HookConflict);
+    let again = w.create(RUN, create(RUN, "hook_m")).unwrap_err();
+    assert_eq!(again.name, crate::model::ErrorName::EntityConflict);
+    // a rival that logs the conflict between this call's decision and its commit
+    *w.db.before_next.borrow_mut() = Some(w.competing(RUN, create(RUN, "hook_n")));
+    let (r, n) = w.trips(RUN, create(RUN, "hook_n"));
+    assert_eq!(r.unwrap_err().name, crate::model::ErrorName::EntityConflict);
+    assert!(n <= 2);
+    let conflicts = w
+        .log(RUN)
+        .into_iter()
+        .filter(|t| *t == EventType::HookConflict)
+        .count();
+    assert_eq!(
+        conflicts, 2,
+        "one hook_conflict for hook_m and one for hook_n"
+    );
+}

@@ -29,11 +29,24 @@ fn unavailable(what: &str, e: String) -> WorldError {
     WorldError::unavailable(format!("{what} failed: {e}"))
 }
 
+/// The longest stream name written: names are stored in every segment row and in
+/// `stream_runs`, and D1 refuses rows over 2 MB; the runtime's names are ~60 bytes.
+pub const MAX_STREAM_NAME_BYTES: usize = 64 * 1024;
+
 fn check_name(name: &str) -> Result<(), WorldError> {
     if name.is_empty() {
         return Err(WorldError::invalid(
             "INVALID_STREAM",
             "A stream name must be a non-empty string",
+        ));
+    }
+    if name.len() > MAX_STREAM_NAME_BYTES {
+        return Err(WorldError::invalid(
+            "INVALID_STREAM",
+            format!(
+                "A stream name is {} bytes; the limit is {MAX_STREAM_NAME_BYTES} bytes",
+                name.len()
+            ),
         ));
     }
     Ok(())
@@ -121,11 +134,33 @@ pub async fn write<D: Database, B: Blobs, C: Clock>(
         .bind(SqlValue::Integer(now));
     insert.push(" WHERE ");
     push_open(&mut insert, name);
-    let results = store::run_batch(
+    let written = store::run_batch(
         io.db,
         vec![insert.finish(), record_run(name, run_id, now, true)],
     )
-    .await?;
+    .await;
+    let results = match written {
+        Ok(results) => results,
+        Err(e) => {
+            // The object must not outlive a batch that stored nothing; but a failure
+            // reported after a commit is possible too, so delete it only once D1 says no
+            // row points at it.
+            if let SqlValue::Text(key) = &object_key {
+                let mut check =
+                    Sql::new("SELECT count(*) AS n FROM stream_segments WHERE object_key = ");
+                check.bind_text(key);
+                let unused = store::run_batch(io.db, vec![check.finish()])
+                    .await
+                    .ok()
+                    .and_then(|r| r.first()?.rows.first()?.int("n").ok())
+                    == Some(0);
+                if unused {
+                    let _ = io.blobs.delete(key).await;
+                }
+            }
+            return Err(e);
+        }
+    };
     if results.first().map(|r| r.changes) != Some(1) {
         if let SqlValue::Text(key) = object_key {
             let _ = io.blobs.delete(&key).await;

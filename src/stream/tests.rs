@@ -156,3 +156,76 @@ fn cursors_are_opaque_and_garbage_restarts() {
     assert_eq!(parse_chunk_cursor(Some("garbage")), 0);
     assert_eq!(parse_chunk_cursor(None), 0);
 }
+
+// Regression: a D1 failure after a large segment's R2 PUT left the object in R2 with no
+// row pointing at it (storage nobody reads or deletes).
+#[test]
+fn a_failed_d1_write_of_a_large_segment_leaves_nothing_behind() {
+    let f = F::new();
+    f.write("s", &[b"acked"]).unwrap();
+    *f.db.before_next.borrow_mut() = Some(vec![crate::store::sql::Sql::new(
+        "SELECT * FROM no_such_table",
+    )
+    .finish()]);
+    let big = vec![9u8; INLINE_SEGMENT_LIMIT + 1];
+    let e = f.write("s", &[&big]).unwrap_err();
+    assert_eq!(e.status, Some(503), "{e:?}");
+    assert_eq!(f.r2.puts.get(), 1);
+    assert!(
+        f.r2.objects.borrow().is_empty(),
+        "the orphan R2 object was kept"
+    );
+    // the acknowledged chunk is intact and the stream goes on right after it
+    f.write("s", &[b"next"]).unwrap();
+    let r = f.read("s", 0, 100);
+    let got: Vec<(i64, &[u8])> = r.chunks.iter().map(|(i, c)| (*i, c.as_slice())).collect();
+    assert_eq!(got, vec![(0, &b"acked"[..]), (1, &b"next"[..])]);
+}
+
+/// A database whose next batch commits, then reports a failure (a lost reply).
+struct LostReply<'a>(&'a Sqlite3, Cell<bool>);
+
+impl crate::store::Database for LostReply<'_> {
+    async fn batch(
+        &self,
+        statements: Vec<crate::store::sql::Statement>,
+    ) -> Result<Vec<crate::store::QueryResult>, String> {
+        let results = self.0.batch(statements).await?;
+        if self.1.replace(false) {
+            return Err("injected: the reply was lost after the commit".into());
+        }
+        Ok(results)
+    }
+}
+
+#[test]
+fn a_large_segment_whose_commit_reply_is_lost_keeps_its_object() {
+    let f = F::new();
+    let db = LostReply(&f.db, Cell::new(true));
+    let io = Io {
+        db: &db,
+        blobs: &f.r2,
+        clock: &f.clock,
+    };
+    let big = vec![9u8; INLINE_SEGMENT_LIMIT + 1];
+    let e = futures_executor::block_on(write(&io, "s", "wrun_1", std::slice::from_ref(&big)))
+        .unwrap_err();
+    assert_eq!(e.status, Some(503), "{e:?}");
+    // the segment committed, so its object must still be there for readers
+    let r = f.read("s", 0, 100);
+    assert_eq!(r.chunks, vec![(0, big)]);
+}
+
+// Regression: a stream name too large for a D1 row reached D1 and came back as a
+// retryable storage failure instead of a named refusal.
+#[test]
+fn an_oversized_stream_name_is_refused_by_name() {
+    let f = F::new();
+    let name = "n".repeat(MAX_STREAM_NAME_BYTES + 1);
+    let e = f.write(&name, &[b"a"]).unwrap_err();
+    assert_eq!((e.status, e.code), (Some(400), Some("INVALID_STREAM")));
+    let e = futures_executor::block_on(close(&f.io(), &name, "wrun_1")).unwrap_err();
+    assert_eq!(e.code, Some("INVALID_STREAM"));
+    f.write(&"n".repeat(MAX_STREAM_NAME_BYTES), &[b"a"])
+        .unwrap();
+}
