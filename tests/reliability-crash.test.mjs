@@ -14,6 +14,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -21,8 +22,18 @@ import { ROOT } from './harness.mjs';
 import { report } from './fixtures/invariants.mjs';
 
 const CONFIG = 'tests/fixtures/crash.wrangler.toml';
-const HOST_PORT = 8791;
-const DEV_PORT = 8793;
+/** Ports picked free at start (both processes keep theirs across restarts). */
+let HOST_PORT;
+let DEV_PORT;
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
 const env = {
   ...process.env,
   PATH: `${path.join(ROOT, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}`,
@@ -131,6 +142,8 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'wcf-crash-'));
+  HOST_PORT = await freePort();
+  DEV_PORT = await freePort();
   env.WRANGLER_REGISTRY_PATH = registry();
   const migrate = spawnSync('wrangler', ['d1', 'migrations', 'apply', 'workflow', '--local', '--persist-to', dir, '-c', CONFIG], {
     cwd: ROOT,

@@ -80,6 +80,7 @@ test('the consumer Worker handles every message twice, both at once: every run c
     () => fx.consumerFaults({ handleTwice: 'concurrent' }),
     async () => {
       counters = (await fx.consumerCounters()).counters;
+      delete counters.byQueue;
       await fx.consumerFaults({});
     },
   );
@@ -95,6 +96,7 @@ test('the consumer Worker handles every message twice in a row: every run comple
     () => fx.consumerFaults({ handleTwice: 'sequential' }),
     async () => {
       counters = (await fx.consumerCounters()).counters;
+      delete counters.byQueue;
       await fx.consumerFaults({});
     },
   );

@@ -36,7 +36,7 @@ test('20% of the Node host\'s D1 batches fail (half before running, half after c
   const start = { ...fx.d1.stats };
   let phase;
   try {
-    phase = await runAll(fx, label);
+    phase = await runAll(fx, label, { attemptsMayGrow: true });
   } finally {
     fx.d1.plan.rate = 0;
   }
@@ -44,6 +44,7 @@ test('20% of the Node host\'s D1 batches fail (half before running, half after c
   figures[label] = {
     scenarios: phase.scenarios,
     ms: phase.ms,
+    flakyStepSucceededOnAttempt: phase.flakyStepSucceededOnAttempt,
     faults: { beforeCommit: fx.d1.stats.before - start.before, replyLost: fx.d1.stats.after - start.after, batches: fx.d1.stats.batches - start.batches },
     ...(await assertClean(fx, label, phase.runIds)),
   };
@@ -56,7 +57,7 @@ test('20% of the consumer Worker\'s D1 batches fail (half before running, half a
   let phase;
   let consumer;
   try {
-    phase = await runAll(fx, label);
+    phase = await runAll(fx, label, { attemptsMayGrow: true });
   } finally {
     consumer = await fx.consumerCounters();
     await fx.consumerFaults({});
@@ -65,6 +66,7 @@ test('20% of the consumer Worker\'s D1 batches fail (half before running, half a
   figures[label] = {
     scenarios: phase.scenarios,
     ms: phase.ms,
+    flakyStepSucceededOnAttempt: phase.flakyStepSucceededOnAttempt,
     faults: { beforeCommit: consumer.d1.before, replyLost: consumer.d1.after, batches: consumer.d1.batches },
     messagesRetried: consumer.counters.retried,
     ...(await assertClean(fx, label, phase.runIds)),
