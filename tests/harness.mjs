@@ -9,6 +9,8 @@
 //   await h.close();
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+// The binding-wrapping Proxy is shared with the bench's counters.
+import { delegate, unwrap } from '../examples/basic/counting.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -20,23 +22,6 @@ process.env.WRANGLER_SEND_METRICS = 'false';
   const bin = path.join(ROOT, 'node_modules', '.bin');
   const parts = (process.env.PATH ?? '').split(path.delimiter);
   if (parts[0] !== bin) process.env.PATH = [bin, ...parts.filter((p) => p !== bin)].join(path.delimiter);
-}
-
-/** Wrapper object -> the real binding object it stands for. */
-const REAL = new WeakMap();
-const unwrap = (x) => REAL.get(x) ?? x;
-
-/** A Proxy that serves `own` methods first and forwards everything else to `real`. */
-function delegate(real, own) {
-  const proxy = new Proxy(real, {
-    get(target, prop) {
-      if (Object.hasOwn(own, prop)) return own[prop];
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  REAL.set(proxy, real);
-  return proxy;
 }
 
 /**

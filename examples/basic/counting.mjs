@@ -36,9 +36,10 @@ export function addCounts(a, b) {
 
 /** Wrapper -> the real binding object it stands for (D1 batch() wants real statements). */
 const REAL = new WeakMap();
-const unwrap = (x) => REAL.get(x) ?? x;
+export const unwrap = (x) => REAL.get(x) ?? x;
 
-function delegate(real, own) {
+/** A Proxy that serves `own` methods first and forwards everything else to `real`. */
+export function delegate(real, own) {
   const proxy = new Proxy(real, {
     get(target, prop) {
       if (Object.hasOwn(own, prop)) return own[prop];
