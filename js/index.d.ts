@@ -1,9 +1,26 @@
 // Public types of @workflow/world-cloudflare. The World's shapes are the contract's own
-// (`@workflow/world` 4.5.0); tests/types checks that the implementation in js/world.js
-// satisfies them.
+// (`@workflow/world` 4.5.0); the values the wasm core returns are typed by the
+// declarations generated from Rust with tsify (pkg/world_cloudflare.d.ts), and
+// tests/types/world.check.ts proves both fit the contract.
 import type { Queue as WorkflowQueue, Storage, Streamer } from '@workflow/world';
+import type { BindingNames } from '../pkg/world_cloudflare.js';
 
-/** The Worker bindings this World reads (names fixed: see README "Worker setup"). */
+export type {
+  BindingNames,
+  Event,
+  EventResult,
+  Hook,
+  Page,
+  Run,
+  Step,
+  StreamChunksPage,
+  StreamInfo,
+  Wait,
+} from '../pkg/world_cloudflare.js';
+
+// Hand-written: the bindings are Cloudflare's types (@cloudflare/workers-types), which
+// Rust cannot name.
+/** The Worker bindings this World reads (names fixed: see README "Using it from a Worker"). */
 export interface CloudflareEnv {
   /** D1 database with the schema of `migrations/`. */
   DB?: D1Database;
@@ -52,14 +69,5 @@ export function handleQueueBatch(batch: MessageBatch<unknown>, env: CloudflareEn
 /** For the dead-letter queue's consumer: fails the message's run; resolves to its id. */
 export function handleDeadLetter(env: CloudflareEnv, message: Message<unknown>): Promise<string | undefined>;
 
-export declare const BINDINGS: {
-  readonly db: 'DB';
-  readonly workflowQueue: 'WORKFLOW_QUEUE';
-  readonly stepQueue: 'STEP_QUEUE';
-  readonly streamBucket: 'STREAM_BUCKET';
-  readonly deploymentId: 'DEPLOYMENT_ID';
-  readonly app: 'WORKFLOW_APP';
-  readonly appUrl: 'WORKFLOW_APP_URL';
-  readonly secret: 'WORKFLOW_SECRET';
-  readonly maxDelaySeconds: 'WORKFLOW_QUEUE_MAX_DELAY_SECONDS';
-};
+/** The names of the bindings and vars read from `env`. */
+export declare const BINDINGS: Readonly<BindingNames>;

@@ -1,9 +1,7 @@
-// Node entry (package.json "node" condition): compile the wasm from the file next to us.
-import { readFileSync } from 'node:fs';
-import { initSync } from '../pkg/world_cloudflare.js';
+// Node entry (package.json "node" condition): the wasm is compiled from the file next to
+// us before anything else of the package loads (./wasm-node.js comes first).
+import './wasm-node.js';
 
-initSync({ module: new WebAssembly.Module(readFileSync(new URL('../pkg/world_cloudflare_bg.wasm', import.meta.url))) });
-
+export { BINDINGS } from './bindings.js';
+export { handleDeadLetter, handleQueueBatch, handleQueueMessage } from './queue.js';
 export { createWorld } from './world.js';
-export { BINDINGS } from './env.js';
-export { handleQueueMessage, handleQueueBatch, handleDeadLetter } from './queue.js';

@@ -1,9 +1,8 @@
 // The Queue half of the World on Cloudflare Queues (contract §5). The rules live in Rust
 // (src/queue): sending with durable idempotency, which delivery runs, reschedules and
-// chained delays, dead letters, signatures. This file does what only JS can: keep the
-// handlers registered in this isolate, call them, and speak HTTP.
-import * as core from '../pkg/world_cloudflare.js';
-import { BINDINGS, DEFAULT_DEPLOYMENT_ID, queueBindings } from './env.js';
+// chained delays, dead letters, signatures, the HTTP request of a delivery. This file does
+// what only JS can: keep the handlers registered in this isolate, call them, and speak HTTP.
+import * as wasm from '../pkg/world_cloudflare.js';
 import { decodeBody, encodeBody } from './wire.js';
 
 /**
@@ -16,34 +15,38 @@ const handlers = (globalThis[HANDLERS_KEY] ??= new Map());
 
 const json = (body, status = 200) => Response.json(body, { status });
 
+const isQueueName = (name) => {
+  try {
+    return name !== null && Boolean(wasm.queueRoute(name));
+  } catch {
+    return false;
+  }
+};
+
 /**
  * `createQueueHandler(prefix, handler)`: the route handler for the app's
  * `/.well-known/workflow/v1/{flow,step}` (world-local's request format), and, as a side
  * effect, the handler this isolate's queue consumer calls directly.
+ *
+ * @param {wasm.World} core
+ * @param {string} prefix
+ * @param {(payload: unknown, meta: wasm.DeliveryMeta) => Promise<void | { timeoutSeconds?: number }>} handler
  */
-export function createQueueHandler(env, prefix, handler) {
+export function createQueueHandler(core, prefix, handler) {
   handlers.set(prefix, handler);
   return async (request) => {
     const queueName = request.headers.get('x-vqs-queue-name');
     const messageId = request.headers.get('x-vqs-message-id');
     const attemptHeader = request.headers.get('x-vqs-message-attempt');
     const attempt = Number(attemptHeader);
-    let validName = false;
-    try {
-      validName = queueName !== null && Boolean(core.queueRoute(queueName));
-    } catch {
-      validName = false;
-    }
-    if (!validName || !messageId || attemptHeader === null || !Number.isFinite(attempt)) {
+    if (!isQueueName(queueName) || !messageId || attemptHeader === null || !Number.isFinite(attempt)) {
       return json({ error: 'Missing required headers' }, 400);
     }
     const text = request.body ? await request.text() : '';
     if (!text) return json({ error: 'Missing request body' }, 400);
-    const secret = env[BINDINGS.secret];
-    if (secret) {
-      const refused = core.verifyDelivery(secret, request.headers.get('x-wcf-signature') ?? undefined, queueName, messageId, attemptHeader, text);
-      if (refused) return json({ error: `Unauthorized: ${refused}` }, 401);
-    }
+    const signature = request.headers.get('x-wcf-signature') ?? undefined;
+    const refused = core.refuseDelivery(signature, queueName, messageId, attemptHeader, text);
+    if (refused) return json({ error: `Unauthorized: ${refused}` }, 401);
     if (!queueName.startsWith(prefix)) return json({ error: 'Unhandled queue' }, 400);
     let payload;
     try {
@@ -69,27 +72,14 @@ function registeredHandler(queueName) {
   return best?.handler;
 }
 
-/** Delivers over HTTP to the app's route; resolves to the handler's result. */
-async function post(env, delivery) {
-  const app = env[BINDINGS.app];
-  // A service binding ignores the host; any absolute URL carries the path.
-  const base = env[BINDINGS.appUrl] ?? (app ? 'https://workflow-app' : undefined);
-  if (!base) {
-    throw new Error(
-      `No handler for ${delivery.queueName} in this isolate, and neither WORKFLOW_APP (service binding) nor WORKFLOW_APP_URL is set`,
-    );
-  }
-  const url = new URL(`.well-known/workflow/v1/${delivery.route}`, base.endsWith('/') ? base : `${base}/`);
-  const body = encodeBody(delivery.payload);
-  const attempt = String(delivery.attempt);
-  // Reserved delivery headers win over the caller's (contract §5.2).
-  const headers = new Headers(delivery.headers);
-  headers.set('content-type', 'application/json');
-  headers.set('x-vqs-queue-name', delivery.queueName);
-  headers.set('x-vqs-message-id', delivery.messageId);
-  headers.set('x-vqs-message-attempt', attempt);
-  const secret = env[BINDINGS.secret];
-  if (secret) headers.set('x-wcf-signature', core.signDelivery(secret, delivery.queueName, delivery.messageId, attempt, body));
+/**
+ * Delivers over HTTP to the app's route; resolves to the handler's result.
+ *
+ * @param {wasm.Delivery} delivery
+ */
+async function post(delivery) {
+  const body = encodeBody(delivery.payload());
+  const { url, headers, app } = delivery.httpRequest(body);
   const init = { method: 'POST', headers, body };
   const response = app ? await app.fetch(url, init) : await fetch(url, init);
   const text = await response.text();
@@ -106,26 +96,33 @@ async function post(env, delivery) {
  * be acknowledged; rejects when it should be retried (`message.retry()`).
  */
 export async function handleQueueMessage(env, message) {
-  const bindings = queueBindings(env);
-  const delivery = await core.beginDelivery(bindings, message.body, message.attempts ?? 1);
-  if (delivery.action === 'invalid') {
-    // Retrying a body that is not ours cannot help: report it and let it be acknowledged.
-    console.error(`[world-cloudflare] dropped queue message ${message.id}: ${delivery.error.message}`);
-    return;
-  }
-  if (delivery.action !== 'deliver') return;
-  let result;
+  const core = new wasm.World(env);
+  let delivery;
   try {
-    const handler = registeredHandler(delivery.queueName);
-    result = handler
-      ? await handler(delivery.payload, { attempt: delivery.attempt, queueName: delivery.queueName, messageId: delivery.messageId })
-      : await post(env, delivery);
-  } catch (error) {
-    await core.finishDelivery(bindings, message.body, { failed: true });
-    throw error;
+    delivery = await core.beginDelivery(message.body, message.attempts ?? 1);
+  } finally {
+    core.free();
   }
-  const timeoutSeconds = result?.timeoutSeconds;
-  await core.finishDelivery(bindings, message.body, typeof timeoutSeconds === 'number' ? { timeoutSeconds } : {});
+  try {
+    if (delivery.action === 'invalid') {
+      // Retrying a body that is not ours cannot help: report it and let it be acknowledged.
+      console.error(`[world-cloudflare] dropped queue message ${message.id}: ${delivery.reason}`);
+      return;
+    }
+    if (delivery.action !== 'deliver') return;
+    let result;
+    try {
+      const handler = registeredHandler(delivery.queueName);
+      result = handler ? await handler(delivery.payload(), delivery.meta()) : await post(delivery);
+    } catch (error) {
+      await delivery.fail();
+      throw error;
+    }
+    const timeoutSeconds = result?.timeoutSeconds;
+    await (typeof timeoutSeconds === 'number' ? delivery.reschedule(timeoutSeconds) : delivery.finish());
+  } finally {
+    delivery.free();
+  }
 }
 
 /** A Worker `queue()` handler body: acknowledges or retries each message. */
@@ -143,20 +140,29 @@ export async function handleQueueBatch(batch, env) {
 
 /** For the dead-letter queue's consumer: fails the message's run so it never hangs. */
 export async function handleDeadLetter(env, message) {
-  const runId = await core.deadLetter(queueBindings(env), message.body, message.attempts ?? 1);
-  if (runId) console.error(`[world-cloudflare] run ${runId} failed: its queue message ${message.id} was dead-lettered`);
-  return runId;
+  const core = new wasm.World(env);
+  try {
+    const runId = await core.deadLetter(message.body, message.attempts ?? 1);
+    if (runId) console.error(`[world-cloudflare] run ${runId} failed: its queue message ${message.id} was dead-lettered`);
+    return runId;
+  } finally {
+    core.free();
+  }
 }
 
-/** The Queue members of the World for `env`. */
-export function createQueue(env) {
+/**
+ * The Queue members of the World.
+ *
+ * @param {wasm.World} core
+ */
+export function createQueue(core) {
   return {
-    getDeploymentId: async () => env[BINDINGS.deploymentId] || DEFAULT_DEPLOYMENT_ID,
-    queue: (queueName, payload, opts) => core.queueSend(queueBindings(env), queueName, payload, opts),
-    createQueueHandler: (prefix, handler) => createQueueHandler(env, prefix, handler),
+    getDeploymentId: async () => core.deploymentId(),
+    queue: (queueName, payload, opts) => core.queue(queueName, payload, opts),
+    createQueueHandler: (prefix, handler) => createQueueHandler(core, prefix, handler),
     /** Re-enqueues every pending or running run (contract §5.6); run it from a cron trigger too. */
     start: async () => {
-      const { failed } = await core.recover(queueBindings(env));
+      const { failed } = await core.recover();
       for (const { runId, error } of failed) {
         console.error(`[world-cloudflare] start(): run ${runId} was not re-enqueued: ${error?.name}: ${error?.message}`);
       }

@@ -1,10 +1,7 @@
-// Worker entry (package.json "workerd"/"worker" conditions): wrangler uploads the .wasm
-// as a compiled module, so nothing is compiled at run time (TOOLING.md §2c).
-import wasmModule from '../pkg/world_cloudflare_bg.wasm';
-import { initSync } from '../pkg/world_cloudflare.js';
+// Worker entry (package.json "workerd"/"worker" conditions): the wasm is instantiated
+// before anything else of the package loads (./wasm-worker.js comes first).
+import './wasm-worker.js';
 
-initSync({ module: wasmModule });
-
+export { BINDINGS } from './bindings.js';
+export { handleDeadLetter, handleQueueBatch, handleQueueMessage } from './queue.js';
 export { createWorld } from './world.js';
-export { BINDINGS } from './env.js';
-export { handleQueueMessage, handleQueueBatch, handleDeadLetter } from './queue.js';

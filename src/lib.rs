@@ -1,6 +1,14 @@
-//! Core of `@workflow/world-cloudflare`: the event-sourced storage of a Workflow DevKit
-//! World on Cloudflare D1. `engine` decides, `store` talks SQL, and the exports below
-//! are the only door to JS (see ARCHITECTURE.md).
+//! Core of `@workflow/world-cloudflare`: a Workflow DevKit World whose state lives on
+//! Cloudflare D1, Queues and R2.
+//!
+//! - `model`: the contract's entities, payload values, ids, read params and errors (plain data).
+//! - `engine`: the event state machine; decides a plan of guarded writes. Pure.
+//! - `store`: events and entities in D1 (a plan as one atomic batch, and the reads).
+//! - `queue`: messages on Cloudflare Queues (idempotency, delivery, delays, dead letters).
+//! - `stream`: stream chunks in D1 segments and R2.
+//! - `sql`, `ports`: statements as data, and the traits the flows do their I/O through.
+//! - `wasm` (wasm32 only): the JS boundary, and the only module that names wasm-bindgen,
+//!   js-sys or web-sys.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -9,18 +17,14 @@
 // so its size in `Result` is not worth boxing.
 #![allow(clippy::result_large_err)]
 
-pub mod blobs;
 pub mod engine;
 pub mod model;
+pub mod ports;
 pub mod queue;
+pub mod sql;
 pub mod store;
 pub mod stream;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod testing;
-
 #[cfg(target_arch = "wasm32")]
-mod bindings;
-#[cfg(target_arch = "wasm32")]
-pub mod exports;
-#[cfg(target_arch = "wasm32")]
-mod interop;
+pub mod wasm;

@@ -1,11 +1,28 @@
-//! Test doubles shared by the native unit tests: the store's SQL on real SQLite.
+//! Test doubles shared by the native unit tests: the SQL on real SQLite with the schema
+//! of `migrations/`, an in-memory queue and R2, and a clock and entropy the test sets.
 
-use crate::model::Millis;
-use crate::store::rows::Row;
-use crate::store::sql::{SqlValue, Statement};
-use crate::store::{Clock, Database, QueryResult};
+use crate::model::{Millis, Value};
+use crate::ports::{Blobs, Clock, Database, Entropy, Io, Sender};
+use crate::queue::QueueKind;
+use crate::sql::{QueryResult, Row, SqlValue, Statement};
 use rusqlite::types::{Value as Sqlite, ValueRef};
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+/// Every migration of `migrations/`, in order: the schema the Worker's D1 gets.
+pub fn migrations() -> Vec<String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
 
 pub struct Sqlite3 {
     pub conn: rusqlite::Connection,
@@ -17,13 +34,8 @@ pub struct Sqlite3 {
 impl Sqlite3 {
     pub fn new() -> Sqlite3 {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
-        for migration in [
-            include_str!("../migrations/0001_init.sql"),
-            include_str!("../migrations/0002_queue.sql"),
-            include_str!("../migrations/0003_streams.sql"),
-            include_str!("../migrations/0004_delivery_attempt.sql"),
-        ] {
-            conn.execute_batch(migration).unwrap();
+        for migration in migrations() {
+            conn.execute_batch(&migration).unwrap();
         }
         Sqlite3 {
             conn,
@@ -93,16 +105,155 @@ impl Database for Sqlite3 {
     }
 }
 
-pub struct FixedClock(pub Cell<u128>);
+/// The test's clock: starts at [`T0`], moves only when the test says.
+pub struct TestClock(pub Cell<Millis>);
 
-impl Clock for FixedClock {
-    fn now(&self) -> Millis {
-        1_764_000_000_000
+/// The time every native test starts at.
+pub const T0: Millis = 1_764_000_000_000;
+
+impl Default for TestClock {
+    fn default() -> TestClock {
+        TestClock(Cell::new(T0))
     }
+}
+
+impl TestClock {
+    pub fn advance(&self, ms: Millis) {
+        self.0.set(self.0.get() + ms);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Millis {
+        self.0.get()
+    }
+}
+
+/// Counts up from 1: ids are distinct and repeatable.
+#[derive(Default)]
+pub struct Counter(pub Cell<u128>);
+
+impl Entropy for Counter {
     fn random(&self) -> u128 {
         self.0.set(self.0.get() + 1);
         self.0.get()
     }
 }
 
-// A run id whose ULID time is the fixed clock's now.
+/// An in-memory queue; while `fail` is set, every send fails.
+#[derive(Default)]
+pub struct MemoryQueue {
+    pub sent: RefCell<Vec<(QueueKind, Value, i64)>>,
+    pub fail: Cell<bool>,
+}
+
+impl Sender for MemoryQueue {
+    async fn send(&self, kind: QueueKind, body: &Value, delay_seconds: i64) -> Result<(), String> {
+        if self.fail.get() {
+            return Err("injected: the queue refused the send".into());
+        }
+        self.sent
+            .borrow_mut()
+            .push((kind, body.clone(), delay_seconds));
+        Ok(())
+    }
+}
+
+impl MemoryQueue {
+    pub fn take(&self) -> Vec<(QueueKind, Value, i64)> {
+        std::mem::take(&mut *self.sent.borrow_mut())
+    }
+}
+
+/// An in-memory R2 that counts its Class A writes; while `outage` is set, every get fails.
+#[derive(Default)]
+pub struct MemoryBlobs {
+    pub objects: RefCell<HashMap<String, Vec<u8>>>,
+    pub puts: Cell<usize>,
+    pub outage: Cell<bool>,
+}
+
+impl Blobs for MemoryBlobs {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), String> {
+        self.puts.set(self.puts.get() + 1);
+        self.objects.borrow_mut().insert(key.into(), bytes);
+        Ok(())
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        if self.outage.get() {
+            return Err("injected R2 outage".into());
+        }
+        Ok(self.objects.borrow().get(key).cloned())
+    }
+    async fn delete(&self, key: &str) -> Result<(), String> {
+        self.objects.borrow_mut().remove(key);
+        Ok(())
+    }
+}
+
+/// The longest delay of one send in the native tests, unless a test lowers it.
+pub const MAX_DELAY_SECONDS: i64 = 86_400;
+
+/// Everything a flow needs, in memory, over database `D` (SQLite unless a test wraps it).
+pub struct Fixture<D = Sqlite3> {
+    pub db: D,
+    pub queue: MemoryQueue,
+    pub blobs: MemoryBlobs,
+    pub clock: TestClock,
+    pub entropy: Counter,
+    pub max_delay: i64,
+}
+
+impl Fixture<Sqlite3> {
+    pub fn new() -> Fixture<Sqlite3> {
+        Fixture::over(Sqlite3::new())
+    }
+}
+
+impl<D: Database> Fixture<D> {
+    pub fn over(db: D) -> Fixture<D> {
+        Fixture {
+            db,
+            queue: MemoryQueue::default(),
+            blobs: MemoryBlobs::default(),
+            clock: TestClock::default(),
+            entropy: Counter::default(),
+            max_delay: MAX_DELAY_SECONDS,
+        }
+    }
+
+    pub fn io(&self) -> Io<'_, D, MemoryBlobs, MemoryQueue> {
+        self.io_with(&self.db)
+    }
+
+    /// The same I/O over another database (one that wraps this fixture's, say).
+    pub fn io_with<'a, E: Database>(&'a self, db: &'a E) -> Io<'a, E, MemoryBlobs, MemoryQueue> {
+        Io {
+            db,
+            blobs: &self.blobs,
+            sender: &self.queue,
+            clock: &self.clock,
+            entropy: &self.entropy,
+            max_delay_seconds: self.max_delay,
+        }
+    }
+}
+
+/// A database whose next batch commits, then reports a failure (a lost reply).
+pub struct LostReply<'a, D>(pub &'a D, pub Cell<bool>);
+
+impl<'a, D> LostReply<'a, D> {
+    pub fn new(db: &'a D) -> LostReply<'a, D> {
+        LostReply(db, Cell::new(true))
+    }
+}
+
+impl<D: Database> Database for LostReply<'_, D> {
+    async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<QueryResult>, String> {
+        let results = self.0.batch(statements).await?;
+        if self.1.replace(false) {
+            return Err("injected: the reply was lost after the commit".into());
+        }
+        Ok(results)
+    }
+}

@@ -1,13 +1,15 @@
-//! The wasm exports, run in Node 22 (`wasm-pack test --node`) over a D1-compatible
+//! The exported `World`, run in Node 22 (`wasm-pack test --node`) over a D1-compatible
 //! adapter on `node:sqlite`: the JS ⇄ Rust conversions, the D1 binding path and the
-//! error objects, as JS sees them. (The conformance suite runs the same exports
-//! against real D1 in workerd.)
+//! error objects, as JS sees them. (The conformance suite runs the same class against
+//! real D1 in workerd.)
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Array, Date, Object, Reflect, Uint8Array};
+use js_sys::{Array, Date, Object, Promise, Reflect, Uint8Array};
+use tsify::Ts;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
-use world_cloudflare::exports::{create_event, get_run, get_step, list_events};
+use world_cloudflare::wasm::World;
 
 #[wasm_bindgen(inline_js = r#"
 const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
@@ -61,6 +63,47 @@ extern "C" {
 }
 
 const SCHEMA: &str = include_str!("../migrations/0001_init.sql");
+
+/// A World over an `env` whose `DB` is `db`.
+fn world(db: &JsValue) -> World {
+    let env = Object::new();
+    Reflect::set(&env, &"DB".into(), db).unwrap();
+    World::new(env.into())
+}
+
+async fn settle(p: Promise) -> Result<JsValue, JsValue> {
+    JsFuture::from(p).await
+}
+
+fn optional<T: tsify::Tsify>(v: JsValue) -> Option<Ts<T>> {
+    (!v.is_undefined()).then(|| Ts::new_unchecked(v))
+}
+
+async fn create_event(
+    db: JsValue,
+    run_id: JsValue,
+    data: JsValue,
+    params: JsValue,
+) -> Result<JsValue, JsValue> {
+    settle(world(&db).create_event(run_id, Ts::new_unchecked(data), optional(params))).await
+}
+
+async fn get_run(db: JsValue, run_id: JsValue, params: JsValue) -> Result<JsValue, JsValue> {
+    settle(world(&db).get_run(run_id, optional(params))).await
+}
+
+async fn get_step(
+    db: JsValue,
+    run_id: JsValue,
+    step_id: JsValue,
+    params: JsValue,
+) -> Result<JsValue, JsValue> {
+    settle(world(&db).get_step(run_id, step_id, optional(params))).await
+}
+
+async fn list_events(db: JsValue, params: JsValue) -> Result<JsValue, JsValue> {
+    settle(world(&db).list_events(optional(params))).await
+}
 
 fn get(o: &JsValue, key: &str) -> JsValue {
     Reflect::get(o, &key.into()).unwrap()

@@ -14,9 +14,9 @@ pub mod request;
 use crate::model::value::{entry, text};
 use crate::model::ErrorName;
 use crate::model::{
-    ids, is_legacy_spec_version, wait_id, Event, EventType, Hook, Millis, Run, RunStatus, Step,
-    StepStatus, StructuredError, Value, Wait, WaitStatus, WorldError, HOOK_ENVIRONMENT,
-    HOOK_OWNER_ID, HOOK_PROJECT_ID, SPEC_VERSION_CURRENT,
+    ids, is_legacy_spec_version, wait_id, Event, EventType, Hook, Millis, Payload, Run, RunStatus,
+    Step, StepStatus, StructuredError, Timestamp, Value, Wait, WaitStatus, WorldError,
+    HOOK_ENVIRONMENT, HOOK_OWNER_ID, HOOK_PROJECT_ID, SPEC_VERSION_CURRENT,
 };
 pub use request::{EventRequest, Kind, ResilientStart};
 
@@ -217,7 +217,7 @@ pub enum Write {
     },
     FinishRun {
         status: RunStatus,
-        output: Option<Value>,
+        output: Option<Payload>,
         error: Option<StructuredError>,
         now: Millis,
     },
@@ -231,7 +231,7 @@ pub enum Write {
     },
     FinishStep {
         status: StepStatus,
-        output: Option<Value>,
+        output: Option<Payload>,
         error: Option<StructuredError>,
         now: Millis,
     },
@@ -291,7 +291,7 @@ impl Decider<'_> {
         &self,
         index: usize,
         event_type: EventType,
-        event_data: Option<Value>,
+        event_data: Option<Payload>,
         spec_version: i64,
     ) -> Event {
         Event {
@@ -301,7 +301,7 @@ impl Decider<'_> {
             correlation_id: self.req.correlation_id.clone(),
             event_data,
             spec_version,
-            created_at: self.ctx.now,
+            created_at: Timestamp(self.ctx.now),
         }
     }
 
@@ -555,8 +555,8 @@ pub fn decide(
                 started_at: None,
                 completed_at: None,
                 retry_after: None,
-                created_at: now,
-                updated_at: now,
+                created_at: Timestamp(now),
+                updated_at: Timestamp(now),
                 spec_version: Some(req.spec_version),
             };
             d.commit_requested(vec![Write::InsertStep(step)], step_reply)
@@ -605,10 +605,10 @@ pub fn decide(
                 wait_id,
                 run_id: run_id.to_owned(),
                 status: WaitStatus::Waiting,
-                resume_at: Some(*resume_at),
+                resume_at: Some(Timestamp(*resume_at)),
                 completed_at: None,
-                created_at: now,
-                updated_at: now,
+                created_at: Timestamp(now),
+                updated_at: Timestamp(now),
                 spec_version: Some(req.spec_version),
             };
             d.commit_requested(
@@ -684,8 +684,8 @@ fn new_run(
     d: &Decider,
     deployment_id: &str,
     workflow_name: &str,
-    input: Option<Value>,
-    execution_context: Option<Value>,
+    input: Option<Payload>,
+    execution_context: Option<Payload>,
     status: RunStatus,
 ) -> Run {
     let now = d.ctx.now;
@@ -700,10 +700,10 @@ fn new_run(
         output: None,
         error: None,
         expired_at: None,
-        started_at: (status == RunStatus::Running).then_some(now),
+        started_at: (status == RunStatus::Running).then_some(Timestamp(now)),
         completed_at: None,
-        created_at: now,
-        updated_at: now,
+        created_at: Timestamp(now),
+        updated_at: Timestamp(now),
     }
 }
 
@@ -713,13 +713,18 @@ fn resilient_start(d: Decider, start: &ResilientStart) -> Result<Decision, World
     let mut data = vec![
         text("deploymentId", start.deployment_id.clone()),
         text("workflowName", start.workflow_name.clone()),
-        entry("input", start.input.clone()),
+        entry("input", start.input.0.clone()),
     ];
     if let Some(ctx) = &start.execution_context {
-        data.push(entry("executionContext", ctx.clone()));
+        data.push(entry("executionContext", ctx.0.clone()));
     }
     let sv = d.req.spec_version;
-    let created = d.event(0, EventType::RunCreated, Some(Value::Map(data)), sv);
+    let created = d.event(
+        0,
+        EventType::RunCreated,
+        Some(Payload(Value::Map(data))),
+        sv,
+    );
     let started = d.event(1, EventType::RunStarted, None, sv);
     let run = new_run(
         &d,
@@ -744,7 +749,7 @@ fn terminate(
     d: Decider,
     run: Option<&RunFacts>,
     status: RunStatus,
-    output: Option<Value>,
+    output: Option<Payload>,
     error: Option<StructuredError>,
 ) -> Result<Decision, WorldError> {
     if run.is_none() {
@@ -773,7 +778,7 @@ fn hook_created(
     mut d: Decider,
     s: &Snapshot,
     token: &str,
-    metadata: Option<Value>,
+    metadata: Option<Payload>,
     is_webhook: Option<bool>,
 ) -> Result<Decision, WorldError> {
     let corr = d.req.correlation().to_owned();
@@ -798,7 +803,12 @@ fn hook_created(
             text("token", token),
             text("conflictingRunId", holder.run_id.clone()),
         ]);
-        let event = d.event(0, EventType::HookConflict, Some(data), d.req.spec_version);
+        let event = d.event(
+            0,
+            EventType::HookConflict,
+            Some(Payload(data)),
+            d.req.spec_version,
+        );
         return d.commit(vec![event], vec![], Reply::default());
     }
     if s.hook.is_some() || s.hook_create_logged {
@@ -818,7 +828,7 @@ fn hook_created(
         owner_id: HOOK_OWNER_ID.to_owned(),
         project_id: HOOK_PROJECT_ID.to_owned(),
         environment: HOOK_ENVIRONMENT.to_owned(),
-        created_at: d.ctx.now,
+        created_at: Timestamp(d.ctx.now),
         spec_version: Some(d.req.spec_version),
     };
     d.commit_requested(

@@ -3,7 +3,7 @@
 
 use crate::model::params::describe;
 use crate::model::value::{self, Value};
-use crate::model::{EventType, Millis, StructuredError, WorldError, SPEC_VERSION_CURRENT};
+use crate::model::{EventType, Millis, Payload, StructuredError, WorldError, SPEC_VERSION_CURRENT};
 
 /// D1 refuses rows over 2 MB; the event row carries the whole `eventData`, and every
 /// entity row a part of it, so bounding the encoded `eventData` bounds every row.
@@ -16,14 +16,14 @@ pub enum Kind {
     RunCreated {
         deployment_id: String,
         workflow_name: String,
-        input: Option<Value>,
-        execution_context: Option<Value>,
+        input: Option<Payload>,
+        execution_context: Option<Payload>,
     },
     RunStarted {
         resilient: Option<ResilientStart>,
     },
     RunCompleted {
-        output: Option<Value>,
+        output: Option<Payload>,
     },
     RunFailed {
         error: StructuredError,
@@ -31,11 +31,11 @@ pub enum Kind {
     RunCancelled,
     StepCreated {
         step_name: String,
-        input: Option<Value>,
+        input: Option<Payload>,
     },
     StepStarted,
     StepCompleted {
-        result: Option<Value>,
+        result: Option<Payload>,
     },
     StepFailed {
         error: StructuredError,
@@ -46,7 +46,7 @@ pub enum Kind {
     },
     HookCreated {
         token: String,
-        metadata: Option<Value>,
+        metadata: Option<Payload>,
         is_webhook: Option<bool>,
     },
     HookReceived,
@@ -57,14 +57,35 @@ pub enum Kind {
     WaitCompleted,
 }
 
+/// An `events.create` request as JS sends it (contract §2.7); [`EventRequest::parse`]
+/// checks it.
+#[derive(tsify::Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct EventInput {
+    pub event_type: EventType,
+    #[tsify(optional)]
+    pub correlation_id: String,
+    #[tsify(optional)]
+    pub spec_version: i64,
+    #[tsify(optional)]
+    pub event_data: Payload,
+}
+
+/// `events.create`'s third argument.
+#[derive(tsify::Tsify)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CreateEventParamsInput {
+    pub resolve_data: crate::model::params::ResolveData,
+}
+
 /// `run_started` data that lets it create a run that `run_created` has not (yet)
 /// created (contract §3.1 step 4).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResilientStart {
     pub deployment_id: String,
     pub workflow_name: String,
-    pub input: Value,
-    pub execution_context: Option<Value>,
+    pub input: Payload,
+    pub execution_context: Option<Payload>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -74,7 +95,7 @@ pub struct EventRequest {
     /// `data.specVersion ?? 3` (contract §3.1 step 2).
     pub spec_version: i64,
     /// `eventData` as it will be stored: as sent, with dates made dates.
-    pub event_data: Option<Value>,
+    pub event_data: Option<Payload>,
     pub kind: Kind,
 }
 
@@ -127,8 +148,8 @@ impl Fields<'_> {
         }
     }
 
-    fn opaque(&self, key: &str) -> Option<Value> {
-        self.get(key).cloned()
+    fn opaque(&self, key: &str) -> Option<Payload> {
+        self.get(key).cloned().map(Payload)
     }
 
     /// `z.coerce.date()`: a Date, an ISO string or epoch milliseconds.
@@ -334,7 +355,7 @@ impl EventRequest {
             event_type,
             data: raw_data,
         };
-        let mut event_data = raw_data.cloned();
+        let mut event_data = raw_data.cloned().map(Payload);
         let kind = match event_type {
             EventType::RunCreated => Kind::RunCreated {
                 deployment_id: f.required_text("deploymentId")?,
@@ -348,7 +369,7 @@ impl EventRequest {
                     .then(|| ResilientStart {
                         deployment_id: f.required_text("deploymentId").unwrap_or_default(),
                         workflow_name: f.required_text("workflowName").unwrap_or_default(),
-                        input: f.opaque("input").unwrap_or(Value::Null),
+                        input: f.opaque("input").unwrap_or(Payload(Value::Null)),
                         execution_context: f.opaque("executionContext"),
                     });
                 event_data = None;
@@ -436,8 +457,8 @@ impl EventRequest {
     }
 }
 
-fn set_date(data: &mut Value, key: &str, ms: Millis) {
-    if let Value::Map(entries) = data {
+fn set_date(data: &mut Payload, key: &str, ms: Millis) {
+    if let Value::Map(entries) = &mut data.0 {
         for (k, v) in entries.iter_mut() {
             if matches!(k, Value::Text(t) if t == key) {
                 *v = value::date(ms);

@@ -343,7 +343,7 @@ fn resilient_start_logs_run_created_before_run_started() {
     };
     assert_eq!(
         (run.status, run.started_at),
-        (RunStatus::Running, Some(NOW))
+        (RunStatus::Running, Some(Timestamp(NOW)))
     );
     // without the data, a missing run is an error and nothing is written (§8.16)
     let bare = requests()
@@ -374,10 +374,10 @@ fn a_taken_token_is_a_conflict_event_not_an_error() {
     assert_eq!(p.events[0].event_type, EventType::HookConflict);
     assert_eq!(
         p.events[0].event_data,
-        Some(Value::Map(vec![
+        Some(Payload(Value::Map(vec![
             text("token", TOKEN),
             text("conflictingRunId", "wrun_other")
-        ]))
+        ])))
     );
     assert!(p.writes.is_empty() && !p.reply.hook);
 }

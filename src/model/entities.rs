@@ -1,12 +1,14 @@
 //! The entities of contract §2.3–§2.7, as the store keeps them.
 
-use super::{Millis, Value};
+use super::{Payload, Timestamp, Value};
+use serde::Serialize;
+use tsify::Tsify;
 
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $wire:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Tsify)]
+        pub enum $name { $(#[serde(rename = $wire)] $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -105,46 +107,75 @@ impl EventType {
 }
 
 /// `{message, stack?, code?}` (contract §2.11).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
 pub struct StructuredError {
     pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stack: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+// Absent optional fields are left out of the JS objects (contract §0.3), hence the
+// `skip_serializing_if` on every `Option`.
+
+/// `WorkflowRun` (contract §2.3).
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
 pub struct Run {
     pub run_id: String,
     pub status: RunStatus,
     pub deployment_id: String,
     pub workflow_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_version: Option<i64>,
-    pub execution_context: Option<Value>,
-    pub input: Option<Value>,
-    pub output: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(type = "Record<string, unknown>")]
+    pub execution_context: Option<Payload>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<Payload>,
+    /// `Some` exactly when the run completed, holding its output if it has one: the
+    /// schema wants the key on a completed run even when its value is `undefined`, and
+    /// on no other (contract §2.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(type = "unknown")]
+    pub output: Option<Option<Payload>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<StructuredError>,
-    pub expired_at: Option<Millis>,
-    pub started_at: Option<Millis>,
-    pub completed_at: Option<Millis>,
-    pub created_at: Millis,
-    pub updated_at: Millis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expired_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// `Step` (contract §2.4).
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
 pub struct Step {
     pub run_id: String,
     pub step_id: String,
     pub step_name: String,
     pub status: StepStatus,
-    pub input: Option<Value>,
-    pub output: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<Payload>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<Payload>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<StructuredError>,
     pub attempt: i64,
-    pub started_at: Option<Millis>,
-    pub completed_at: Option<Millis>,
-    pub retry_after: Option<Millis>,
-    pub created_at: Millis,
-    pub updated_at: Millis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_version: Option<i64>,
 }
 
@@ -154,41 +185,61 @@ pub const HOOK_OWNER_ID: &str = "cloudflare-owner";
 pub const HOOK_PROJECT_ID: &str = "cloudflare-project";
 pub const HOOK_ENVIRONMENT: &str = "cloudflare";
 
-#[derive(Clone, Debug, PartialEq)]
+/// `Hook` (contract §2.5).
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
 pub struct Hook {
     pub hook_id: String,
     pub run_id: String,
     pub token: String,
-    pub metadata: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Payload>,
+    /// Absent reads as `true` in both references (contract §2.5), so it is always sent.
+    #[serde(serialize_with = "is_webhook")]
+    #[tsify(type = "boolean")]
     pub is_webhook: Option<bool>,
     pub owner_id: String,
     pub project_id: String,
     pub environment: String,
-    pub created_at: Millis,
+    pub created_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_version: Option<i64>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+fn is_webhook<S: serde::Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(v.unwrap_or(true))
+}
+
+/// `Wait` (contract §2.6).
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
 pub struct Wait {
     pub wait_id: String,
     pub run_id: String,
     pub status: WaitStatus,
-    pub resume_at: Option<Millis>,
-    pub completed_at: Option<Millis>,
-    pub created_at: Millis,
-    pub updated_at: Millis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_version: Option<i64>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// `Event` (contract §2.7).
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
 pub struct Event {
-    pub event_id: String,
     pub run_id: String,
+    pub event_id: String,
     pub event_type: EventType,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
-    pub event_data: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_data: Option<Payload>,
+    pub created_at: Timestamp,
     pub spec_version: i64,
-    pub created_at: Millis,
 }
 
 impl Event {
@@ -199,9 +250,9 @@ impl Event {
             return self;
         }
         self.event_data = match self.event_data.take() {
-            Some(data @ Value::Map(_)) => match super::value::without(&data, fields) {
+            Some(Payload(data @ Value::Map(_))) => match super::value::without(&data, fields) {
                 Value::Map(entries) if entries.is_empty() => None,
-                rest => Some(rest),
+                rest => Some(Payload(rest)),
             },
             _ => None,
         };
@@ -230,9 +281,9 @@ mod tests {
             run_id: "wrun_x".into(),
             event_type,
             correlation_id: None,
-            event_data: data,
+            event_data: data.map(Payload),
             spec_version: 3,
-            created_at: 0,
+            created_at: Timestamp(0),
         }
     }
 
@@ -248,7 +299,7 @@ mod tests {
         .without_refs();
         assert_eq!(
             completed.event_data,
-            Some(Value::Map(vec![text("stepName", "s")]))
+            Some(Payload(Value::Map(vec![text("stepName", "s")])))
         );
 
         let run_completed = event(

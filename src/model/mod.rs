@@ -5,10 +5,12 @@ pub mod entities;
 pub mod error;
 pub mod ids;
 pub mod params;
+pub mod shapes;
 pub mod value;
 
 pub use entities::*;
 pub use error::{ErrorName, WorldError};
+pub use shapes::{Bytes, Cursor, Payload, Timestamp};
 pub use value::Value;
 
 /// Epoch milliseconds: every timestamp crosses layers in this unit (contract §2.1).

@@ -2,18 +2,43 @@
 
 use super::value::{self, Value};
 use super::WorldError;
+use serde::Serialize;
+use tsify::Tsify;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Tsify)]
+#[serde(rename_all = "lowercase")]
 pub enum ResolveData {
     #[default]
     All,
     None,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Tsify)]
+#[serde(rename_all = "lowercase")]
 pub enum SortOrder {
     Asc,
     Desc,
+}
+
+/// The params every read takes, as JS sends them (contract §4); each reader uses the
+/// fields that apply to it. [`ReadParams::parse`] checks them.
+#[derive(Tsify)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ReadParamsInput {
+    pub resolve_data: ResolveData,
+    pub pagination: PaginationInput,
+    pub run_id: String,
+    pub workflow_name: String,
+    pub status: super::RunStatus,
+    pub correlation_id: String,
+}
+
+#[derive(Tsify)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PaginationInput {
+    pub limit: i64,
+    pub cursor: String,
+    pub sort_order: SortOrder,
 }
 
 /// The documented page maximum (§7.1); larger requests are clamped to it.
@@ -87,21 +112,11 @@ impl ReadParams {
             }
         };
         let pagination = value::get(params, "pagination").unwrap_or(&empty);
-        let limit = match value::get(pagination, "limit") {
-            None | Some(Value::Null) => default_limit,
-            Some(v) => match value::integer(v) {
-                Some(n) if n >= 1 => n.min(MAX_PAGE_SIZE),
-                _ => {
-                    return Err(WorldError::invalid(
-                        "INVALID_PAGINATION",
-                        format!(
-                            "Invalid `pagination.limit`: {}; allowed: an integer from 1 to {MAX_PAGE_SIZE} (larger values are clamped)",
-                            describe(v)
-                        ),
-                    ))
-                }
-            },
-        };
+        let limit = page_limit(
+            value::get(pagination, "limit"),
+            "pagination.limit",
+            default_limit,
+        )?;
         let sort_order = match value::get(pagination, "sortOrder") {
             None | Some(Value::Null) => default_order,
             Some(Value::Text(t)) if t == "asc" => SortOrder::Asc,
@@ -128,6 +143,24 @@ impl ReadParams {
             status: optional_text(params, "status")?,
             correlation_id: optional_text(params, "correlationId")?,
         })
+    }
+}
+
+/// A page size as a reader is given it (`field` names it in the error): absent is
+/// `default`, above [`MAX_PAGE_SIZE`] is clamped, anything but a positive integer refused.
+pub fn page_limit(v: Option<&Value>, field: &str, default: i64) -> Result<i64, WorldError> {
+    match v {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => match value::integer(v) {
+            Some(n) if n >= 1 => Ok(n.min(MAX_PAGE_SIZE)),
+            _ => Err(WorldError::invalid(
+                "INVALID_PAGINATION",
+                format!(
+                    "Invalid `{field}`: {}; allowed: an integer from 1 to {MAX_PAGE_SIZE} (larger values are clamped)",
+                    describe(v)
+                ),
+            )),
+        },
     }
 }
 

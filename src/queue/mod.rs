@@ -2,22 +2,22 @@
 //! idempotency, the consumer's delivery protocol (duplicates absorbed, suspensions
 //! re-sent instead of retried, long delays chained), dead letters and recovery.
 //!
-//! The flows are generic over the database, the queue sender and the blob store, so the
-//! rules run natively in the unit tests and against the real bindings in workerd.
+//! The decisions are pure (`delivery.rs`, `envelope.rs`) and the SQL is in `sql.rs`; the
+//! flows here do the I/O through the ports, so they run natively in the unit tests and
+//! against the real bindings in workerd.
 
-#[cfg(target_arch = "wasm32")]
-pub mod cf;
+pub mod delivery;
 pub mod envelope;
 pub mod signature;
+pub mod sql;
 
-pub use crate::blobs::Blobs;
 use crate::model::params::{describe, ReadParams, ResolveData, SortOrder};
 use crate::model::value::{self, entry, text, Value};
 use crate::model::{ids, Millis, WorldError};
-use crate::store::sql::{Sql, SqlValue, Statement};
-use crate::store::{self, Clock, Database, QueryResult};
+use crate::ports::{batch, unavailable, Blobs, Database, Io, Sender};
+use crate::store;
+use delivery::Admission;
 pub use envelope::{Body, Envelope, QueueKind};
-use std::future::Future;
 
 pub const MESSAGE_PREFIX: &str = "msg_";
 /// A payload whose CBOR is larger than this goes to R2: a Queues message holds 128 KB, the
@@ -39,27 +39,15 @@ pub const DONE_CLAIM_TTL_MS: Millis = 24 * 60 * 60 * 1000;
 /// Records of finished deliveries are kept this long to recognise late duplicates.
 pub const DELIVERY_RECORD_TTL_MS: Millis = 7 * 24 * 60 * 60 * 1000;
 
-pub trait Sender {
-    fn send(
-        &self,
-        kind: QueueKind,
-        body: &Value,
-        delay_seconds: i64,
-    ) -> impl Future<Output = Result<(), String>>;
-}
-
-/// The I/O a queue flow uses.
-pub struct Io<'a, D, S, B, C> {
-    pub db: &'a D,
-    pub sender: &'a S,
-    pub blobs: &'a B,
-    pub clock: &'a C,
-    /// The longest delay one send asks the queue for (86,400 s; lower in tests).
-    pub max_delay_seconds: i64,
-}
-
-fn unavailable(what: &str, e: String) -> WorldError {
-    WorldError::unavailable(format!("{what} failed: {e}"))
+/// `queue()`'s `opts` as JS sends them; [`SendOptions::parse`] checks them.
+#[derive(tsify::Tsify)]
+#[serde(rename_all = "camelCase", default)]
+#[tsify(hashmap_as_object)]
+pub struct QueueOptionsInput {
+    pub idempotency_key: String,
+    pub delay_seconds: f64,
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub deployment_id: String,
 }
 
 /// `queue()`'s `opts` (contract §5.2).
@@ -129,68 +117,10 @@ impl SendOptions {
     }
 }
 
-fn claim_statements(
-    key: &str,
-    message_id: &str,
-    now: Millis,
-    expires_at: Millis,
-) -> Vec<Statement> {
-    let mut claim = Sql::new(
-        "INSERT INTO queue_claims (idempotency_key, message_id, state, expires_at, updated_at) VALUES (",
-    );
-    claim
-        .bind_text(key)
-        .push(", ")
-        .bind_text(message_id)
-        .push(", 'queued', ")
-        .bind(SqlValue::Integer(expires_at));
-    claim.push(", ").bind(SqlValue::Integer(now)).push(
-        ") ON CONFLICT (idempotency_key) DO UPDATE SET message_id = excluded.message_id, state = 'queued', \
-         expires_at = excluded.expires_at, updated_at = excluded.updated_at WHERE queue_claims.expires_at <= ",
-    );
-    claim.bind(SqlValue::Integer(now));
-    let mut holder = Sql::new("SELECT message_id FROM queue_claims WHERE idempotency_key = ");
-    vec![claim.finish(), holder.bind_text(key).finish()]
-}
-
-fn release_claim(key: &str, message_id: &str) -> Statement {
-    let mut sql = Sql::new("DELETE FROM queue_claims WHERE idempotency_key = ");
-    sql.bind_text(key)
-        .push(" AND message_id = ")
-        .bind_text(message_id)
-        .finish()
-}
-
-/// Keeps a queued claim alive at least until `until`.
-fn extend_claim(e: &Envelope, until: Millis, now: Millis) -> Option<Statement> {
-    let key = e.idempotency_key.as_deref()?;
-    let mut sql = Sql::new("UPDATE queue_claims SET expires_at = MAX(expires_at, ");
-    sql.bind(SqlValue::Integer(until))
-        .push("), updated_at = ")
-        .bind(SqlValue::Integer(now));
-    sql.push(" WHERE idempotency_key = ")
-        .bind_text(key)
-        .push(" AND message_id = ")
-        .bind_text(&e.message_id);
-    Some(sql.finish())
-}
-
-fn mark_done(e: &Envelope, now: Millis) -> Vec<Statement> {
-    let mut done = Sql::new("UPDATE queue_deliveries SET state = 'done', updated_at = ");
-    done.bind(SqlValue::Integer(now))
-        .push(" WHERE send_id = ")
-        .bind_text(&e.send_id);
-    vec![done.finish()]
-}
-
-fn first_text(results: &[QueryResult], index: usize, column: &str) -> Option<String> {
-    results.get(index)?.rows.first()?.opt_text(column).ok()?
-}
-
 /// `queue(queueName, payload, opts)`: the message id, new or (same idempotency key
 /// still claimed) the existing one.
-pub async fn send<D: Database, S: Sender, B: Blobs, C: Clock>(
-    io: &Io<'_, D, S, B, C>,
+pub async fn send<D: Database, B: Blobs, S: Sender>(
+    io: &Io<'_, D, B, S>,
     queue_name: &str,
     payload: &Value,
     opts: &SendOptions,
@@ -219,13 +149,11 @@ pub async fn send<D: Database, S: Sender, B: Blobs, C: Clock>(
         });
     }
     let now = io.clock.now();
-    let message_id = ids::new_id(MESSAGE_PREFIX, now, io.clock.random());
+    let message_id = ids::new_id(MESSAGE_PREFIX, now, io.entropy.random());
     let (delay, due_at) = envelope::plan_delay(now, opts.delay_seconds, io.max_delay_seconds);
     if let Some(key) = &opts.idempotency_key {
         let expires_at = now + opts.delay_seconds.max(0) * 1000 + CLAIM_GRACE_MS;
-        let claimed =
-            store::run_batch(io.db, claim_statements(key, &message_id, now, expires_at)).await;
-        let results = match claimed {
+        let results = match batch(io.db, sql::claim(key, &message_id, now, expires_at)).await {
             Ok(results) => results,
             Err(e) => {
                 // The claim may have committed with its reply lost: free it, or the retry
@@ -234,7 +162,7 @@ pub async fn send<D: Database, S: Sender, B: Blobs, C: Clock>(
                 return Err(e);
             }
         };
-        if let Some(holder) = first_text(&results, 1, "message_id").filter(|h| h != &message_id) {
+        if let Some(holder) = sql::claim_holder(&results).filter(|h| h != &message_id) {
             return Ok(holder);
         }
     }
@@ -251,7 +179,7 @@ pub async fn send<D: Database, S: Sender, B: Blobs, C: Clock>(
     };
     let envelope = Envelope {
         queue_name: queue_name.to_owned(),
-        send_id: ids::new_id("", now, io.clock.random()),
+        send_id: ids::new_id("", now, io.entropy.random()),
         message_id: message_id.clone(),
         attempt: 1,
         idempotency_key: opts.idempotency_key.clone(),
@@ -271,14 +199,10 @@ pub async fn send<D: Database, S: Sender, B: Blobs, C: Clock>(
 }
 
 /// Frees the key of a message that was never sent, so a retry of `queue()` can send.
-async fn release<D: Database, S, B, C>(
-    io: &Io<'_, D, S, B, C>,
-    opts: &SendOptions,
-    message_id: &str,
-) {
+async fn release<D: Database, B, S>(io: &Io<'_, D, B, S>, opts: &SendOptions, message_id: &str) {
     if let Some(key) = &opts.idempotency_key {
         // If this fails too the claim expires by itself (CLAIM_GRACE_MS).
-        let _ = io.db.batch(vec![release_claim(key, message_id)]).await;
+        let _ = io.db.batch(vec![sql::release_claim(key, message_id)]).await;
     }
 }
 
@@ -298,8 +222,8 @@ pub enum Begin {
 }
 
 /// The first half of `handleQueueMessage`: decide whether this delivery runs the handler.
-pub async fn begin<D: Database, S: Sender, B: Blobs, C: Clock>(
-    io: &Io<'_, D, S, B, C>,
+pub async fn begin<D: Database, B: Blobs, S: Sender>(
+    io: &Io<'_, D, B, S>,
     body: Result<Value, WorldError>,
     cf_attempts: i64,
 ) -> Result<Begin, WorldError> {
@@ -310,83 +234,35 @@ pub async fn begin<D: Database, S: Sender, B: Blobs, C: Clock>(
     let now = io.clock.now();
     // A hop of a long delay takes the delivery record like any delivery: a duplicate copy
     // of a hop must be absorbed too, or each copy would forward a chain of its own.
-    let mut statements = vec![
-        {
-            // A running delivery is taken over when its lease ran out, or when this is a
-            // later Cloudflare attempt of the same send than the holder's: Cloudflare only
-            // redelivers after the earlier attempt ended, so that holder is gone.
-            let mut take = Sql::new(
-                "INSERT INTO queue_deliveries (send_id, message_id, state, lease_until, updated_at, holder_attempt) VALUES (",
-            );
-            take.bind_text(&envelope.send_id)
-                .push(", ")
-                .bind_text(&envelope.message_id)
-                .push(", 'running', ");
-            take.bind(SqlValue::Integer(now + LEASE_MS))
-                .push(", ")
-                .bind(SqlValue::Integer(now))
-                .push(", ")
-                .bind(SqlValue::Integer(cf_attempts.max(1)));
-            take.push(
-                ") ON CONFLICT (send_id) DO UPDATE SET state = 'running', lease_until = excluded.lease_until, \
-                 updated_at = excluded.updated_at, holder_attempt = excluded.holder_attempt \
-                 WHERE queue_deliveries.state = 'running' AND (queue_deliveries.lease_until <= ",
-            );
-            take.bind(SqlValue::Integer(now))
-                .push(" OR queue_deliveries.holder_attempt < excluded.holder_attempt)");
-            take.finish()
-        },
-        Sql::new("SELECT state, lease_until FROM queue_deliveries WHERE send_id = ")
-            .bind_text(&envelope.send_id)
-            .finish(),
-    ];
-    statements.extend(extend_claim(
-        &envelope,
-        now + LEASE_MS + CLAIM_GRACE_MS,
-        now,
-    ));
-    let results = store::run_batch(io.db, statements).await?;
-    if results.first().map(|r| r.changes) != Some(1) {
-        if first_text(&results, 1, "state").as_deref() == Some("done") {
-            return Ok(Begin::Settled("duplicate of a finished delivery"));
+    let results = batch(io.db, sql::take_lease(&envelope, cf_attempts, now)).await?;
+    let lease = sql::lease_record(&results);
+    match delivery::admit(&envelope, &lease, now, io.max_delay_seconds) {
+        Admission::Finished => return Ok(Begin::Settled("duplicate of a finished delivery")),
+        Admission::Park { delay } => {
+            io.sender
+                .send(envelope.kind(), &envelope.to_value(), delay)
+                .await
+                .map_err(|e| unavailable("Queue send", e))?;
+            return Ok(Begin::Settled("duplicate of a running delivery"));
         }
-        // Another copy holds the lease: look again when it runs out, in case that copy dies.
-        let lease_until = results
-            .get(1)
-            .and_then(|r| r.rows.first())
-            .and_then(|r| r.int("lease_until").ok())
-            .unwrap_or(now);
-        let delay = ((lease_until - now + 999) / 1000).clamp(
-            1,
-            io.max_delay_seconds
-                .clamp(1, envelope::MAX_QUEUE_DELAY_SECONDS),
-        );
-        io.sender
-            .send(envelope.kind(), &envelope.to_value(), delay)
-            .await
-            .map_err(|e| unavailable("Queue send", e))?;
-        return Ok(Begin::Settled("duplicate of a running delivery"));
-    }
-    // The lease is ours from here: every way out other than Deliver must end it, or each
-    // retry of this send would be parked behind it for the whole lease.
-    if let Some(delay) = envelope::remaining_hop(now, envelope.due_at, io.max_delay_seconds) {
-        // Not due yet: the next hop of a delay longer than one send can hold. Sent before
-        // this delivery is marked done, so a crash in between repeats the send (absorbed by
-        // its derived id) instead of losing it.
-        let hop = Envelope {
-            send_id: signature::derive_id(&envelope.send_id, "hop"),
-            ..envelope.clone()
-        };
-        if let Err(e) = io
-            .sender
-            .send(envelope.kind(), &hop.to_value(), delay)
-            .await
-        {
-            let _ = io.db.batch(vec![release_lease(&envelope, now)]).await;
-            return Err(unavailable("Queue send", e));
+        // The lease is ours from here: every way out other than Deliver must end it, or
+        // each retry of this send would be parked behind it for the whole lease.
+        Admission::Hop { delay } => {
+            // Sent before this delivery is marked done, so a crash in between repeats the
+            // send (absorbed by its derived id) instead of losing it.
+            let hop = delivery::hop(&envelope);
+            if let Err(e) = io
+                .sender
+                .send(envelope.kind(), &hop.to_value(), delay)
+                .await
+            {
+                let _ = io.db.batch(vec![sql::release_lease(&envelope, now)]).await;
+                return Err(unavailable("Queue send", e));
+            }
+            batch(io.db, vec![sql::mark_done(&envelope, now)]).await?;
+            return Ok(Begin::Settled("re-sent until due"));
         }
-        store::run_batch(io.db, mark_done(&envelope, now)).await?;
-        return Ok(Begin::Settled("re-sent until due"));
+        Admission::Run => {}
     }
     let read = match &envelope.body {
         Body::Inline(bytes) => Ok(bytes.clone()),
@@ -401,7 +277,7 @@ pub async fn begin<D: Database, S: Sender, B: Blobs, C: Clock>(
             )),
             Err(e) => {
                 // Transient: free the delivery so Cloudflare's retry runs at once.
-                let _ = io.db.batch(vec![release_lease(&envelope, now)]).await;
+                let _ = io.db.batch(vec![sql::release_lease(&envelope, now)]).await;
                 return Err(unavailable("R2 get of a queue payload", e));
             }
         },
@@ -418,7 +294,7 @@ pub async fn begin<D: Database, S: Sender, B: Blobs, C: Clock>(
         })
     }) {
         Ok(payload) => {
-            let attempt = envelope.attempt + cf_attempts.max(1) - 1;
+            let attempt = delivery::attempt(&envelope, cf_attempts);
             Ok(Begin::Deliver {
                 envelope,
                 payload,
@@ -428,20 +304,10 @@ pub async fn begin<D: Database, S: Sender, B: Blobs, C: Clock>(
         Err(e) => {
             // Permanent: no retry can read it. Record the delivery as finished, so that
             // copies and retries are acknowledged at once instead of looping.
-            store::run_batch(io.db, mark_done(&envelope, now)).await?;
+            batch(io.db, vec![sql::mark_done(&envelope, now)]).await?;
             Ok(Begin::Invalid(e))
         }
     }
-}
-
-/// Gives up a running delivery's lease, so the next delivery of the send takes it at once.
-fn release_lease(e: &Envelope, now: Millis) -> Statement {
-    let mut release = Sql::new("UPDATE queue_deliveries SET lease_until = 0, updated_at = ");
-    release
-        .bind(SqlValue::Integer(now))
-        .push(" WHERE send_id = ")
-        .bind_text(&e.send_id);
-    release.push(" AND state = 'running'").finish()
 }
 
 /// How the handler ended.
@@ -455,30 +321,20 @@ pub enum Outcome {
 }
 
 /// The second half of `handleQueueMessage`.
-pub async fn finish<D: Database, S: Sender, B: Blobs, C: Clock>(
-    io: &Io<'_, D, S, B, C>,
+pub async fn finish<D: Database, B: Blobs, S: Sender>(
+    io: &Io<'_, D, B, S>,
     envelope: &Envelope,
     outcome: Outcome,
 ) -> Result<(), WorldError> {
     let now = io.clock.now();
     match outcome {
         Outcome::Done => {
-            let mut statements = mark_done(envelope, now);
-            if let Some(key) = &envelope.idempotency_key {
-                let mut done = Sql::new("UPDATE queue_claims SET state = 'done', expires_at = ");
-                done.bind(SqlValue::Integer(now + DONE_CLAIM_TTL_MS))
-                    .push(", updated_at = ")
-                    .bind(SqlValue::Integer(now));
-                done.push(" WHERE idempotency_key = ")
-                    .bind_text(key)
-                    .push(" AND message_id = ")
-                    .bind_text(&envelope.message_id);
-                statements.push(done.finish());
-            }
+            let mut statements = vec![sql::mark_done(envelope, now)];
+            statements.extend(sql::finish_claim(envelope, now));
             // The handler's work is done and durable. If this bookkeeping fails, the
             // message is still acknowledged: a retry could only wait for the lease and run
             // the handler again. The record keeps its lease, so a late copy waits it out.
-            let _ = store::run_batch(io.db, statements).await;
+            let _ = batch(io.db, statements).await;
             if let Body::Stored(key) = &envelope.body {
                 // A leftover object costs storage, not correctness.
                 let _ = io.blobs.delete(key).await;
@@ -487,18 +343,8 @@ pub async fn finish<D: Database, S: Sender, B: Blobs, C: Clock>(
         Outcome::Reschedule(seconds) => {
             // A suspension, not a failure: a fresh send with the delay, so no Cloudflare
             // retry is spent and the attempt count starts over (contract §5.4).
-            let seconds = if seconds.is_finite() {
-                seconds.max(0.0).ceil() as i64
-            } else {
-                0
-            };
-            let (delay, due_at) = envelope::plan_delay(now, seconds, io.max_delay_seconds);
-            let next = Envelope {
-                send_id: signature::derive_id(&envelope.send_id, "reschedule"),
-                attempt: 1,
-                due_at,
-                ..envelope.clone()
-            };
+            let (next, delay, seconds) =
+                delivery::reschedule(envelope, seconds, now, io.max_delay_seconds);
             // Sent before this delivery is marked done, so a crash in between repeats the
             // send (absorbed by its derived id) instead of losing it. If the send fails,
             // the delivery is released so Cloudflare's retry runs at once.
@@ -507,20 +353,20 @@ pub async fn finish<D: Database, S: Sender, B: Blobs, C: Clock>(
                 .send(envelope.kind(), &next.to_value(), delay)
                 .await
             {
-                let _ = io.db.batch(vec![release_lease(envelope, now)]).await;
+                let _ = io.db.batch(vec![sql::release_lease(envelope, now)]).await;
                 return Err(unavailable("Queue send", e));
             }
-            let mut statements = mark_done(envelope, now);
-            statements.extend(extend_claim(
+            let mut statements = vec![sql::mark_done(envelope, now)];
+            statements.extend(sql::extend_claim(
                 envelope,
                 now + seconds * 1000 + CLAIM_GRACE_MS,
                 now,
             ));
             // The next send exists: as for Done, failed bookkeeping does not undo it.
-            let _ = store::run_batch(io.db, statements).await;
+            let _ = batch(io.db, statements).await;
         }
         Outcome::Failed => {
-            store::run_batch(io.db, vec![release_lease(envelope, now)]).await?;
+            batch(io.db, vec![sql::release_lease(envelope, now)]).await?;
         }
     }
     Ok(())
@@ -528,8 +374,8 @@ pub async fn finish<D: Database, S: Sender, B: Blobs, C: Clock>(
 
 /// A message that exhausted its retries: fail its run so it never hangs silently, and
 /// release what the message held. Returns the run it failed, if any.
-pub async fn dead_letter<D: Database, S: Sender, B: Blobs, C: Clock>(
-    io: &Io<'_, D, S, B, C>,
+pub async fn dead_letter<D: Database, B: Blobs, S: Sender>(
+    io: &Io<'_, D, B, S>,
     body: Result<Value, WorldError>,
     cf_attempts: i64,
 ) -> Result<Option<String>, WorldError> {
@@ -556,7 +402,7 @@ pub async fn dead_letter<D: Database, S: Sender, B: Blobs, C: Clock>(
             "Queue message {} for {} was dead-lettered: its deliveries kept failing (attempt {})",
             envelope.message_id,
             envelope.queue_name,
-            envelope.attempt + cf_attempts.max(1) - 1
+            delivery::attempt(&envelope, cf_attempts)
         );
         let event = Value::Map(vec![
             text("eventType", "run_failed"),
@@ -568,7 +414,7 @@ pub async fn dead_letter<D: Database, S: Sender, B: Blobs, C: Clock>(
                 ]),
             ),
         ]);
-        match store::create_event(io.db, io.clock, Some(&run_id), &event, ResolveData::None).await {
+        match store::create_event(io, Some(&run_id), &event, ResolveData::None).await {
             Ok(_) => failed = Some(run_id),
             // Already over, gone, or never stored: nothing hangs.
             Err(e)
@@ -583,11 +429,11 @@ pub async fn dead_letter<D: Database, S: Sender, B: Blobs, C: Clock>(
             Err(e) => return Err(e),
         }
     }
-    let mut statements = mark_done(&envelope, io.clock.now());
+    let mut statements = vec![sql::mark_done(&envelope, io.clock.now())];
     if let Some(key) = &envelope.idempotency_key {
-        statements.push(release_claim(key, &envelope.message_id));
+        statements.push(sql::release_claim(key, &envelope.message_id));
     }
-    store::run_batch(io.db, statements).await?;
+    batch(io.db, statements).await?;
     if let Body::Stored(key) = &envelope.body {
         let _ = io.blobs.delete(key).await;
     }
@@ -605,8 +451,8 @@ pub struct Recovery {
 /// contract §5.6), and drop queue records past their time. A run that cannot be sent is
 /// reported and skipped, as the references do: one bad run must not keep the others
 /// from recovering.
-pub async fn recover<D: Database, S: Sender, B: Blobs, C: Clock>(
-    io: &Io<'_, D, S, B, C>,
+pub async fn recover<D: Database, B: Blobs, S: Sender>(
+    io: &Io<'_, D, B, S>,
 ) -> Result<Recovery, WorldError> {
     let now = io.clock.now();
     let mut recovery = Recovery::default();
@@ -629,22 +475,10 @@ pub async fn recover<D: Database, S: Sender, B: Blobs, C: Clock>(
             if !page.has_more {
                 break;
             }
-            cursor = page.cursor;
+            cursor = page.cursor.0;
         }
     }
-    let mut claims = Sql::new("DELETE FROM queue_claims WHERE expires_at < ");
-    let mut deliveries =
-        Sql::new("DELETE FROM queue_deliveries WHERE state = 'done' AND updated_at < ");
-    store::run_batch(
-        io.db,
-        vec![
-            claims.bind(SqlValue::Integer(now)).finish(),
-            deliveries
-                .bind(SqlValue::Integer(now - DELIVERY_RECORD_TTL_MS))
-                .finish(),
-        ],
-    )
-    .await?;
+    batch(io.db, sql::expire_records(now)).await?;
     Ok(recovery)
 }
 

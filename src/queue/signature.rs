@@ -6,7 +6,7 @@
 //! headers are covered, and the timestamp bounds replays.
 
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 pub const HEADER: &str = "x-wcf-signature";
 /// A signature older or newer than this is refused (replay window).
@@ -69,13 +69,6 @@ pub fn verify(
     mac(secret, t, queue_name, message_id, attempt, body)
         .verify_slice(&v1)
         .map_err(|_| "signature does not match")
-}
-
-/// An id derived from another: the reschedule or hop of a send gets the same id however
-/// many duplicate deliveries of that send produce it, so the copies are recognised.
-pub fn derive_id(from: &str, purpose: &str) -> String {
-    let digest = Sha256::digest(format!("{from}:{purpose}").as_bytes());
-    hex::encode(&digest[..16])
 }
 
 #[cfg(test)]
@@ -157,12 +150,5 @@ mod tests {
             verify("s3cret", Some("t=1,v1=zz"), "q", "m", "1", b"", 1),
             Err("malformed x-wcf-signature header")
         );
-    }
-
-    #[test]
-    fn derived_ids_are_stable_and_distinct() {
-        assert_eq!(derive_id("a", "r"), derive_id("a", "r"));
-        assert_ne!(derive_id("a", "r"), derive_id("a", "h"));
-        assert_eq!(derive_id("a", "r").len(), 32);
     }
 }

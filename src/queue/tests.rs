@@ -1,103 +1,19 @@
 //! The queue flows natively: SQLite for D1, in-memory fakes for the queue and R2.
 
 use super::*;
-use crate::testing::Sqlite3;
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use crate::ports::Clock;
+use crate::sql::Sql;
+use crate::testing::{Fixture, LostReply, T0};
 
-/// An in-memory queue; while `fail` is set, every send fails.
-#[derive(Default)]
-struct FakeQueue {
-    sent: RefCell<Vec<(QueueKind, Value, i64)>>,
-    fail: Cell<bool>,
+/// The flows over the fixture, as the tests call them.
+trait Flows {
+    fn send(&self, queue: &str, payload: Value, opts: SendOptions) -> String;
+    fn begin(&self, body: &Value, cf_attempts: i64) -> Begin;
+    fn finish(&self, body: &Value, outcome: Outcome);
+    fn advance(&self, ms: Millis);
 }
 
-impl Sender for FakeQueue {
-    async fn send(&self, kind: QueueKind, body: &Value, delay_seconds: i64) -> Result<(), String> {
-        if self.fail.get() {
-            return Err("injected: the queue refused the send".into());
-        }
-        self.sent
-            .borrow_mut()
-            .push((kind, body.clone(), delay_seconds));
-        Ok(())
-    }
-}
-
-impl FakeQueue {
-    fn take(&self) -> Vec<(QueueKind, Value, i64)> {
-        std::mem::take(&mut *self.sent.borrow_mut())
-    }
-}
-
-/// An in-memory R2; while `.1` is set, every get fails (an outage).
-#[derive(Default)]
-struct FakeR2(RefCell<HashMap<String, Vec<u8>>>, Cell<bool>);
-
-impl Blobs for FakeR2 {
-    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), String> {
-        self.0.borrow_mut().insert(key.into(), bytes);
-        Ok(())
-    }
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        if self.1.get() {
-            return Err("injected R2 outage".into());
-        }
-        Ok(self.0.borrow().get(key).cloned())
-    }
-    async fn delete(&self, key: &str) -> Result<(), String> {
-        self.0.borrow_mut().remove(key);
-        Ok(())
-    }
-}
-
-struct Clock2 {
-    now: Cell<Millis>,
-    n: Cell<u128>,
-}
-
-impl Clock for Clock2 {
-    fn now(&self) -> Millis {
-        self.now.get()
-    }
-    fn random(&self) -> u128 {
-        self.n.set(self.n.get() + 1);
-        self.n.get()
-    }
-}
-
-struct Fixture {
-    db: Sqlite3,
-    queue: FakeQueue,
-    r2: FakeR2,
-    clock: Clock2,
-    max_delay: i64,
-}
-
-const T0: Millis = 1_764_000_000_000;
-
-impl Fixture {
-    fn new() -> Fixture {
-        Fixture {
-            db: Sqlite3::new(),
-            queue: FakeQueue::default(),
-            r2: FakeR2::default(),
-            clock: Clock2 {
-                now: Cell::new(T0),
-                n: Cell::new(0),
-            },
-            max_delay: 86_400,
-        }
-    }
-    fn io(&self) -> Io<'_, Sqlite3, FakeQueue, FakeR2, Clock2> {
-        Io {
-            db: &self.db,
-            sender: &self.queue,
-            blobs: &self.r2,
-            clock: &self.clock,
-            max_delay_seconds: self.max_delay,
-        }
-    }
+impl Flows for Fixture {
     fn send(&self, queue: &str, payload: Value, opts: SendOptions) -> String {
         futures_executor::block_on(send(&self.io(), queue, &payload, &opts)).unwrap()
     }
@@ -109,7 +25,7 @@ impl Fixture {
         futures_executor::block_on(finish(&self.io(), &e, outcome)).unwrap()
     }
     fn advance(&self, ms: Millis) {
-        self.clock.now.set(self.clock.now.get() + ms);
+        self.clock.advance(ms);
     }
 }
 
@@ -304,13 +220,13 @@ fn large_payloads_travel_through_r2_and_are_removed_when_done() {
         Envelope::parse(&body).unwrap().body,
         Body::Stored(_)
     ));
-    assert_eq!(f.r2.0.borrow().len(), 1);
+    assert_eq!(f.blobs.objects.borrow().len(), 1);
     let Begin::Deliver { payload, .. } = f.begin(&body, 1) else {
         panic!()
     };
     assert_eq!(payload, big);
     f.finish(&body, Outcome::Done);
-    assert!(f.r2.0.borrow().is_empty());
+    assert!(f.blobs.objects.borrow().is_empty());
 }
 
 fn big_payload() -> Value {
@@ -328,7 +244,7 @@ fn a_payload_missing_from_r2_is_refused_once_and_never_redelivered() {
     let f = Fixture::new();
     f.send("__wkf_workflow_w", big_payload(), SendOptions::default());
     let body = f.queue.take().remove(0).1;
-    f.r2.0.borrow_mut().clear();
+    f.blobs.objects.borrow_mut().clear();
     let Begin::Invalid(e) = f.begin(&body, 1) else {
         panic!("expected the message to be refused")
     };
@@ -367,7 +283,7 @@ fn an_r2_outage_while_reading_a_payload_releases_the_delivery_for_the_retry() {
     let f = Fixture::new();
     f.send("__wkf_workflow_w", big_payload(), SendOptions::default());
     let body = f.queue.take().remove(0).1;
-    f.r2.1.set(true);
+    f.blobs.outage.set(true);
     let err = futures_executor::block_on(begin(&f.io(), Ok(body.clone()), 1)).unwrap_err();
     assert_eq!(err.status, Some(503), "{err:?}");
     assert!(
@@ -375,7 +291,7 @@ fn an_r2_outage_while_reading_a_payload_releases_the_delivery_for_the_retry() {
         "{}",
         err.message
     );
-    f.r2.1.set(false);
+    f.blobs.outage.set(false);
     let Begin::Deliver {
         attempt, payload, ..
     } = f.begin(&body, 2)
@@ -428,8 +344,7 @@ fn recovery_skips_and_reports_a_run_it_cannot_send() {
             ),
         ]);
         futures_executor::block_on(store::create_event(
-            &f.db,
-            &f.clock,
+            &f.io(),
             Some(run_id),
             &event,
             ResolveData::None,
@@ -448,33 +363,14 @@ fn recovery_skips_and_reports_a_run_it_cannot_send() {
     assert_eq!(sent.len(), 1);
 }
 
-/// A database whose next batch commits, then reports a failure (a lost reply).
-struct LostReply<'a>(&'a Sqlite3, Cell<bool>);
-
-impl Database for LostReply<'_> {
-    async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<QueryResult>, String> {
-        let results = self.0.batch(statements).await?;
-        if self.1.replace(false) {
-            return Err("injected: the reply was lost after the commit".into());
-        }
-        Ok(results)
-    }
-}
-
 // Regression: when the batch claiming an idempotency key committed but its reply was
 // lost, queue() failed and the retry found the key held by a message that was never sent:
 // it sent nothing, and the work waited for the claim to expire (15 min) and a start().
 #[test]
 fn a_claim_whose_reply_was_lost_does_not_block_the_retry() {
     let f = Fixture::new();
-    let lossy = LostReply(&f.db, Cell::new(true));
-    let io = Io {
-        db: &lossy,
-        sender: &f.queue,
-        blobs: &f.r2,
-        clock: &f.clock,
-        max_delay_seconds: f.max_delay,
-    };
+    let lossy = LostReply::new(&f.db);
+    let io = f.io_with(&lossy);
     let e =
         futures_executor::block_on(send(&io, "__wkf_step_s", &payload(), &keyed("k"))).unwrap_err();
     assert_eq!(e.status, Some(503));
@@ -527,14 +423,8 @@ fn a_retry_after_a_lost_lease_reply_takes_the_delivery_over_at_once() {
     let f = Fixture::new();
     f.send("__wkf_workflow_w", payload(), SendOptions::default());
     let body = f.queue.take().remove(0).1;
-    let lossy = LostReply(&f.db, Cell::new(true));
-    let io = Io {
-        db: &lossy,
-        sender: &f.queue,
-        blobs: &f.r2,
-        clock: &f.clock,
-        max_delay_seconds: f.max_delay,
-    };
+    let lossy = LostReply::new(&f.db);
+    let io = f.io_with(&lossy);
     let e = futures_executor::block_on(begin(&io, Ok(body.clone()), 1)).unwrap_err();
     assert_eq!(e.status, Some(503));
     let Begin::Deliver { attempt: 2, .. } = f.begin(&body, 2) else {

@@ -1,72 +1,50 @@
 //! D1: runs engine plans as single atomic batches, and serves the reads (contract §4).
 
-#[cfg(target_arch = "wasm32")]
-pub mod d1;
 pub mod rows;
 pub mod sql;
 
 use crate::engine::{self, Ctx, Decision, EventRequest, Kind, Plan, Reply, Snapshot};
 use crate::model::params::{ReadParams, ResolveData, SortOrder};
-use crate::model::{ids, Event, Hook, Millis, Run, RunStatus, Step, Value, Wait, WorldError};
-use rows::Row;
-use sql::{Keys, PlanBatch, ReplyReads, Sql, SqlValue, Statement};
-use std::future::Future;
-
-/// The result of one statement of a batch.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct QueryResult {
-    pub rows: Vec<Row>,
-    pub changes: i64,
-}
-
-/// A database that runs a list of statements as one atomic transaction and one round
-/// trip: D1's `batch()`, or SQLite in the native tests.
-pub trait Database {
-    fn batch(
-        &self,
-        statements: Vec<Statement>,
-    ) -> impl Future<Output = Result<Vec<QueryResult>, String>>;
-}
-
-/// The wasm side supplies time and randomness; the native tests fix them.
-pub trait Clock {
-    fn now(&self) -> Millis;
-    fn random(&self) -> u128;
-}
-
-/// A failed batch is the database's failure, never the caller's: core retries status ≥ 500.
-fn db_error(message: String) -> WorldError {
-    WorldError::unavailable(format!("D1 batch failed: {message}"))
-}
-
-/// One batch: one round trip, one transaction. Every D1 call of the crate goes here.
-pub(crate) async fn run_batch<D: Database>(
-    db: &D,
-    statements: Vec<Statement>,
-) -> Result<Vec<QueryResult>, WorldError> {
-    db.batch(statements).await.map_err(db_error)
-}
+use crate::model::{
+    ids, Cursor, Event, Hook, Millis, Run, RunStatus, Step, Value, Wait, WorldError,
+};
+use crate::ports::{batch as run_batch, db_error, query, Database, Io};
+use crate::sql::{first_row, QueryResult, Sql, SqlValue};
+use serde::Serialize;
+use sql::{Keys, PlanBatch, ReplyReads};
+use tsify::Tsify;
 
 /// A conflicting write can change the state between a decision and its commit; each
 /// round decides again on what the failed round read. Beyond this many rounds the
 /// request gives up with a retryable error.
 const MAX_ROUNDS: usize = 4;
 
-#[derive(Clone, Debug, Default, PartialEq)]
+/// What `events.create` resolves to (contract §2.8).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
 pub struct EventResult {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<Event>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run: Option<Run>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<Step>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hook: Option<Hook>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wait: Option<Wait>,
-    /// `run_started`'s preloaded log.
-    pub events: Option<Vec<Event>>,
-    pub cursor: Option<String>,
-    pub has_more: Option<bool>,
+    /// `run_started`'s preloaded log: `events`, `cursor` and `hasMore`, all or none.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogPage>,
 }
 
-fn first_row(results: &[QueryResult], index: usize) -> Option<&Row> {
-    results.get(index).and_then(|r| r.rows.first())
+/// A part of a run's log returned with a write.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct LogPage {
+    pub events: Vec<Event>,
+    pub cursor: Cursor,
+    pub has_more: bool,
 }
 
 fn read_reply(
@@ -90,14 +68,14 @@ fn read_reply(
             .collect::<Result<Vec<_>, _>>()?;
         let has_more = events.len() as i64 > sql::PRELOAD_LIMIT;
         events.truncate(sql::PRELOAD_LIMIT as usize);
-        out.cursor = events.last().map(|(_, seq)| seq_cursor(*seq));
-        out.has_more = Some(has_more);
-        out.events = Some(
-            events
+        out.log = Some(LogPage {
+            cursor: Cursor(events.last().map(|(_, seq)| seq_cursor(*seq))),
+            has_more,
+            events: events
                 .into_iter()
                 .map(|(e, _)| resolve_event(e, resolve))
                 .collect(),
-        );
+        });
     }
     Ok(out)
 }
@@ -117,21 +95,21 @@ fn token_of(req: &EventRequest) -> Option<&str> {
 }
 
 /// `events.create(runId, data, {resolveData})` (contract §3).
-pub async fn create_event<D: Database, C: Clock>(
-    db: &D,
-    clock: &C,
+pub async fn create_event<D: Database, B, S>(
+    io: &Io<'_, D, B, S>,
     run_id: Option<&str>,
     data: &Value,
     resolve: ResolveData,
 ) -> Result<EventResult, WorldError> {
+    let db = io.db;
     let req = EventRequest::parse(data)?;
-    let now = clock.now();
-    let run_id = engine::resolve_run_id(run_id, &req, now, clock.random())?;
+    let now = io.clock.now();
+    let run_id = engine::resolve_run_id(run_id, &req, now, io.entropy.random())?;
     let ctx = Ctx {
         now,
         event_ids: [
-            ids::new_id(ids::EVENT_PREFIX, now, clock.random()),
-            ids::new_id(ids::EVENT_PREFIX, now, clock.random()),
+            ids::new_id(ids::EVENT_PREFIX, now, io.entropy.random()),
+            ids::new_id(ids::EVENT_PREFIX, now, io.entropy.random()),
         ],
     };
     let keys = Keys {
@@ -224,10 +202,11 @@ async fn unchanged<D: Database>(
 // ---- reads (contract §4) ----
 
 /// A page of a list (`PaginatedResponse`, contract §2.9).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub data: Vec<T>,
-    pub cursor: Option<String>,
+    pub cursor: Cursor,
     pub has_more: bool,
 }
 
@@ -277,17 +256,12 @@ fn page_of<T>(mut items: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -
     let has_more = items.len() as i64 > limit;
     items.truncate(limit as usize);
     // Non-null for the last item of any non-empty page, even without more (§4).
-    let cursor = items.last().map(cursor_of);
+    let cursor = Cursor(items.last().map(cursor_of));
     Page {
         data: items,
         cursor,
         has_more,
     }
-}
-
-async fn query<D: Database>(db: &D, statement: Statement) -> Result<Vec<Row>, WorldError> {
-    let mut results = run_batch(db, vec![statement]).await?;
-    Ok(results.pop().map(|r| r.rows).unwrap_or_default())
 }
 
 /// Columns of an entity read; `resolveData: 'none'` leaves the payloads in the database.
@@ -357,7 +331,7 @@ pub async fn list_runs<D: Database>(db: &D, p: &ReadParams) -> Result<Page<Run>,
         .map(rows::run)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(page_of(runs, p.page.limit, |r| {
-        keyset_cursor(r.created_at, &r.run_id)
+        keyset_cursor(r.created_at.0, &r.run_id)
     }))
 }
 
@@ -417,7 +391,7 @@ pub async fn list_steps<D: Database>(db: &D, p: &ReadParams) -> Result<Page<Step
         .map(rows::step)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(page_of(steps, p.page.limit, |s| {
-        keyset_cursor(s.created_at, &s.step_id)
+        keyset_cursor(s.created_at.0, &s.step_id)
     }))
 }
 
@@ -540,7 +514,7 @@ pub async fn list_hooks<D: Database>(db: &D, p: &ReadParams) -> Result<Page<Hook
         .map(rows::hook)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(page_of(hooks, p.page.limit, |h| {
-        keyset_cursor(h.created_at, &h.hook_id)
+        keyset_cursor(h.created_at.0, &h.hook_id)
     }))
 }
 

@@ -1,116 +1,48 @@
 //! D1 rows ⇄ entities. Column names are the entity field names, so nothing is renamed.
 
-use super::sql::SqlValue;
 use crate::engine::{HookFacts, RunFacts, Snapshot, StepFacts};
-use crate::model::value::{self, from_cbor, Value};
+use crate::model::value::{self, Value};
 use crate::model::{
     Event, EventType, Hook, Run, RunStatus, Step, StepStatus, StructuredError, Wait, WaitStatus,
     WorldError,
 };
+pub use crate::sql::Row;
 
-/// One result row: columns in order, by name.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Row(pub Vec<(String, SqlValue)>);
-
-fn corrupt(column: &str, what: &str) -> WorldError {
-    WorldError {
-        status: Some(500),
-        code: Some("CORRUPT_ROW"),
-        ..WorldError::new(
-            crate::model::ErrorName::WorkflowWorld,
-            format!("Stored row has an invalid `{column}`: {what}"),
-        )
-    }
-}
-
-impl Row {
-    fn get(&self, column: &str) -> &SqlValue {
-        self.0
-            .iter()
-            .find(|(c, _)| c == column)
-            .map_or(&SqlValue::Null, |(_, v)| v)
-    }
-
-    pub fn opt_text(&self, column: &str) -> Result<Option<String>, WorldError> {
-        match self.get(column) {
-            SqlValue::Null => Ok(None),
-            SqlValue::Text(t) => Ok(Some(t.clone())),
-            _ => Err(corrupt(column, "expected text")),
-        }
-    }
-
-    pub fn text(&self, column: &str) -> Result<String, WorldError> {
-        self.opt_text(column)?
-            .ok_or_else(|| corrupt(column, "missing"))
-    }
-
-    pub fn opt_int(&self, column: &str) -> Result<Option<i64>, WorldError> {
-        match self.get(column) {
-            SqlValue::Null => Ok(None),
-            SqlValue::Integer(i) => Ok(Some(*i)),
-            SqlValue::Real(f) if f.fract() == 0.0 => Ok(Some(*f as i64)),
-            _ => Err(corrupt(column, "expected an integer")),
-        }
-    }
-
-    pub fn int(&self, column: &str) -> Result<i64, WorldError> {
-        self.opt_int(column)?
-            .ok_or_else(|| corrupt(column, "missing"))
-    }
-
-    /// A BLOB column's bytes (`None` when NULL or not a blob).
-    pub fn get_blob(&self, column: &str) -> Option<Vec<u8>> {
-        match self.get(column) {
-            SqlValue::Blob(b) => Some(b.clone()),
-            _ => None,
-        }
-    }
-
-    pub fn value(&self, column: &str) -> Result<Option<Value>, WorldError> {
-        match self.get(column) {
-            SqlValue::Null => Ok(None),
-            SqlValue::Blob(b) => from_cbor(b).map(Some).map_err(|e| corrupt(column, &e)),
-            _ => Err(corrupt(column, "expected a blob")),
-        }
-    }
-
-    fn parsed<T>(&self, column: &str, parse: fn(&str) -> Option<T>) -> Result<T, WorldError> {
-        let t = self.text(column)?;
-        parse(&t).ok_or_else(|| corrupt(column, &format!("unknown value '{t}'")))
-    }
-
-    fn error(&self, column: &str) -> Result<Option<StructuredError>, WorldError> {
-        let Some(v) = self.value(column)? else {
-            return Ok(None);
-        };
-        let text = |k: &str| match value::get(&v, k) {
-            Some(Value::Text(t)) => Some(t.clone()),
-            _ => None,
-        };
-        Ok(Some(StructuredError {
-            message: text("message").unwrap_or_default(),
-            stack: text("stack"),
-            code: text("code"),
-        }))
-    }
+/// The `error` column: a StructuredError's CBOR map (contract §2.11).
+fn error(r: &Row, column: &str) -> Result<Option<StructuredError>, WorldError> {
+    let Some(v) = r.value(column)? else {
+        return Ok(None);
+    };
+    let text = |k: &str| match value::get(&v, k) {
+        Some(Value::Text(t)) => Some(t.clone()),
+        _ => None,
+    };
+    Ok(Some(StructuredError {
+        message: text("message").unwrap_or_default(),
+        stack: text("stack"),
+        code: text("code"),
+    }))
 }
 
 pub fn run(r: &Row) -> Result<Run, WorldError> {
+    let status = r.parsed("status", RunStatus::parse)?;
     Ok(Run {
         run_id: r.text("run_id")?,
-        status: r.parsed("status", RunStatus::parse)?,
+        status,
         deployment_id: r.text("deployment_id")?,
         workflow_name: r.text("workflow_name")?,
         spec_version: r.opt_int("spec_version")?,
-        execution_context: r.value("execution_context")?,
-        input: r.value("input")?,
-        output: r.value("output")?,
-        error: r.error("error")?,
-        expired_at: r.opt_int("expired_at")?,
-        started_at: r.opt_int("started_at")?,
-        completed_at: r.opt_int("completed_at")?,
-        created_at: r.int("created_at")?,
-        updated_at: r.int("updated_at")?,
+        execution_context: r.payload("execution_context")?,
+        input: r.payload("input")?,
+        output: (status == RunStatus::Completed)
+            .then(|| r.payload("output"))
+            .transpose()?,
+        error: error(r, "error")?,
+        expired_at: r.opt_time("expired_at")?,
+        started_at: r.opt_time("started_at")?,
+        completed_at: r.opt_time("completed_at")?,
+        created_at: r.time("created_at")?,
+        updated_at: r.time("updated_at")?,
     })
 }
 
@@ -120,15 +52,15 @@ pub fn step(r: &Row) -> Result<Step, WorldError> {
         step_id: r.text("step_id")?,
         step_name: r.text("step_name")?,
         status: r.parsed("status", StepStatus::parse)?,
-        input: r.value("input")?,
-        output: r.value("output")?,
-        error: r.error("error")?,
+        input: r.payload("input")?,
+        output: r.payload("output")?,
+        error: error(r, "error")?,
         attempt: r.int("attempt")?,
-        started_at: r.opt_int("started_at")?,
-        completed_at: r.opt_int("completed_at")?,
-        retry_after: r.opt_int("retry_after")?,
-        created_at: r.int("created_at")?,
-        updated_at: r.int("updated_at")?,
+        started_at: r.opt_time("started_at")?,
+        completed_at: r.opt_time("completed_at")?,
+        retry_after: r.opt_time("retry_after")?,
+        created_at: r.time("created_at")?,
+        updated_at: r.time("updated_at")?,
         spec_version: r.opt_int("spec_version")?,
     })
 }
@@ -138,12 +70,12 @@ pub fn hook(r: &Row) -> Result<Hook, WorldError> {
         hook_id: r.text("hook_id")?,
         run_id: r.text("run_id")?,
         token: r.text("token")?,
-        metadata: r.value("metadata")?,
+        metadata: r.payload("metadata")?,
         is_webhook: r.opt_int("is_webhook")?.map(|i| i != 0),
         owner_id: r.text("owner_id")?,
         project_id: r.text("project_id")?,
         environment: r.text("environment")?,
-        created_at: r.int("created_at")?,
+        created_at: r.time("created_at")?,
         spec_version: r.opt_int("spec_version")?,
     })
 }
@@ -153,10 +85,10 @@ pub fn wait(r: &Row) -> Result<Wait, WorldError> {
         wait_id: r.text("wait_id")?,
         run_id: r.text("run_id")?,
         status: r.parsed("status", WaitStatus::parse)?,
-        resume_at: r.opt_int("resume_at")?,
-        completed_at: r.opt_int("completed_at")?,
-        created_at: r.int("created_at")?,
-        updated_at: r.int("updated_at")?,
+        resume_at: r.opt_time("resume_at")?,
+        completed_at: r.opt_time("completed_at")?,
+        created_at: r.time("created_at")?,
+        updated_at: r.time("updated_at")?,
         spec_version: r.opt_int("spec_version")?,
     })
 }
@@ -169,9 +101,9 @@ pub fn event(r: &Row) -> Result<(Event, i64), WorldError> {
             run_id: r.text("run_id")?,
             event_type: r.parsed("event_type", EventType::parse)?,
             correlation_id: r.opt_text("correlation_id")?,
-            event_data: r.value("event_data")?,
+            event_data: r.payload("event_data")?,
             spec_version: r.int("spec_version")?,
-            created_at: r.int("created_at")?,
+            created_at: r.time("created_at")?,
         },
         r.int("seq")?,
     ))

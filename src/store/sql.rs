@@ -4,69 +4,16 @@
 use crate::engine::{Era, Guard, Plan, Reply, Write};
 use crate::model::value::to_cbor;
 use crate::model::{
-    wait_id, Event, Hook, Run, RunStatus, Step, StepStatus, StructuredError, Value, Wait,
+    wait_id, Event, Hook, Payload, Run, RunStatus, Step, StepStatus, StructuredError, Value, Wait,
 };
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum SqlValue {
-    Null,
-    Integer(i64),
-    Real(f64),
-    Text(String),
-    Blob(Vec<u8>),
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Statement {
-    pub sql: String,
-    pub params: Vec<SqlValue>,
-}
-
-/// Builds a statement, binding each value where it is written.
-#[derive(Default)]
-pub struct Sql {
-    text: String,
-    params: Vec<SqlValue>,
-}
-
-impl Sql {
-    pub fn new(text: &str) -> Sql {
-        Sql {
-            text: text.to_owned(),
-            params: Vec::new(),
-        }
-    }
-
-    pub fn push(&mut self, text: &str) -> &mut Sql {
-        self.text.push_str(text);
-        self
-    }
-
-    pub fn bind(&mut self, value: SqlValue) -> &mut Sql {
-        self.text.push('?');
-        self.params.push(value);
-        self
-    }
-
-    pub fn bind_text(&mut self, value: &str) -> &mut Sql {
-        self.bind(SqlValue::Text(value.to_owned()))
-    }
-
-    pub fn finish(&mut self) -> Statement {
-        Statement {
-            sql: std::mem::take(&mut self.text),
-            params: std::mem::take(&mut self.params),
-        }
-    }
-}
+pub use crate::sql::{Sql, SqlValue, Statement};
 
 fn opt_int(v: Option<i64>) -> SqlValue {
-    v.map_or(SqlValue::Null, SqlValue::Integer)
+    SqlValue::opt_int(v)
 }
 
-fn opt_value(v: &Option<Value>) -> SqlValue {
-    v.as_ref()
-        .map_or(SqlValue::Null, |v| SqlValue::Blob(to_cbor(v)))
+fn opt_value(v: &Option<Payload>) -> SqlValue {
+    SqlValue::payload(v.as_deref())
 }
 
 pub fn error_value(e: &Option<StructuredError>) -> SqlValue {
@@ -245,7 +192,7 @@ fn insert_event(e: &Event, when: &Condition, k: &Keys) -> Statement {
         .push(", ")
         .bind(SqlValue::Integer(e.spec_version));
     sql.push(", ")
-        .bind(SqlValue::Integer(e.created_at))
+        .bind(SqlValue::time(e.created_at))
         .push(" WHERE ");
     push_condition(&mut sql, when, k);
     sql.finish()
@@ -282,9 +229,9 @@ fn run_values(r: &Run) -> Vec<SqlValue> {
         opt_int(r.spec_version),
         opt_value(&r.execution_context),
         opt_value(&r.input),
-        opt_int(r.started_at),
-        SqlValue::Integer(r.created_at),
-        SqlValue::Integer(r.updated_at),
+        SqlValue::opt_time(r.started_at),
+        SqlValue::time(r.created_at),
+        SqlValue::time(r.updated_at),
     ]
 }
 
@@ -309,8 +256,8 @@ fn step_values(s: &Step) -> Vec<SqlValue> {
         SqlValue::Text(s.status.as_str().into()),
         opt_value(&s.input),
         SqlValue::Integer(s.attempt),
-        SqlValue::Integer(s.created_at),
-        SqlValue::Integer(s.updated_at),
+        SqlValue::time(s.created_at),
+        SqlValue::time(s.updated_at),
         opt_int(s.spec_version),
     ]
 }
@@ -338,7 +285,7 @@ fn hook_values(h: &Hook) -> Vec<SqlValue> {
         SqlValue::Text(h.owner_id.clone()),
         SqlValue::Text(h.project_id.clone()),
         SqlValue::Text(h.environment.clone()),
-        SqlValue::Integer(h.created_at),
+        SqlValue::time(h.created_at),
         opt_int(h.spec_version),
     ]
 }
@@ -361,9 +308,9 @@ fn wait_values(w: &Wait) -> Vec<SqlValue> {
         SqlValue::Text(w.wait_id.clone()),
         SqlValue::Text(w.run_id.clone()),
         SqlValue::Text(w.status.as_str().into()),
-        opt_int(w.resume_at),
-        SqlValue::Integer(w.created_at),
-        SqlValue::Integer(w.updated_at),
+        SqlValue::opt_time(w.resume_at),
+        SqlValue::time(w.created_at),
+        SqlValue::time(w.updated_at),
         opt_int(w.spec_version),
     ]
 }

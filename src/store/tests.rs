@@ -3,9 +3,10 @@
 
 use super::*;
 use crate::model::value::{entry, text};
-use crate::model::{EventType, StepStatus};
-use crate::testing::{FixedClock, Sqlite3};
-use std::cell::Cell;
+use crate::model::{EventType, Payload, StepStatus};
+use crate::ports::{Clock, Entropy};
+use crate::sql::Statement;
+use crate::testing::Fixture;
 
 const RUN: &str = "wrun_01KAV9FT000000000000000000";
 
@@ -20,23 +21,19 @@ fn ev(event_type: &str, corr: Option<&str>, data: Vec<(Value, Value)>) -> Value 
     Value::Map(m)
 }
 
-struct World {
-    db: Sqlite3,
-    clock: FixedClock,
+/// The store's calls over the fixture, as the tests make them.
+trait Store {
+    fn create(&self, run_id: &str, data: Value) -> Result<EventResult, WorldError>;
+    fn trips(&self, run_id: &str, data: Value) -> (Result<EventResult, WorldError>, usize);
+    fn log(&self, run_id: &str) -> Vec<EventType>;
+    fn started_run(&self);
+    fn competing(&self, run_id: &str, data: Value) -> Vec<Statement>;
 }
 
-impl World {
-    fn new() -> World {
-        World {
-            db: Sqlite3::new(),
-            clock: FixedClock(Cell::new(0)),
-        }
-    }
-
+impl Store for Fixture {
     fn create(&self, run_id: &str, data: Value) -> Result<EventResult, WorldError> {
         futures_executor::block_on(create_event(
-            &self.db,
-            &self.clock,
+            &self.io(),
             Some(run_id),
             &data,
             ResolveData::All,
@@ -88,7 +85,7 @@ impl World {
         };
         let snap = read_snapshot(&self.db.run(&[sql::snapshot(&keys)]).unwrap()).unwrap();
         let now = self.clock.now();
-        let rival_id = || ids::new_id(ids::EVENT_PREFIX, now, self.clock.random() + (1 << 70));
+        let rival_id = || ids::new_id(ids::EVENT_PREFIX, now, self.entropy.random() + (1 << 70));
         let ctx = Ctx {
             now,
             event_ids: [rival_id(), rival_id()],
@@ -102,7 +99,7 @@ impl World {
 
 #[test]
 fn hot_path_events_take_one_round_trip() {
-    let w = World::new();
+    let w = Fixture::new();
     let (_, n) = w.trips(
         RUN,
         ev(
@@ -115,7 +112,11 @@ fn hot_path_events_take_one_round_trip() {
     let (r, n) = w.trips(RUN, ev("run_started", None, vec![]));
     let r = r.unwrap();
     assert_eq!(
-        (n, r.events.as_ref().map(Vec::len), r.has_more),
+        (
+            n,
+            r.log.as_ref().map(|l| l.events.len()),
+            r.log.map(|l| l.has_more)
+        ),
         (1, Some(2), Some(false))
     );
     for (t, data) in [
@@ -164,7 +165,7 @@ fn hot_path_events_take_one_round_trip() {
 
 #[test]
 fn an_unexpected_state_costs_a_second_round_trip_at_most() {
-    let w = World::new();
+    let w = Fixture::new();
     w.started_run();
     // a repeated run_started reads the run in the round that found it running
     let (r, n) = w.trips(RUN, ev("run_started", None, vec![]));
@@ -199,7 +200,7 @@ fn an_unexpected_state_costs_a_second_round_trip_at_most() {
 
 #[test]
 fn resilient_start_creates_logs_and_starts_in_one_commit() {
-    let w = World::new();
+    let w = Fixture::new();
     let data = vec![
         text("deploymentId", "d"),
         text("workflowName", "w"),
@@ -209,7 +210,10 @@ fn resilient_start_creates_logs_and_starts_in_one_commit() {
     let r = r.unwrap();
     assert_eq!(n, 2);
     assert_eq!(r.run.as_ref().unwrap().status, RunStatus::Running);
-    assert_eq!(r.run.unwrap().input, Some(Value::Bytes(vec![0, 7])));
+    assert_eq!(
+        r.run.unwrap().input,
+        Some(Payload(Value::Bytes(vec![0, 7])))
+    );
     assert_eq!(w.log(RUN), [EventType::RunCreated, EventType::RunStarted]);
     let late = w.create(
         RUN,
@@ -227,7 +231,7 @@ fn resilient_start_creates_logs_and_starts_in_one_commit() {
 
 #[test]
 fn a_rival_commit_between_decision_and_write_is_seen_and_refused() {
-    let w = World::new();
+    let w = Fixture::new();
     w.started_run();
     w.create(
         RUN,
@@ -292,7 +296,7 @@ fn a_rival_commit_between_decision_and_write_is_seen_and_refused() {
 
 #[test]
 fn a_step_started_that_lost_to_its_completion_is_not_logged_after_it() {
-    let w = World::new();
+    let w = Fixture::new();
     w.started_run();
     w.create(
         RUN,
@@ -313,7 +317,7 @@ fn a_step_started_that_lost_to_its_completion_is_not_logged_after_it() {
 
 #[test]
 fn terminal_runs_drop_their_hooks_and_waits() {
-    let w = World::new();
+    let w = Fixture::new();
     w.started_run();
     w.create(
         RUN,
@@ -347,7 +351,7 @@ fn terminal_runs_drop_their_hooks_and_waits() {
 
 #[test]
 fn lists_page_with_stable_cursors() {
-    let w = World::new();
+    let w = Fixture::new();
     w.started_run();
     for i in 0..5 {
         w.create(
@@ -375,8 +379,8 @@ fn lists_page_with_stable_cursors() {
         if !page.has_more {
             break;
         }
-        assert_ne!(page.cursor, cursor);
-        cursor = page.cursor;
+        assert_ne!(page.cursor.0, cursor);
+        cursor = page.cursor.0;
     }
     assert_eq!(seen.len(), 7);
     let bad = ReadParams {
@@ -394,7 +398,7 @@ fn lists_page_with_stable_cursors() {
 // same hook. One create outcome per hook: the repeat is refused like a repeated create.
 #[test]
 fn a_hook_conflict_is_logged_once_per_hook() {
-    let w = World::new();
+    let w = Fixture::new();
     w.started_run();
     let holder = "wrun_01KAV9FT000000000000000001";
     w.create(

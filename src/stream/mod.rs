@@ -6,28 +6,23 @@
 //! for a segment larger than [`INLINE_SEGMENT_LIMIT`]. Each segment row records its chunks'
 //! lengths, so readers see the chunk boundaries exactly as written.
 
-use crate::blobs::Blobs;
-use crate::model::params::MAX_PAGE_SIZE;
+pub mod sql;
+
+use crate::model::params::{page_limit, MAX_PAGE_SIZE};
 use crate::model::value::{self, Value};
-use crate::model::{ids, ErrorName, Millis, WorldError};
-use crate::store::sql::{Sql, SqlValue, Statement};
-use crate::store::{self, Clock, Database, QueryResult};
+use crate::model::{ids, Bytes, Cursor, ErrorName, WorldError};
+use crate::ports::{batch, query, unavailable, Blobs, Database, Io};
+use serde::Serialize;
+use sql::SegmentBody;
+use tsify::Tsify;
 
 /// Segments whose bytes fit in this stay in their D1 row; larger ones go to R2. A D1 row
 /// holds 2 MB; 128 KiB keeps rows small and puts the large, cheap-to-store bodies in R2.
 pub const INLINE_SEGMENT_LIMIT: usize = 128 * 1024;
 /// `getStreamChunks` page size when none is asked for (contract §6.3).
 pub const DEFAULT_PAGE: i64 = 100;
-
-pub struct Io<'a, D, B, C> {
-    pub db: &'a D,
-    pub blobs: &'a B,
-    pub clock: &'a C,
-}
-
-fn unavailable(what: &str, e: String) -> WorldError {
-    WorldError::unavailable(format!("{what} failed: {e}"))
-}
+/// Chunks a live reader asks for per read.
+pub const TAIL_PAGE: i64 = 100;
 
 /// The longest stream name written: names are stored in every segment row and in
 /// `stream_runs`, and D1 refuses rows over 2 MB; the runtime's names are ~60 bytes.
@@ -64,31 +59,10 @@ fn closed(name: &str) -> WorldError {
     }
 }
 
-/// The index the next chunk of the stream gets: the newest segment's end.
-const NEXT_INDEX: &str =
-    "COALESCE((SELECT first_index + chunk_count FROM stream_segments WHERE stream_name = ? ORDER BY seq DESC LIMIT 1), 0)";
-const OPEN: &str = "NOT EXISTS (SELECT 1 FROM stream_segments WHERE stream_name = ? AND eof = 1)";
-
-/// Records `run_id → name`; `only_if_written` ties it to the statement before it in the
-/// batch, so a refused write records nothing (`changes()` is per statement in a batch).
-fn record_run(name: &str, run_id: &str, now: Millis, only_if_written: bool) -> Statement {
-    let mut sql =
-        Sql::new("INSERT OR IGNORE INTO stream_runs (run_id, stream_name, created_at) SELECT ");
-    sql.bind_text(run_id)
-        .push(", ")
-        .bind_text(name)
-        .push(", ")
-        .bind(SqlValue::Integer(now));
-    if only_if_written {
-        sql.push(" WHERE changes() = 1");
-    }
-    sql.finish()
-}
-
 /// `writeToStream` / `writeToStreamMulti`: appends `chunks` in order, atomically, as one
 /// segment. An empty list writes nothing (contract §6.1).
-pub async fn write<D: Database, B: Blobs, C: Clock>(
-    io: &Io<'_, D, B, C>,
+pub async fn write<D: Database, B: Blobs, S>(
+    io: &Io<'_, D, B, S>,
     name: &str,
     run_id: &str,
     chunks: &[Vec<u8>],
@@ -98,45 +72,24 @@ pub async fn write<D: Database, B: Blobs, C: Clock>(
         return Ok(());
     }
     let now = io.clock.now();
-    let lengths = Value::Array(
-        chunks
-            .iter()
-            .map(|c| Value::Integer((c.len() as u64).into()))
-            .collect(),
-    );
+    let lengths: Vec<usize> = chunks.iter().map(Vec::len).collect();
     let bytes: Vec<u8> = chunks.concat();
-    let (data, object_key) = if bytes.len() > INLINE_SEGMENT_LIMIT {
-        let key = format!("streams/{}", ids::new_id("", now, io.clock.random()));
+    let body = if bytes.len() > INLINE_SEGMENT_LIMIT {
+        let key = format!("streams/{}", ids::new_id("", now, io.entropy.random()));
         io.blobs
             .put(&key, bytes)
             .await
             .map_err(|e| unavailable("R2 put of a stream segment", e))?;
-        (SqlValue::Null, SqlValue::Text(key))
+        SegmentBody::Object(key)
     } else {
-        (SqlValue::Blob(bytes), SqlValue::Null)
+        SegmentBody::Inline(bytes)
     };
-    let mut insert = Sql::new(
-        "INSERT INTO stream_segments (stream_name, first_index, chunk_count, lengths, data, object_key, eof, created_at) SELECT ",
-    );
-    insert.bind_text(name).push(", ");
-    push_next_index(&mut insert, name);
-    insert
-        .push(", ")
-        .bind(SqlValue::Integer(chunks.len() as i64))
-        .push(", ")
-        .bind(SqlValue::Blob(value::to_cbor(&lengths)));
-    insert
-        .push(", ")
-        .bind(data)
-        .push(", ")
-        .bind(object_key.clone())
-        .push(", 0, ")
-        .bind(SqlValue::Integer(now));
-    insert.push(" WHERE ");
-    push_open(&mut insert, name);
-    let written = store::run_batch(
+    let written = batch(
         io.db,
-        vec![insert.finish(), record_run(name, run_id, now, true)],
+        vec![
+            sql::append_segment(name, &lengths, &body, now),
+            sql::record_run(name, run_id, now, true),
+        ],
     )
     .await;
     let results = match written {
@@ -145,14 +98,11 @@ pub async fn write<D: Database, B: Blobs, C: Clock>(
             // The object must not outlive a batch that stored nothing; but a failure
             // reported after a commit is possible too, so delete it only once D1 says no
             // row points at it.
-            if let SqlValue::Text(key) = &object_key {
-                let mut check =
-                    Sql::new("SELECT count(*) AS n FROM stream_segments WHERE object_key = ");
-                check.bind_text(key);
-                let unused = store::run_batch(io.db, vec![check.finish()])
+            if let SegmentBody::Object(key) = &body {
+                let unused = batch(io.db, vec![sql::object_users(key)])
                     .await
                     .ok()
-                    .and_then(|r| r.first()?.rows.first()?.int("n").ok())
+                    .and_then(|r| sql::count(&r))
                     == Some(0);
                 if unused {
                     let _ = io.blobs.delete(key).await;
@@ -162,7 +112,7 @@ pub async fn write<D: Database, B: Blobs, C: Clock>(
         }
     };
     if results.first().map(|r| r.changes) != Some(1) {
-        if let SqlValue::Text(key) = object_key {
+        if let SegmentBody::Object(key) = body {
             let _ = io.blobs.delete(&key).await;
         }
         return Err(closed(name));
@@ -170,42 +120,21 @@ pub async fn write<D: Database, B: Blobs, C: Clock>(
     Ok(())
 }
 
-fn push_next_index(sql: &mut Sql, name: &str) {
-    let mut parts = NEXT_INDEX.split('?');
-    sql.push(parts.next().unwrap_or_default())
-        .bind_text(name)
-        .push(parts.next().unwrap_or_default());
-}
-
-fn push_open(sql: &mut Sql, name: &str) {
-    let mut parts = OPEN.split('?');
-    sql.push(parts.next().unwrap_or_default())
-        .bind_text(name)
-        .push(parts.next().unwrap_or_default());
-}
-
 /// `closeStream`: the EOF marker. Closing a closed stream changes nothing.
-pub async fn close<D: Database, B: Blobs, C: Clock>(
-    io: &Io<'_, D, B, C>,
+pub async fn close<D: Database, B, S>(
+    io: &Io<'_, D, B, S>,
     name: &str,
     run_id: &str,
 ) -> Result<(), WorldError> {
     check_name(name)?;
     let now = io.clock.now();
-    let mut insert = Sql::new(
-        "INSERT INTO stream_segments (stream_name, first_index, chunk_count, eof, created_at) SELECT ",
-    );
-    insert.bind_text(name).push(", ");
-    push_next_index(&mut insert, name);
-    insert
-        .push(", 0, 1, ")
-        .bind(SqlValue::Integer(now))
-        .push(" WHERE ");
-    push_open(&mut insert, name);
     // Closing records the run even when the stream was already closed (contract §6.1).
-    store::run_batch(
+    batch(
         io.db,
-        vec![insert.finish(), record_run(name, run_id, now, false)],
+        vec![
+            sql::append_eof(name, now),
+            sql::record_run(name, run_id, now, false),
+        ],
     )
     .await?;
     Ok(())
@@ -218,29 +147,33 @@ pub struct Info {
     pub done: bool,
 }
 
-fn info_statement(name: &str) -> Statement {
-    let mut sql = Sql::new("SELECT (SELECT first_index FROM stream_segments WHERE stream_name = ");
-    sql.bind_text(name)
-        .push(" AND eof = 1 ORDER BY seq LIMIT 1) AS eof_at, ");
-    push_next_index(&mut sql, name);
-    sql.push(" AS next_index");
-    sql.finish()
-}
-
-fn parse_info(results: &[QueryResult]) -> Result<Info, WorldError> {
-    let row = results
-        .first()
-        .and_then(|r| r.rows.first())
-        .ok_or_else(|| unavailable("stream info", "no row".into()))?;
-    let eof_at = row.opt_int("eof_at")?;
+fn parse_info(results: &[crate::sql::QueryResult]) -> Result<Info, WorldError> {
+    let (eof_at, next_index) = sql::info_row(results)?;
     Ok(Info {
-        count: eof_at.unwrap_or(row.int("next_index")?),
+        count: eof_at.unwrap_or(next_index),
         done: eof_at.is_some(),
     })
 }
 
 pub async fn info<D: Database>(db: &D, name: &str) -> Result<Info, WorldError> {
-    parse_info(&store::run_batch(db, vec![info_statement(name)]).await?)
+    parse_info(&batch(db, vec![sql::info(name)]).await?)
+}
+
+/// `getStreamInfo` (contract §6.4): the index of the last chunk (-1 when there is none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamInfo {
+    pub tail_index: i64,
+    pub done: bool,
+}
+
+impl From<Info> for StreamInfo {
+    fn from(info: Info) -> StreamInfo {
+        StreamInfo {
+            tail_index: info.count - 1,
+            done: info.done,
+        }
+    }
 }
 
 /// A read: the chunks `[from, from + limit)` that exist (and precede the EOF), and the
@@ -251,31 +184,15 @@ pub struct Read {
     pub info: Info,
 }
 
-pub async fn read<D: Database, B: Blobs, C>(
-    io: &Io<'_, D, B, C>,
+pub async fn read<D: Database, B: Blobs, S>(
+    io: &Io<'_, D, B, S>,
     name: &str,
     from: i64,
     limit: i64,
 ) -> Result<Read, WorldError> {
     let from = from.max(0);
     let end = from + limit.clamp(1, MAX_PAGE_SIZE);
-    // The segment holding `from` starts at or before it; every later one up to `end` too.
-    let mut segments = Sql::new("SELECT first_index, chunk_count, lengths, data, object_key FROM stream_segments WHERE stream_name = ");
-    segments
-        .bind_text(name)
-        .push(" AND eof = 0 AND first_index < ")
-        .bind(SqlValue::Integer(end));
-    segments.push(" AND first_index >= COALESCE((SELECT MAX(first_index) FROM stream_segments WHERE stream_name = ");
-    segments
-        .bind_text(name)
-        .push(" AND eof = 0 AND chunk_count > 0 AND first_index <= ")
-        .bind(SqlValue::Integer(from));
-    // A reader that has caught up must not fetch the segment that ends where it stands.
-    segments
-        .push("), 0) AND first_index + chunk_count > ")
-        .bind(SqlValue::Integer(from))
-        .push(" ORDER BY first_index");
-    let results = store::run_batch(io.db, vec![info_statement(name), segments.finish()]).await?;
+    let results = batch(io.db, vec![sql::info(name), sql::segments(name, from, end)]).await?;
     let info = parse_info(&results)?;
     let visible_end = end.min(info.count);
     let mut chunks = Vec::new();
@@ -296,7 +213,7 @@ pub async fn read<D: Database, B: Blobs, C>(
         }
         let start: usize = lengths[..k0].iter().sum();
         let stop: usize = lengths[..k1].iter().sum();
-        let bytes = match (row.opt_text("object_key")?, row.get_blob("data")) {
+        let bytes = match (row.opt_text("object_key")?, row.blob("data")) {
             // Only the byte range of the wanted chunks (one Class B read).
             (Some(key), _) => io
                 .blobs
@@ -322,6 +239,64 @@ pub async fn read<D: Database, B: Blobs, C>(
     Ok(Read { chunks, info })
 }
 
+/// What a live reader gets from one read: the non-empty chunks from where it stands, the
+/// index to read from next, and whether the stream is over for it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct TailPage {
+    pub chunks: Vec<Bytes>,
+    pub next: i64,
+    pub done: bool,
+}
+
+/// `readFromStream`'s reads (contract §6.2). A negative `from` counts back from the end
+/// as the stream is now; empty chunks take an index but are never emitted (§6.1), so a
+/// read that finds only empty chunks reads on. An empty page that is not `done` means the
+/// reader has caught up: it polls again later from `next`.
+pub async fn tail<D: Database, B: Blobs, S>(
+    io: &Io<'_, D, B, S>,
+    name: &str,
+    from: i64,
+) -> Result<TailPage, WorldError> {
+    let mut next = if from >= 0 {
+        from
+    } else {
+        (info(io.db, name).await?.count + from).max(0)
+    };
+    loop {
+        let read = read(io, name, next, TAIL_PAGE).await?;
+        let found = !read.chunks.is_empty();
+        let mut chunks = Vec::new();
+        for (index, data) in read.chunks {
+            next = index + 1;
+            if !data.is_empty() {
+                chunks.push(Bytes(data));
+            }
+        }
+        let done = read.info.done && next >= read.info.count;
+        if !chunks.is_empty() || done || !found {
+            return Ok(TailPage { chunks, next, done });
+        }
+    }
+}
+
+/// A chunk and its index, as `getStreamChunks` returns it.
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+pub struct StreamChunk {
+    pub index: i64,
+    pub data: Bytes,
+}
+
+/// `getStreamChunks` (contract §6.3): a page of the chunks that exist now.
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamChunksPage {
+    pub data: Vec<StreamChunk>,
+    pub cursor: Cursor,
+    pub has_more: bool,
+    pub done: bool,
+}
+
 /// `getStreamChunks` cursors: the next index, opaque to callers.
 pub fn chunk_cursor(next: i64) -> String {
     format!("c{next}")
@@ -336,14 +311,55 @@ pub fn parse_chunk_cursor(cursor: Option<&str>) -> i64 {
         .unwrap_or(0)
 }
 
+/// `getStreamChunks`' options as JS sends them; [`chunk_page_bounds`] checks them.
+#[derive(Tsify)]
+#[serde(default)]
+pub struct ChunkPageInput {
+    pub limit: i64,
+    pub cursor: String,
+}
+
+/// `getStreamChunks`' options `{limit?, cursor?}`: where the page starts and its size.
+pub fn chunk_page_bounds(options: Option<&Value>) -> Result<(i64, i64), WorldError> {
+    let limit = page_limit(
+        options.and_then(|o| value::get(o, "limit")),
+        "limit",
+        DEFAULT_PAGE,
+    )?;
+    let cursor = match options.and_then(|o| value::get(o, "cursor")) {
+        Some(Value::Text(c)) => Some(c.as_str()),
+        _ => None,
+    };
+    Ok((parse_chunk_cursor(cursor), limit))
+}
+
+pub async fn chunks_page<D: Database, B: Blobs, S>(
+    io: &Io<'_, D, B, S>,
+    name: &str,
+    options: Option<&Value>,
+) -> Result<StreamChunksPage, WorldError> {
+    let (from, limit) = chunk_page_bounds(options)?;
+    let read = read(io, name, from, limit).await?;
+    let next = from + limit;
+    let has_more = next < read.info.count;
+    Ok(StreamChunksPage {
+        data: read
+            .chunks
+            .into_iter()
+            .map(|(index, data)| StreamChunk {
+                index,
+                data: Bytes(data),
+            })
+            .collect(),
+        cursor: Cursor(has_more.then(|| chunk_cursor(next))),
+        has_more,
+        done: read.info.done,
+    })
+}
+
 pub async fn list_by_run<D: Database>(db: &D, run_id: &str) -> Result<Vec<String>, WorldError> {
-    let mut sql = Sql::new("SELECT stream_name FROM stream_runs WHERE run_id = ");
-    sql.bind_text(run_id)
-        .push(" ORDER BY created_at, stream_name");
-    let results = store::run_batch(db, vec![sql.finish()]).await?;
-    results
-        .first()
-        .map_or(&[][..], |r| &r.rows[..])
+    query(db, sql::streams_of_run(run_id))
+        .await?
         .iter()
         .map(|r| r.text("stream_name"))
         .collect()

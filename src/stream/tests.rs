@@ -1,52 +1,17 @@
 //! Streams natively: SQLite for D1, an in-memory R2 that counts Class A writes.
 
 use super::*;
-use crate::testing::{FixedClock, Sqlite3};
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use crate::sql::Sql;
+use crate::testing::{Fixture, LostReply};
 
-#[derive(Default)]
-struct R2 {
-    objects: RefCell<HashMap<String, Vec<u8>>>,
-    puts: Cell<usize>,
+/// The Streamer's calls over the fixture, as the tests make them.
+trait Streams {
+    fn write(&self, name: &str, chunks: &[&[u8]]) -> Result<(), WorldError>;
+    fn close(&self, name: &str);
+    fn read(&self, name: &str, from: i64, limit: i64) -> Read;
 }
 
-impl Blobs for R2 {
-    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), String> {
-        self.puts.set(self.puts.get() + 1);
-        self.objects.borrow_mut().insert(key.into(), bytes);
-        Ok(())
-    }
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        Ok(self.objects.borrow().get(key).cloned())
-    }
-    async fn delete(&self, key: &str) -> Result<(), String> {
-        self.objects.borrow_mut().remove(key);
-        Ok(())
-    }
-}
-
-struct F {
-    db: Sqlite3,
-    r2: R2,
-    clock: FixedClock,
-}
-
-impl F {
-    fn new() -> F {
-        F {
-            db: Sqlite3::new(),
-            r2: R2::default(),
-            clock: FixedClock(Cell::new(0)),
-        }
-    }
-    fn io(&self) -> Io<'_, Sqlite3, R2, FixedClock> {
-        Io {
-            db: &self.db,
-            blobs: &self.r2,
-            clock: &self.clock,
-        }
-    }
+impl Streams for Fixture {
     fn write(&self, name: &str, chunks: &[&[u8]]) -> Result<(), WorldError> {
         let chunks: Vec<Vec<u8>> = chunks.iter().map(|c| c.to_vec()).collect();
         futures_executor::block_on(write(&self.io(), name, "wrun_1", &chunks))
@@ -61,7 +26,7 @@ impl F {
 
 #[test]
 fn chunks_keep_their_boundaries_order_and_bytes() {
-    let f = F::new();
+    let f = Fixture::new();
     f.write("s", &[b"a"]).unwrap();
     f.write("s", &[&[0, 1, 0], b"", b"xyz"]).unwrap();
     f.write("s", &[b"last"]).unwrap();
@@ -87,12 +52,12 @@ fn chunks_keep_their_boundaries_order_and_bytes() {
     // a read from the middle of a segment starts there
     let mid: Vec<i64> = f.read("s", 2, 2).chunks.iter().map(|(i, _)| *i).collect();
     assert_eq!(mid, vec![2, 3]);
-    assert_eq!(f.r2.puts.get(), 0, "small segments stay in D1");
+    assert_eq!(f.blobs.puts.get(), 0, "small segments stay in D1");
 }
 
 #[test]
 fn close_ends_the_stream_and_later_writes_are_refused() {
-    let f = F::new();
+    let f = Fixture::new();
     f.write("s", &[b"1", b"2"]).unwrap();
     f.close("s");
     f.close("s");
@@ -120,10 +85,10 @@ fn close_ends_the_stream_and_later_writes_are_refused() {
 
 #[test]
 fn large_segments_go_to_r2_once_and_read_back() {
-    let f = F::new();
+    let f = Fixture::new();
     let big = vec![7u8; INLINE_SEGMENT_LIMIT];
     f.write("s", &[&big, &[0, 0]]).unwrap();
-    assert_eq!(f.r2.puts.get(), 1);
+    assert_eq!(f.blobs.puts.get(), 1);
     let r = f.read("s", 1, 10);
     assert_eq!(r.chunks, vec![(1, vec![0, 0])]);
     // a page in the middle of a large segment reads only its chunks' bytes
@@ -139,7 +104,7 @@ fn large_segments_go_to_r2_once_and_read_back() {
 
 #[test]
 fn runs_list_their_streams_once() {
-    let f = F::new();
+    let f = Fixture::new();
     f.write("a", &[b"x"]).unwrap();
     f.write("a", &[b"y"]).unwrap();
     f.close("b");
@@ -161,18 +126,15 @@ fn cursors_are_opaque_and_garbage_restarts() {
 // row pointing at it (storage nobody reads or deletes).
 #[test]
 fn a_failed_d1_write_of_a_large_segment_leaves_nothing_behind() {
-    let f = F::new();
+    let f = Fixture::new();
     f.write("s", &[b"acked"]).unwrap();
-    *f.db.before_next.borrow_mut() = Some(vec![crate::store::sql::Sql::new(
-        "SELECT * FROM no_such_table",
-    )
-    .finish()]);
+    *f.db.before_next.borrow_mut() = Some(vec![Sql::new("SELECT * FROM no_such_table").finish()]);
     let big = vec![9u8; INLINE_SEGMENT_LIMIT + 1];
     let e = f.write("s", &[&big]).unwrap_err();
     assert_eq!(e.status, Some(503), "{e:?}");
-    assert_eq!(f.r2.puts.get(), 1);
+    assert_eq!(f.blobs.puts.get(), 1);
     assert!(
-        f.r2.objects.borrow().is_empty(),
+        f.blobs.objects.borrow().is_empty(),
         "the orphan R2 object was kept"
     );
     // the acknowledged chunk is intact and the stream goes on right after it
@@ -182,31 +144,11 @@ fn a_failed_d1_write_of_a_large_segment_leaves_nothing_behind() {
     assert_eq!(got, vec![(0, &b"acked"[..]), (1, &b"next"[..])]);
 }
 
-/// A database whose next batch commits, then reports a failure (a lost reply).
-struct LostReply<'a>(&'a Sqlite3, Cell<bool>);
-
-impl crate::store::Database for LostReply<'_> {
-    async fn batch(
-        &self,
-        statements: Vec<crate::store::sql::Statement>,
-    ) -> Result<Vec<crate::store::QueryResult>, String> {
-        let results = self.0.batch(statements).await?;
-        if self.1.replace(false) {
-            return Err("injected: the reply was lost after the commit".into());
-        }
-        Ok(results)
-    }
-}
-
 #[test]
 fn a_large_segment_whose_commit_reply_is_lost_keeps_its_object() {
-    let f = F::new();
-    let db = LostReply(&f.db, Cell::new(true));
-    let io = Io {
-        db: &db,
-        blobs: &f.r2,
-        clock: &f.clock,
-    };
+    let f = Fixture::new();
+    let db = LostReply::new(&f.db);
+    let io = f.io_with(&db);
     let big = vec![9u8; INLINE_SEGMENT_LIMIT + 1];
     let e = futures_executor::block_on(write(&io, "s", "wrun_1", std::slice::from_ref(&big)))
         .unwrap_err();
@@ -220,7 +162,7 @@ fn a_large_segment_whose_commit_reply_is_lost_keeps_its_object() {
 // retryable storage failure instead of a named refusal.
 #[test]
 fn an_oversized_stream_name_is_refused_by_name() {
-    let f = F::new();
+    let f = Fixture::new();
     let name = "n".repeat(MAX_STREAM_NAME_BYTES + 1);
     let e = f.write(&name, &[b"a"]).unwrap_err();
     assert_eq!((e.status, e.code), (Some(400), Some("INVALID_STREAM")));
@@ -228,4 +170,98 @@ fn an_oversized_stream_name_is_refused_by_name() {
     assert_eq!(e.code, Some("INVALID_STREAM"));
     f.write(&"n".repeat(MAX_STREAM_NAME_BYTES), &[b"a"])
         .unwrap();
+}
+
+fn tail_of(f: &Fixture, name: &str, from: i64) -> TailPage {
+    futures_executor::block_on(tail(&f.io(), name, from)).unwrap()
+}
+
+fn bytes(page: &TailPage) -> Vec<&[u8]> {
+    page.chunks.iter().map(|c| c.0.as_slice()).collect()
+}
+
+#[test]
+fn a_negative_start_counts_back_from_the_end_once() {
+    let f = Fixture::new();
+    for i in 0..10u8 {
+        f.write("s", &[&[i]]).unwrap();
+    }
+    let page = tail_of(&f, "s", -3);
+    assert_eq!(bytes(&page), [&[7u8][..], &[8], &[9]]);
+    assert_eq!((page.next, page.done), (10, false));
+    // more back than there is starts at the beginning
+    assert_eq!(tail_of(&f, "s", -50).chunks.len(), 10);
+    // from where it stands, a reader that has caught up gets nothing, and is not done
+    let caught_up = tail_of(&f, "s", page.next);
+    assert_eq!(
+        (caught_up.chunks.len(), caught_up.next, caught_up.done),
+        (0, 10, false)
+    );
+    f.close("s");
+    assert!(tail_of(&f, "s", page.next).done);
+}
+
+#[test]
+fn empty_chunks_take_an_index_but_are_never_emitted() {
+    let f = Fixture::new();
+    f.write("s", &[b"a", b"", b""]).unwrap();
+    let first = tail_of(&f, "s", 0);
+    assert_eq!((bytes(&first), first.next), (vec![&b"a"[..]], 3));
+    // a read that finds only empty chunks reads on to the next non-empty one
+    f.write("s", &[b""]).unwrap();
+    f.write("s", &[b"z"]).unwrap();
+    let next = tail_of(&f, "s", first.next);
+    assert_eq!((bytes(&next), next.next), (vec![&b"z"[..]], 5));
+    // and when only empty chunks remain, the page is empty at the end of them
+    f.write("s", &[b"", b""]).unwrap();
+    let empty = tail_of(&f, "s", next.next);
+    assert_eq!((empty.chunks.len(), empty.next, empty.done), (0, 7, false));
+    f.close("s");
+    let end = tail_of(&f, "s", 0);
+    assert_eq!((bytes(&end), end.done), (vec![&b"a"[..], &b"z"[..]], true));
+}
+
+#[test]
+fn chunk_pages_move_their_cursor_and_report_the_tail() {
+    let f = Fixture::new();
+    for i in 0..5u8 {
+        f.write("s", &[&[i]]).unwrap();
+    }
+    let page = |options: Option<Value>| {
+        futures_executor::block_on(chunks_page(&f.io(), "s", options.as_ref())).unwrap()
+    };
+    let limit = |n: i64| {
+        Some(Value::Map(vec![(
+            Value::Text("limit".into()),
+            Value::Integer(n.into()),
+        )]))
+    };
+    let first = page(limit(2));
+    assert_eq!(
+        first.data.iter().map(|c| c.index).collect::<Vec<_>>(),
+        [0, 1]
+    );
+    assert_eq!(
+        (first.cursor.0.as_deref(), first.has_more, first.done),
+        (Some("c2"), true, false)
+    );
+    let with_cursor = Value::Map(vec![
+        (Value::Text("limit".into()), Value::Integer(2.into())),
+        (Value::Text("cursor".into()), Value::Text("c4".into())),
+    ]);
+    let last = page(Some(with_cursor));
+    assert_eq!(last.data.iter().map(|c| c.index).collect::<Vec<_>>(), [4]);
+    assert_eq!((last.cursor.0, last.has_more), (None, false));
+    let e = futures_executor::block_on(chunks_page(&f.io(), "s", limit(0).as_ref())).unwrap_err();
+    assert!(e.message.contains("Invalid `limit`: 0"), "{}", e.message);
+    let now = futures_executor::block_on(info(&f.db, "s")).unwrap();
+    assert_eq!(
+        StreamInfo::from(now),
+        StreamInfo {
+            tail_index: 4,
+            done: false
+        }
+    );
+    let none = futures_executor::block_on(info(&f.db, "nothing")).unwrap();
+    assert_eq!(StreamInfo::from(none).tail_index, -1);
 }

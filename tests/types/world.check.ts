@@ -1,6 +1,23 @@
-// Compile-time proof (tsc --noEmit), no runtime: what createWorld returns is a Storage of
-// @workflow/world 4.5.0, both as declared (js/index.d.ts) and as implemented (js/world.js).
-import type { Queue, Storage, Streamer, World } from '@workflow/world';
+// Compile-time proof (tsc --noEmit), no runtime: what createWorld returns is a World of
+// @workflow/world 4.5.0, both as declared (js/index.d.ts) and as implemented (js/world.js);
+// and every value type generated from Rust (pkg/world_cloudflare.d.ts) fits the
+// contract's type of the same value.
+import type {
+  Hook,
+  PaginatedResponse,
+  Queue,
+  Step,
+  Storage,
+  StreamChunksResponse,
+  StreamInfoResponse,
+  Streamer,
+  Wait,
+  World,
+  WorkflowRunBaseSchema,
+  BaseEventSchema,
+} from '@workflow/world';
+import type { z } from 'zod';
+import type * as Generated from '../../pkg/world_cloudflare.js';
 import type { CloudflareEnv } from '../../js/index.js';
 import { createWorld as declared } from '../../js/index.js';
 import { createWorld as implemented } from '../../js/world.js';
@@ -17,3 +34,15 @@ export const streamerViaDeclaration: Streamer = declared(env);
 export const streamerViaImplementation: Streamer = implemented(env);
 export const worldViaDeclaration: World = declared(env);
 export const worldViaImplementation: World = implemented(env);
+
+/** Compiles only when `Actual` is assignable to `Contract`. */
+type Fits<Contract, Actual extends Contract> = Actual;
+
+export type RunFits = Fits<z.infer<typeof WorkflowRunBaseSchema>, Generated.Run>;
+export type StepFits = Fits<Step, Generated.Step>;
+export type HookFits = Fits<Hook, Generated.Hook>;
+export type WaitFits = Fits<Wait, Generated.Wait>;
+export type EventFits = Fits<z.infer<typeof BaseEventSchema>, Generated.Event>;
+export type PageFits = Fits<PaginatedResponse<Generated.Run>, Generated.Page<Generated.Run>>;
+export type ChunksFit = Fits<StreamChunksResponse, Generated.StreamChunksPage>;
+export type InfoFits = Fits<StreamInfoResponse, Generated.StreamInfo>;

@@ -1,0 +1,143 @@
+//! The Worker bindings and vars this package reads, by name: written once, here, and read
+//! from `env` on each call (contract §1.2: a World may be built before its bindings exist).
+
+use super::adapters::{Crypto, Queues, SystemClock, D1, R2};
+use super::externs::{D1Database, Queue, R2Bucket};
+use crate::model::WorldError;
+use crate::ports::Io;
+use crate::queue::envelope::MAX_QUEUE_DELAY_SECONDS;
+use js_sys::Reflect;
+use serde::Serialize;
+use tsify::Tsify;
+use wasm_bindgen::{JsCast, JsValue};
+
+pub const DB: &str = "DB";
+pub const WORKFLOW_QUEUE: &str = "WORKFLOW_QUEUE";
+pub const STEP_QUEUE: &str = "STEP_QUEUE";
+pub const STREAM_BUCKET: &str = "STREAM_BUCKET";
+pub const DEPLOYMENT_ID: &str = "DEPLOYMENT_ID";
+/// Service binding to the app that serves the workflow routes (split deployments).
+pub const WORKFLOW_APP: &str = "WORKFLOW_APP";
+/// Base URL of that app, when it is not a service binding.
+pub const WORKFLOW_APP_URL: &str = "WORKFLOW_APP_URL";
+/// HMAC secret for signed HTTP deliveries; unset: unsigned, as world-local.
+pub const WORKFLOW_SECRET: &str = "WORKFLOW_SECRET";
+/// The longest delay one queue send asks for; lower it to test chaining.
+pub const WORKFLOW_QUEUE_MAX_DELAY_SECONDS: &str = "WORKFLOW_QUEUE_MAX_DELAY_SECONDS";
+
+/// The deployment id when `DEPLOYMENT_ID` is not set.
+pub const DEFAULT_DEPLOYMENT_ID: &str = "cloudflare";
+
+/// The names of the bindings and vars this package reads from `env`.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct BindingNames {
+    pub db: &'static str,
+    pub workflow_queue: &'static str,
+    pub step_queue: &'static str,
+    pub stream_bucket: &'static str,
+    pub deployment_id: &'static str,
+    pub app: &'static str,
+    pub app_url: &'static str,
+    pub secret: &'static str,
+    pub max_delay_seconds: &'static str,
+}
+
+pub const BINDING_NAMES: BindingNames = BindingNames {
+    db: DB,
+    workflow_queue: WORKFLOW_QUEUE,
+    step_queue: STEP_QUEUE,
+    stream_bucket: STREAM_BUCKET,
+    deployment_id: DEPLOYMENT_ID,
+    app: WORKFLOW_APP,
+    app_url: WORKFLOW_APP_URL,
+    secret: WORKFLOW_SECRET,
+    max_delay_seconds: WORKFLOW_QUEUE_MAX_DELAY_SECONDS,
+};
+
+/// A Worker's `env` (or any object with the same keys).
+#[derive(Clone)]
+pub struct Env(pub JsValue);
+
+impl Env {
+    /// `env[name]`, unless absent (`undefined` or `null`).
+    pub fn get(&self, name: &str) -> Option<JsValue> {
+        if self.0.is_undefined() || self.0.is_null() {
+            return None;
+        }
+        Reflect::get(&self.0, &JsValue::from_str(name))
+            .ok()
+            .filter(|v| !v.is_undefined() && !v.is_null())
+    }
+
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.get(name)
+            .and_then(|v| v.as_string())
+            .filter(|s| !s.is_empty())
+    }
+
+    pub fn deployment_id(&self) -> String {
+        self.text(DEPLOYMENT_ID)
+            .unwrap_or_else(|| DEFAULT_DEPLOYMENT_ID.to_owned())
+    }
+
+    pub fn secret(&self) -> Option<String> {
+        self.text(WORKFLOW_SECRET)
+    }
+
+    /// `WORKFLOW_QUEUE_MAX_DELAY_SECONDS` when it is a positive number (text or number).
+    fn max_delay_seconds(&self) -> i64 {
+        self.get(WORKFLOW_QUEUE_MAX_DELAY_SECONDS)
+            .and_then(|v| {
+                v.as_f64()
+                    .or_else(|| v.as_string().and_then(|s| s.trim().parse::<f64>().ok()))
+            })
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map_or(MAX_QUEUE_DELAY_SECONDS, |s| s as i64)
+    }
+
+    /// The bindings every call needs; only D1 is required up front, the others are
+    /// reported by the call that needs them.
+    pub fn bindings(&self) -> Result<Bindings, WorldError> {
+        let db = self.get(DB).ok_or_else(|| {
+            WorldError::invalid(
+                "MISSING_BINDING",
+                format!("The D1 binding is missing: pass the Worker's env (with `{DB}`) to createWorld(env)"),
+            )
+        })?;
+        Ok(Bindings {
+            db: D1(db.unchecked_into::<D1Database>()),
+            blobs: R2(self
+                .get(STREAM_BUCKET)
+                .map(JsCast::unchecked_into::<R2Bucket>)),
+            queues: Queues {
+                workflow: self
+                    .get(WORKFLOW_QUEUE)
+                    .map(JsCast::unchecked_into::<Queue>),
+                step: self.get(STEP_QUEUE).map(JsCast::unchecked_into::<Queue>),
+            },
+            max_delay_seconds: self.max_delay_seconds(),
+        })
+    }
+}
+
+/// One call's bindings.
+pub struct Bindings {
+    pub db: D1,
+    pub blobs: R2,
+    pub queues: Queues,
+    pub max_delay_seconds: i64,
+}
+
+impl Bindings {
+    pub fn io(&self) -> Io<'_, D1, R2, Queues> {
+        Io {
+            db: &self.db,
+            blobs: &self.blobs,
+            sender: &self.queues,
+            clock: &SystemClock,
+            entropy: &Crypto,
+            max_delay_seconds: self.max_delay_seconds,
+        }
+    }
+}

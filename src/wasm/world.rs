@@ -1,0 +1,443 @@
+//! The exported `World` class: one method per World operation over the Worker's `env`.
+//! A method converts its arguments, runs the flow on this call's bindings and converts the
+//! result; the rules are in the flows. Methods return promises built here because
+//! wasm-bindgen cannot export an `async fn(&self)` (its future must be `'static`).
+
+use super::convert::{from_js, to_value};
+use super::delivery::Delivery;
+use super::env::{Bindings, Env, BINDING_NAMES};
+use crate::engine::request::{CreateEventParamsInput, EventInput};
+use crate::model::params::{ReadParams, ReadParamsInput, ResolveData, SortOrder};
+use crate::model::{Value, WorldError};
+use crate::queue::{self, envelope, signature, QueueOptionsInput, SendOptions};
+use crate::store;
+use crate::stream::{self, ChunkPageInput, StreamInfo};
+use js_sys::{Array, Promise, Uint8Array};
+use serde::Serialize;
+use std::future::Future;
+use tsify::{Ts, Tsify};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+fn value(v: &JsValue, path: &str) -> Result<Option<Value>, WorldError> {
+    from_js(v, path)
+}
+
+fn text(v: &JsValue, what: &str) -> Result<String, WorldError> {
+    v.as_string().ok_or_else(|| {
+        WorldError::invalid("INVALID_ARGUMENT", format!("`{what}` must be a string"))
+    })
+}
+
+fn optional_text(v: &JsValue, what: &str) -> Result<Option<String>, WorldError> {
+    if v.is_undefined() || v.is_null() {
+        Ok(None)
+    } else {
+        text(v, what).map(Some)
+    }
+}
+
+fn params<T: Tsify>(
+    v: &Option<Ts<T>>,
+    default_limit: i64,
+    order: SortOrder,
+) -> Result<ReadParams, WorldError> {
+    let v = v.as_ref().map_or(JsValue::UNDEFINED, Ts::js_value);
+    ReadParams::parse(value(&v, "params")?.as_ref(), default_limit, order)
+}
+
+fn resolve<T: Tsify>(v: &Option<Ts<T>>) -> Result<ResolveData, WorldError> {
+    Ok(params(v, 1, SortOrder::Asc)?.resolve_data)
+}
+
+/// A chunk as stored: a string is its UTF-8 bytes (contract §6.1).
+fn chunk_bytes(v: &JsValue, i: usize) -> Result<Vec<u8>, WorldError> {
+    if let Some(s) = v.as_string() {
+        return Ok(s.into_bytes());
+    }
+    if let Some(bytes) = v.dyn_ref::<Uint8Array>() {
+        return Ok(bytes.to_vec());
+    }
+    Err(WorldError::invalid(
+        "INVALID_CHUNK",
+        format!("Invalid stream chunk #{i}: expected a string or a Uint8Array"),
+    ))
+}
+
+/// `queue()`'s result.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueSent {
+    pub message_id: String,
+}
+
+/// A run that `start()` could not re-enqueue, and why.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct Unsent {
+    pub run_id: String,
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Error")]
+    pub error: JsValue,
+}
+
+/// What `start()` re-enqueued.
+#[derive(Serialize, Tsify)]
+pub struct Recovered {
+    pub sent: usize,
+    pub failed: Vec<Unsent>,
+}
+
+#[wasm_bindgen]
+pub struct World {
+    env: Env,
+}
+
+impl World {
+    /// Runs `call` on this call's bindings; the promise resolves to its result as JS,
+    /// or rejects with the named `Error`.
+    fn spawn<T, F, Fut>(&self, call: F) -> Promise
+    where
+        T: Serialize,
+        F: FnOnce(Bindings) -> Fut + 'static,
+        Fut: Future<Output = Result<T, WorldError>> + 'static,
+    {
+        let env = self.env.clone();
+        future_to_promise(async move {
+            let out = call(env.bindings()?).await?;
+            Ok(to_value(&out)?)
+        })
+    }
+}
+
+#[wasm_bindgen]
+impl World {
+    /// The World over a Worker's `env`. Reads nothing yet: bindings are read by each call.
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "object | undefined")] env: JsValue) -> World {
+        World { env: Env(env) }
+    }
+
+    /// `DEPLOYMENT_ID`, or `"cloudflare"`.
+    #[wasm_bindgen(js_name = deploymentId)]
+    pub fn deployment_id(&self) -> String {
+        self.env.deployment_id()
+    }
+
+    // ---- Storage (contract §3, §4) ----
+
+    #[wasm_bindgen(js_name = createEvent, unchecked_return_type = "Promise<EventResult>")]
+    pub fn create_event(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | null | undefined", js_name = runId)] run_id: JsValue,
+        data: Ts<EventInput>,
+        params: Option<Ts<CreateEventParamsInput>>,
+    ) -> Promise {
+        self.spawn(move |b| async move {
+            let run_id = optional_text(&run_id, "runId")?;
+            let data = value(&data.js_value(), "data")?.unwrap_or(Value::Null);
+            let resolve = resolve(&params)?;
+            store::create_event(&b.io(), run_id.as_deref(), &data, resolve).await
+        })
+    }
+
+    #[wasm_bindgen(js_name = getRun, unchecked_return_type = "Promise<Run>")]
+    pub fn get_run(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string", js_name = runId)] run_id: JsValue,
+        params: Option<Ts<ReadParamsInput>>,
+    ) -> Promise {
+        self.spawn(move |b| async move {
+            store::get_run(&b.db, &text(&run_id, "runId")?, resolve(&params)?).await
+        })
+    }
+
+    #[wasm_bindgen(js_name = listRuns, unchecked_return_type = "Promise<Page<Run>>")]
+    pub fn list_runs(&self, params: Option<Ts<ReadParamsInput>>) -> Promise {
+        self.spawn(move |b| async move {
+            store::list_runs(&b.db, &self::params(&params, 20, SortOrder::Desc)?).await
+        })
+    }
+
+    #[wasm_bindgen(js_name = getStep, unchecked_return_type = "Promise<Step>")]
+    pub fn get_step(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | undefined", js_name = runId)]
+        run_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string", js_name = stepId)] step_id: JsValue,
+        params: Option<Ts<ReadParamsInput>>,
+    ) -> Promise {
+        self.spawn(move |b| async move {
+            let run_id = optional_text(&run_id, "runId")?;
+            let step_id = text(&step_id, "stepId")?;
+            store::get_step(&b.db, run_id.as_deref(), &step_id, resolve(&params)?).await
+        })
+    }
+
+    #[wasm_bindgen(js_name = listSteps, unchecked_return_type = "Promise<Page<Step>>")]
+    pub fn list_steps(&self, params: Option<Ts<ReadParamsInput>>) -> Promise {
+        self.spawn(move |b| async move {
+            store::list_steps(&b.db, &self::params(&params, 20, SortOrder::Desc)?).await
+        })
+    }
+
+    #[wasm_bindgen(js_name = getEvent, unchecked_return_type = "Promise<Event>")]
+    pub fn get_event(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string", js_name = runId)] run_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string", js_name = eventId)] event_id: JsValue,
+        params: Option<Ts<ReadParamsInput>>,
+    ) -> Promise {
+        self.spawn(move |b| async move {
+            let run_id = text(&run_id, "runId")?;
+            let event_id = text(&event_id, "eventId")?;
+            store::get_event(&b.db, &run_id, &event_id, resolve(&params)?).await
+        })
+    }
+
+    /// `events.list` and `events.listByCorrelationId`: the params say which.
+    #[wasm_bindgen(js_name = listEvents, unchecked_return_type = "Promise<Page<Event>>")]
+    pub fn list_events(&self, params: Option<Ts<ReadParamsInput>>) -> Promise {
+        self.spawn(move |b| async move {
+            store::list_events(&b.db, &self::params(&params, 100, SortOrder::Asc)?).await
+        })
+    }
+
+    #[wasm_bindgen(js_name = getHook, unchecked_return_type = "Promise<Hook>")]
+    pub fn get_hook(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string", js_name = hookId)] hook_id: JsValue,
+        params: Option<Ts<ReadParamsInput>>,
+    ) -> Promise {
+        self.spawn(move |b| async move {
+            store::get_hook(&b.db, &text(&hook_id, "hookId")?, resolve(&params)?).await
+        })
+    }
+
+    #[wasm_bindgen(js_name = getHookByToken, unchecked_return_type = "Promise<Hook>")]
+    pub fn get_hook_by_token(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
+        params: Option<Ts<ReadParamsInput>>,
+    ) -> Promise {
+        self.spawn(move |b| async move {
+            store::get_hook_by_token(&b.db, &text(&token, "token")?, resolve(&params)?).await
+        })
+    }
+
+    #[wasm_bindgen(js_name = listHooks, unchecked_return_type = "Promise<Page<Hook>>")]
+    pub fn list_hooks(&self, params: Option<Ts<ReadParamsInput>>) -> Promise {
+        self.spawn(move |b| async move {
+            store::list_hooks(&b.db, &self::params(&params, 100, SortOrder::Asc)?).await
+        })
+    }
+
+    // ---- Queue (contract §5) ----
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<QueueSent>")]
+    pub fn queue(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string", js_name = queueName)] queue_name: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "unknown")] payload: JsValue,
+        opts: Option<Ts<QueueOptionsInput>>,
+    ) -> Promise {
+        self.spawn(move |b| async move {
+            let name = text(&queue_name, "queueName")?;
+            let payload = value(&payload, "payload")?.unwrap_or(Value::Null);
+            let opts = opts.as_ref().map_or(JsValue::UNDEFINED, Ts::js_value);
+            let opts = SendOptions::parse(value(&opts, "opts")?.as_ref())?;
+            let message_id = queue::send(&b.io(), &name, &payload, &opts).await?;
+            Ok(QueueSent { message_id })
+        })
+    }
+
+    /// The first half of delivering a Queues message: resolves to the [`Delivery`] that
+    /// says whether the handler runs, and ends it.
+    #[wasm_bindgen(js_name = beginDelivery, unchecked_return_type = "Promise<Delivery>")]
+    pub fn begin_delivery(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "unknown")] body: JsValue,
+        #[wasm_bindgen(js_name = cfAttempts)] cf_attempts: f64,
+    ) -> Promise {
+        let env = self.env.clone();
+        future_to_promise(async move {
+            let bindings = env.bindings()?;
+            let body = from_js(&body, "message.body").map(|v| v.unwrap_or(Value::Null));
+            let begin = queue::begin(&bindings.io(), body, cf_attempts as i64).await?;
+            Ok(Delivery::new(env, begin).into())
+        })
+    }
+
+    /// For a dead-letter consumer: fails the message's run; resolves to its id, if any.
+    #[wasm_bindgen(js_name = deadLetter, unchecked_return_type = "Promise<string | undefined>")]
+    pub fn dead_letter(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "unknown")] body: JsValue,
+        #[wasm_bindgen(js_name = cfAttempts)] cf_attempts: f64,
+    ) -> Promise {
+        self.spawn(move |b| async move {
+            let body = from_js(&body, "message.body").map(|v| v.unwrap_or(Value::Null));
+            queue::dead_letter(&b.io(), body, cf_attempts as i64).await
+        })
+    }
+
+    /// `start()`: re-enqueues active runs.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Recovered>")]
+    pub fn recover(&self) -> Promise {
+        self.spawn(move |b| async move {
+            let recovery = queue::recover(&b.io()).await?;
+            Ok(Recovered {
+                sent: recovery.sent,
+                failed: recovery
+                    .failed
+                    .into_iter()
+                    .map(|(run_id, error)| Unsent {
+                        run_id,
+                        error: error.into(),
+                    })
+                    .collect(),
+            })
+        })
+    }
+
+    /// Why an HTTP delivery to the app's route must be refused (401), or `undefined` when
+    /// it may be served: signed correctly and recently, or no `WORKFLOW_SECRET` is set.
+    #[wasm_bindgen(js_name = refuseDelivery)]
+    pub fn refuse_delivery(
+        &self,
+        signature: Option<String>,
+        #[wasm_bindgen(js_name = queueName)] queue_name: &str,
+        #[wasm_bindgen(js_name = messageId)] message_id: &str,
+        attempt: &str,
+        body: &str,
+    ) -> Option<String> {
+        let secret = self.env.secret()?;
+        let now = (js_sys::Date::now() / 1000.0) as i64;
+        signature::verify(
+            &secret,
+            signature.as_deref(),
+            queue_name,
+            message_id,
+            attempt,
+            body.as_bytes(),
+            now,
+        )
+        .err()
+        .map(str::to_owned)
+    }
+
+    // ---- Streamer (contract §6) ----
+
+    #[wasm_bindgen(js_name = streamWrite, unchecked_return_type = "Promise<void>")]
+    pub fn stream_write(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string", js_name = runId)] run_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "(string | Uint8Array)[]")] chunks: JsValue,
+    ) -> Promise {
+        self.spawn(move |b| async move {
+            let chunks = Array::from(&chunks)
+                .iter()
+                .enumerate()
+                .map(|(i, c)| chunk_bytes(&c, i))
+                .collect::<Result<Vec<_>, _>>()?;
+            let (name, run_id) = (text(&name, "name")?, text(&run_id, "runId")?);
+            stream::write(&b.io(), &name, &run_id, &chunks).await
+        })
+    }
+
+    #[wasm_bindgen(js_name = streamClose, unchecked_return_type = "Promise<void>")]
+    pub fn stream_close(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string", js_name = runId)] run_id: JsValue,
+    ) -> Promise {
+        self.spawn(move |b| async move {
+            let (name, run_id) = (text(&name, "name")?, text(&run_id, "runId")?);
+            stream::close(&b.io(), &name, &run_id).await
+        })
+    }
+
+    /// One read of a live reader from `from` (negative: back from the end).
+    #[wasm_bindgen(js_name = streamTail, unchecked_return_type = "Promise<TailPage>")]
+    pub fn stream_tail(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        from: f64,
+    ) -> Promise {
+        self.spawn(move |b| async move {
+            stream::tail(&b.io(), &text(&name, "name")?, from as i64).await
+        })
+    }
+
+    #[wasm_bindgen(js_name = streamChunks, unchecked_return_type = "Promise<StreamChunksPage>")]
+    pub fn stream_chunks(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        options: Option<Ts<ChunkPageInput>>,
+    ) -> Promise {
+        self.spawn(move |b| async move {
+            let options = options.as_ref().map_or(JsValue::UNDEFINED, Ts::js_value);
+            let options = value(&options, "options")?;
+            stream::chunks_page(&b.io(), &text(&name, "name")?, options.as_ref()).await
+        })
+    }
+
+    #[wasm_bindgen(js_name = streamInfo, unchecked_return_type = "Promise<StreamInfo>")]
+    pub fn stream_info(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+    ) -> Promise {
+        self.spawn(move |b| async move {
+            Ok(StreamInfo::from(
+                stream::info(&b.db, &text(&name, "name")?).await?,
+            ))
+        })
+    }
+
+    #[wasm_bindgen(js_name = listStreams, unchecked_return_type = "Promise<string[]>")]
+    pub fn list_streams(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string", js_name = runId)] run_id: JsValue,
+    ) -> Promise {
+        self.spawn(
+            move |b| async move { stream::list_by_run(&b.db, &text(&run_id, "runId")?).await },
+        )
+    }
+}
+
+/// The app route (`flow` or `step`) of a valid queue name, or the named error.
+#[wasm_bindgen(js_name = queueRoute)]
+pub fn queue_route(
+    #[wasm_bindgen(js_name = queueName)] queue_name: &str,
+) -> Result<String, JsValue> {
+    Ok(envelope::queue_kind(queue_name)?.route().to_owned())
+}
+
+/// Signs an HTTP delivery as the consumer does (`x-wcf-signature`, `src/queue/signature.rs`),
+/// at the current time; for senders outside this package and for tests.
+#[wasm_bindgen(js_name = signDelivery)]
+pub fn sign_delivery(
+    secret: &str,
+    #[wasm_bindgen(js_name = queueName)] queue_name: &str,
+    #[wasm_bindgen(js_name = messageId)] message_id: &str,
+    attempt: &str,
+    body: &str,
+) -> String {
+    let now = (js_sys::Date::now() / 1000.0) as i64;
+    signature::sign(
+        secret,
+        now,
+        queue_name,
+        message_id,
+        attempt,
+        body.as_bytes(),
+    )
+}
+
+/// The names of the bindings and vars this package reads from `env` (the package's
+/// `BINDINGS` export).
+#[wasm_bindgen(js_name = bindingNames)]
+pub fn binding_names() -> Result<Ts<super::env::BindingNames>, JsValue> {
+    Ok(Ts::new_unchecked(to_value(&BINDING_NAMES)?))
+}
