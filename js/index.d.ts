@@ -2,7 +2,7 @@
 // (`@workflow/world` 4.5.0); the values the wasm core returns are typed by the
 // declarations generated from Rust with tsify (pkg/world_cloudflare.d.ts), and
 // tests/types/world.check.ts proves both fit the contract.
-import type { Queue as WorkflowQueue, Storage, Streamer } from '@workflow/world';
+import type { Storage, Streamer, Queue as WorkflowQueue } from '@workflow/world';
 import type { BindingNames } from '../pkg/world_cloudflare.js';
 
 export type {

@@ -143,7 +143,8 @@ export async function handleDeadLetter(env, message) {
   const core = new wasm.World(env);
   try {
     const runId = await core.deadLetter(message.body, message.attempts ?? 1);
-    if (runId) console.error(`[world-cloudflare] run ${runId} failed: its queue message ${message.id} was dead-lettered`);
+    if (runId)
+      console.error(`[world-cloudflare] run ${runId} failed: its queue message ${message.id} was dead-lettered`);
     return runId;
   } finally {
     core.free();
@@ -164,7 +165,9 @@ export function createQueue(core) {
     start: async () => {
       const { failed } = await core.recover();
       for (const { runId, error } of failed) {
-        console.error(`[world-cloudflare] start(): run ${runId} was not re-enqueued: ${error?.name}: ${error?.message}`);
+        console.error(
+          `[world-cloudflare] start(): run ${runId} was not re-enqueued: ${error?.name}: ${error?.message}`,
+        );
       }
     },
   };

@@ -1,9 +1,9 @@
 // npm run build: wasm-pack (web target) + wasm-opt -Oz from npm binaryen, then sizes.
-// wasm-opt is not run by wasm-pack (Cargo.toml sets wasm-opt = false, TOOLING.md P3).
+// wasm-opt is not run by wasm-pack (Cargo.toml sets wasm-opt = false: docs/toolchain.md "wasm-opt from npm").
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { gzipSync, constants } from 'node:zlib';
-import { ROOT, BIN, run } from './env.mjs';
+import { constants, gzipSync } from 'node:zlib';
+import { BIN, ROOT, run } from './env.mjs';
 
 const WASM = path.join('pkg', 'world_cloudflare_bg.wasm');
 
@@ -20,4 +20,6 @@ step(path.join(BIN, 'wasm-opt'), ['-Oz', WASM, '-o', WASM]);
 
 const bytes = readFileSync(path.join(ROOT, WASM));
 const gz = gzipSync(bytes, { level: constants.Z_BEST_COMPRESSION });
-console.log(`${WASM}: ${bytes.length.toLocaleString('en-US')} bytes raw, ${gz.length.toLocaleString('en-US')} bytes gzip -9`);
+console.log(
+  `${WASM}: ${bytes.length.toLocaleString('en-US')} bytes raw, ${gz.length.toLocaleString('en-US')} bytes gzip -9`,
+);

@@ -2,7 +2,7 @@
 // workerd) with the example's Node host, runs every example workflow on this World and
 // prints a table. Exits non-zero if any workflow misbehaves.
 import path from 'node:path';
-import { ROOT, BIN, run } from './env.mjs';
+import { BIN, ROOT, run } from './env.mjs';
 
 const EXAMPLE = path.join(ROOT, 'examples', 'basic');
 
@@ -36,7 +36,7 @@ function progress(label, promise) {
   }, 80);
   return promise.finally(() => {
     clearInterval(timer);
-    process.stdout.write('\r'.padEnd(81) + '\r');
+    process.stdout.write(`${'\r'.padEnd(81)}\r`);
   });
 }
 
@@ -56,7 +56,8 @@ try {
 
 const cell = (v, width) => String(v).slice(0, width).padEnd(width);
 // The runtime prefixes a failed run's error with `Workflow run "<id>" failed: `.
-const show = (o) => (o.error ? `error: ${o.error.replace(/^Workflow run "[^"]+" failed: /, '')}` : JSON.stringify(o.value));
+const show = (o) =>
+  o.error ? `error: ${o.error.replace(/^Workflow run "[^"]+" failed: /, '')}` : JSON.stringify(o.value);
 const header = `${cell('workflow', 12)} ${cell('status', 10)} ${cell('result', 44)} ${cell('events', 6)} ${cell('wall', 8)}`;
 console.log(`\n${header}\n${'-'.repeat(header.length)}`);
 for (const { scenario, outcome, ms, events } of results) {

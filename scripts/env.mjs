@@ -1,10 +1,12 @@
-// Shared by scripts/*.mjs: repo root, and a child environment in which
+// Shared by scripts/ and bench/: repo root, and a child environment in which
 // node_modules/.bin (Node 22, wrangler, wasm-opt) and ~/.cargo/bin come first
-// on PATH (TOOLING.md P6), with Miniflare kept offline and quiet (P10).
-import path from 'node:path';
-import os from 'node:os';
-import { fileURLToPath } from 'node:url';
+// on PATH, with Miniflare kept offline and quiet (docs/toolchain.md "Node 22 from npm",
+// "Offline Miniflare").
+
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = path.join(ROOT, 'node_modules', '.bin');

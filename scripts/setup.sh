@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepare the tool chain for building and testing (TOOLING.md §5). Idempotent,
+# Prepare the tool chain for building and testing (docs/toolchain.md). Idempotent,
 # and a quick no-op when everything is already present. Source it to keep the
 # PATH changes in your shell:   source scripts/setup.sh
 #   - ~/.cargo/bin and node_modules/.bin (Node 22, wrangler, wasm-opt) on PATH
@@ -23,7 +23,7 @@ _wcf_setup() {
     return 1
   fi
 
-  # The wasm-bindgen CLI must equal the crate's exact pin (TOOLING.md §2a, P2).
+  # The wasm-bindgen CLI must equal the crate's exact pin (docs/toolchain.md "wasm-bindgen pin").
   # Accepts `wasm-bindgen = "=X"` and `wasm-bindgen = { version = "=X", ... }`.
   local bindgen_version="" line
   local re_plain='^[[:space:]]*wasm-bindgen[[:space:]]*=[[:space:]]*"=?([0-9][^"]*)"'

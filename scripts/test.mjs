@@ -1,19 +1,20 @@
 // npm test: every test layer in order, stopping at the first failure.
-//   lint       npm run lint                          (rustfmt, clippy, no JS in engine/model)
+//   lint       npm run lint                          (rustfmt, clippy, JS crates only in src/wasm, Biome)
 //   rust       cargo test --lib                      (native engine tests)
 //   build      npm run build                         (scripts/build.mjs: wasm-pack + wasm-opt)
 //   wasm       wasm-pack test --node                 (tests/*.rs under Node 22)
-//   int        node --test --test-concurrency=1 tests/*.test.mjs   (local workerd via wrangler)
+//   int        node --test --test-concurrency=1 tests/*/*.test.mjs (local workerd via wrangler)
 //   typecheck  tsc -p tests/tsconfig.json            (only if that file exists)
 // TEST_ONLY=rust|wasm|int (comma-separated list allowed) runs a subset; "int"
 // includes the build and typecheck steps, since the integration tests load pkg/.
 // TEST_STEP_TIMEOUT (seconds, default 1800) bounds each step.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, NODE, run } from './env.mjs';
+import { NODE, ROOT, run } from './env.mjs';
 
+/** Every `tests/<group>/*.test.mjs`, by group and name. */
 const testFiles = () =>
-  readdirSync(path.join(ROOT, 'tests'))
+  readdirSync(path.join(ROOT, 'tests'), { recursive: true })
     .filter((f) => f.endsWith('.test.mjs'))
     .sort()
     .map((f) => path.join('tests', f));
@@ -22,7 +23,7 @@ const STEPS = [
   {
     name: 'lint',
     group: 'rust',
-    title: 'rustfmt, clippy -D warnings, engine and model free of JS',
+    title: 'rustfmt, clippy -D warnings, JS crates only in src/wasm, Biome',
     cmd: () => ['npm', ['run', 'lint']],
   },
   { name: 'rust', group: 'rust', title: 'native engine tests', cmd: () => ['cargo', ['test', '--lib']] },
@@ -31,7 +32,11 @@ const STEPS = [
     name: 'example',
     group: 'int',
     title: 'example workflows (wf build, for the end-to-end tests)',
-    cmd: () => [path.join(ROOT, 'node_modules', '.bin', 'wf'), ['build'], { cwd: path.join(ROOT, 'examples', 'basic') }],
+    cmd: () => [
+      path.join(ROOT, 'node_modules', '.bin', 'wf'),
+      ['build'],
+      { cwd: path.join(ROOT, 'examples', 'basic') },
+    ],
   },
   { name: 'wasm', group: 'wasm', title: 'wasm tests under Node', cmd: () => ['wasm-pack', ['test', '--node']] },
   {
@@ -47,8 +52,7 @@ const STEPS = [
     name: 'typecheck',
     group: 'int',
     title: 'type check',
-    cmd: () =>
-      existsSync(path.join(ROOT, 'tests', 'tsconfig.json')) ? ['tsc', ['-p', 'tests/tsconfig.json']] : null,
+    cmd: () => (existsSync(path.join(ROOT, 'tests', 'tsconfig.json')) ? ['tsc', ['-p', 'tests/tsconfig.json']] : null),
   },
 ];
 

@@ -11,58 +11,33 @@ use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 use world_cloudflare::wasm::World;
 
-#[wasm_bindgen(inline_js = r#"
-const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
-// Just enough of D1: prepare().bind(...), batch() in one transaction, results as
-// { results, meta: { changes } }, BLOB columns as an Array of numbers (as D1 returns them).
-export function sqliteD1(schema) {
-  const db = new DatabaseSync(':memory:');
-  db.exec(schema);
-  const statement = (sql, params = []) => ({ sql, params, bind: (...p) => statement(sql, p) });
-  const column = (v) => (v instanceof Uint8Array ? Array.from(v) : typeof v === 'bigint' ? Number(v) : v);
-  return {
-    prepare: (sql) => statement(sql),
-    async batch(statements) {
-      db.exec('BEGIN');
-      try {
-        const out = statements.map(({ sql, params }) => {
-          const s = db.prepare(sql);
-          if (s.columns().length > 0) {
-            const rows = s.all(...params).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, column(v)])));
-            return { results: rows, meta: { changes: 0 }, success: true };
-          }
-          const info = s.run(...params);
-          return { results: [], meta: { changes: Number(info.changes) }, success: true };
-        });
-        db.exec('COMMIT');
-        return out;
-      } catch (e) {
-        db.exec('ROLLBACK');
-        throw new Error('D1_ERROR: ' + e.message);
-      }
-    },
-  };
-}
-export function ulidNow() {
-  const A = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-  let t = Date.now(), s = '';
-  for (let i = 0; i < 10; i++) { s = A[t % 32] + s; t = Math.floor(t / 32); }
-  for (let i = 0; i < 16; i++) s += A[Math.floor(Math.random() * 32)];
-  return 'wrun_' + s;
-}
-export function event(eventType, correlationId, eventData) {
-  return { eventType, correlationId, eventData };
-}
-"#)]
+#[wasm_bindgen(module = "/tests/support/sqlite-d1.mjs")]
 extern "C" {
+    /// An in-memory D1 with every migration of `migrations_dir` applied.
     #[wasm_bindgen(js_name = sqliteD1)]
-    fn sqlite_d1(schema: &str) -> JsValue;
-    #[wasm_bindgen(js_name = ulidNow)]
-    fn ulid_now() -> String;
-    fn event(event_type: &str, correlation_id: JsValue, event_data: JsValue) -> JsValue;
+    fn sqlite_d1_at(migrations_dir: &str) -> JsValue;
 }
 
-const SCHEMA: &str = include_str!("../migrations/0001_init.sql");
+fn sqlite_d1() -> JsValue {
+    sqlite_d1_at(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+}
+
+/// A run id of now, from the `ulid` crate.
+fn ulid_now() -> String {
+    let random = (js_sys::Math::random() * 2f64.powi(52)) as u128;
+    format!(
+        "wrun_{}",
+        ulid::Ulid::from_parts(js_sys::Date::now() as u64, random << 28)
+    )
+}
+
+fn event(event_type: &str, correlation_id: JsValue, event_data: JsValue) -> JsValue {
+    obj(&[
+        ("eventType", event_type.into()),
+        ("correlationId", correlation_id),
+        ("eventData", event_data),
+    ])
+}
 
 /// A World over an `env` whose `DB` is `db`.
 fn world(db: &JsValue) -> World {
@@ -147,7 +122,7 @@ async fn started_run(db: &JsValue) -> String {
 
 #[wasm_bindgen_test]
 async fn payloads_come_back_as_uint8array_and_dates_as_date() {
-    let db = sqlite_d1(SCHEMA);
+    let db = sqlite_d1();
     let run_id = started_run(&db).await;
     let run = get_run(db.clone(), run_id.clone().into(), JsValue::UNDEFINED)
         .await
@@ -183,7 +158,7 @@ async fn payloads_come_back_as_uint8array_and_dates_as_date() {
 
 #[wasm_bindgen_test]
 async fn errors_are_named_as_core_checks_them() {
-    let db = sqlite_d1(SCHEMA);
+    let db = sqlite_d1();
     let run_id = started_run(&db).await;
     let step = obj(&[("stepName", "s".into())]);
     create(
@@ -241,7 +216,7 @@ async fn errors_are_named_as_core_checks_them() {
 
 #[wasm_bindgen_test]
 async fn bad_input_is_refused_by_name_and_stores_nothing() {
-    let db = sqlite_d1(SCHEMA);
+    let db = sqlite_d1();
     let run_id = started_run(&db).await;
     let bigint = js_sys::BigInt::from(5u32);
     let bad = create(

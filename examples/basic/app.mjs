@@ -1,16 +1,17 @@
 // The example app on one machine: Cloudflare's side (D1, both queues and their
 // consumers, R2) in local workerd, and the workflow routes that `wf build` produced
-// hosted on Node, with @workflow/world-cloudflare as the World of both. The same routes
-// also run on the reference Worlds (world-local, world-postgres) for the e2e test and
-// the bench.
+// hosted on Node, with @workflow/world-cloudflare as the World of both.
 //
 //   const app = await startApp();   // needs `npm run build` and `wf build` (scripts/demo.mjs)
 //   const run = await app.start('sequential', [2, 3]);
+//
+// The tests and the bench also host the same routes on another World (`world`), such as
+// the reference world-local, to compare it with this one.
+
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -76,7 +77,7 @@ function routesHost(onRoute) {
     },
     async load() {
       // The bundles build their route handlers from the World when they are loaded, so
-      // the World must be set first (RUNTIME-E2E.md).
+      // the World must be set first (docs/design.md "Where workflow 4.x runs").
       const require = createRequire(path.join(HERE, 'index.js'));
       routes = {
         flow: require(path.join(ROUTES, 'flow.js')),
@@ -85,21 +86,6 @@ function routesHost(onRoute) {
       };
     },
   };
-}
-
-/**
- * Creates (or brings up to date) the schema of @workflow/world-postgres in the database at
- * `postgresUrl` with the package's own setup CLI (its SQL migrations and graphile-worker's).
- */
-export function setupPostgres(postgresUrl) {
-  const require = createRequire(import.meta.url);
-  // dist/cli.js runs the setup when it is the main module (the package's `bootstrap` bin).
-  const cli = require.resolve('@workflow/world-postgres/cli');
-  const r = spawnSync(process.execPath, [cli], {
-    env: { ...process.env, WORKFLOW_POSTGRES_URL: postgresUrl },
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`world-postgres setup failed (exit ${r.status}): ${r.stderr || r.stdout}`);
 }
 
 /** The workflow ids `wf build` assigned, by export name. */
@@ -113,28 +99,17 @@ export function workflowIds() {
 }
 
 /**
- * Starts the app. `world: 'cloudflare'` (default) runs everything on this World in local
- * workerd; `world: 'local'` runs the same routes on @workflow/world-local 4.4.1, the
- * reference the tests compare event logs with (in `dataDir`); `world: 'postgres'` runs them
- * on @workflow/world-postgres 4.3.7 against the PostgreSQL server at `postgresUrl`, whose
- * schema `setupPostgres(postgresUrl)` creates. A World is set once per process
- * (`setWorld`), so start one app per process.
- *
- * Options of the Cloudflare side (the bench uses them): `wranglerConfig`, the consumer
- * Worker's config (default './wrangler.toml'); `wrapEnv(env)`, applied to the bindings
- * before the Node host's World is built over them; `bindings: 'gateway'` (the consumer Worker
- * must serve gateway.mjs, as bench-worker.js does) gives the Node host's World D1 and the
- * queues through one HTTP request per batch or send instead of wrangler's binding proxy,
- * whose every prepare() and bind() is a blocking round trip. `onRoute(phase, req)`, any World: called
- * when a request reaches the routes' host ('request') and when it is answered.
+ * Starts the app: this World over local workerd (`wranglerConfig`, relative to this folder,
+ * is the Cloudflare side; `wrapEnv(env, worker)` may wrap its bindings before the Node
+ * host's World is built over them), or, with `world({ base })`, the routes on another World
+ * whose queue delivers to `base`. A World is set once per process (`setWorld`), so start
+ * one app per process. `onRoute(phase, req)` is called when a request reaches the routes'
+ * host ('request') and when it is answered.
  */
 export async function startApp({
-  world: which = 'cloudflare',
-  dataDir,
-  postgresUrl,
+  world: otherWorld,
   wranglerConfig = './wrangler.toml',
   wrapEnv = (env) => env,
-  bindings = 'proxy',
   onRoute,
 } = {}) {
   const host = routesHost(onRoute);
@@ -142,7 +117,9 @@ export async function startApp({
   const base = `http://127.0.0.1:${port}`;
   let world;
   let harness;
-  if (which === 'cloudflare') {
+  if (otherWorld) {
+    world = await otherWorld({ base });
+  } else {
     const { createTestHarness } = await import('wrangler');
     harness = createTestHarness({
       root: HERE,
@@ -154,27 +131,8 @@ export async function startApp({
     await harness.listen();
     const worker = harness.getWorker('world-cloudflare-example');
     await worker.applyD1Migrations('DB');
-    let env = await worker.getEnv();
-    if (bindings === 'gateway') {
-      const { gatewayEnv } = await import('./gateway.mjs');
-      env = gatewayEnv(env, (route, body) =>
-        worker.fetch(`http://gateway${route}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } }),
-      );
-    }
     const { createWorld } = await import('../../js/node.js');
-    world = createWorld(wrapEnv(env));
-  } else if (which === 'local') {
-    process.env.WORKFLOW_LOCAL_BASE_URL = base;
-    const { createLocalWorld } = await import('@workflow/world-local');
-    world = createLocalWorld({ dataDir, baseUrl: base });
-  } else if (which === 'postgres') {
-    if (!postgresUrl) throw new Error("startApp({ world: 'postgres' }) needs postgresUrl");
-    // world-postgres delivers its queue jobs by HTTP to the routes at this base URL.
-    process.env.WORKFLOW_LOCAL_BASE_URL = base;
-    const { createWorld } = await import('@workflow/world-postgres');
-    world = createWorld({ connectionString: postgresUrl });
-  } else {
-    throw new Error(`startApp: unknown world ${JSON.stringify(which)} (cloudflare, local or postgres)`);
+    world = createWorld(await wrapEnv(await worker.getEnv(), worker));
   }
   const { setWorld } = await import('workflow/runtime');
   setWorld(world);
@@ -186,7 +144,7 @@ export async function startApp({
     world,
     base,
     api,
-    /** The local Cloudflare emulation (wrangler test harness), when world is 'cloudflare'. */
+    /** The local Cloudflare emulation (wrangler test harness), on this World. */
     harness,
     /** Takes the routes' host down (deliveries fail and are retried) until `restartHost()`. */
     stopHost: () => host.stop(),

@@ -88,7 +88,10 @@ export const scenarios = [
     title: 'createWebhook resumed by an HTTP POST',
     async drive(app) {
       const run = await app.start('webhooked');
-      const hook = await eventually('the webhook', async () => (await app.world.hooks.list({ runId: run.runId })).data[0]);
+      const hook = await eventually(
+        'the webhook',
+        async () => (await app.world.hooks.list({ runId: run.runId })).data[0],
+      );
       const response = await fetch(`${app.base}/.well-known/workflow/v1/webhook/${encodeURIComponent(hook.token)}`, {
         method: 'POST',
         body: 'ping',
@@ -144,7 +147,11 @@ export const scenarios = [
       const outcome = await settle(parent);
       const child = outcome.value?.childRunId ? app.api.getRun(outcome.value.childRunId) : undefined;
       const childOutcome = child ? await settle(child) : undefined;
-      return { ...outcome, value: outcome.value && { child: childOutcome?.value }, extra: { childStatus: childOutcome?.status } };
+      return {
+        ...outcome,
+        value: outcome.value && { child: childOutcome?.value },
+        extra: { childStatus: childOutcome?.status },
+      };
     },
     expect: { status: 'completed', value: { child: 42 }, extra: { childStatus: 'completed' } },
   },
@@ -159,7 +166,9 @@ export function check(scenario, outcome) {
     problems.push(`returned ${JSON.stringify(outcome.value)}, expected ${JSON.stringify(expect.value)}`);
   }
   if (expect.errorIncludes && !String(outcome.error).includes(expect.errorIncludes)) {
-    problems.push(`error ${JSON.stringify(outcome.error)}, expected it to mention ${JSON.stringify(expect.errorIncludes)}`);
+    problems.push(
+      `error ${JSON.stringify(outcome.error)}, expected it to mention ${JSON.stringify(expect.errorIncludes)}`,
+    );
   }
   for (const [key, value] of Object.entries(expect.extra ?? {})) {
     if (!isDeepStrictEqual(outcome.extra?.[key], value)) {
@@ -183,10 +192,14 @@ export async function runScenario(app, scenario) {
   // (world-local writes them separately), so read the log once it has ended.
   const ended = (types) => types.some((t) => t === 'run_completed' || t === 'run_failed' || t === 'run_cancelled');
   const events = outcome.runId
-    ? await eventually('the terminal event', async () => {
-        const types = await eventTypes(app.world, outcome.runId);
-        return ended(types) && types;
-      }, { timeoutMs: 5_000 }).catch(() => eventTypes(app.world, outcome.runId).catch(() => []))
+    ? await eventually(
+        'the terminal event',
+        async () => {
+          const types = await eventTypes(app.world, outcome.runId);
+          return ended(types) && types;
+        },
+        { timeoutMs: 5_000 },
+      ).catch(() => eventTypes(app.world, outcome.runId).catch(() => []))
     : [];
   return { scenario, outcome, ms, events, problems: check(scenario, outcome) };
 }

@@ -7,7 +7,7 @@
 //! commits only if the state it assumed still holds (a compare-and-swap); otherwise the
 //! store decides again on the snapshot that the same batch read. On the hot path the
 //! first decision is made on the state the event usually meets ([`Snapshot::expected`]),
-//! so it costs one D1 round trip (ARCHITECTURE.md decision 2).
+//! so it costs one D1 round trip (docs/design.md decision 1).
 
 pub mod request;
 

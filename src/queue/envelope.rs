@@ -1,6 +1,6 @@
 //! The body of every message this World puts on a Cloudflare Queue. Queue names are
 //! arbitrary strings (`/`, `.`, `@`), so the logical name travels inside the message and
-//! only two physical queues exist (contract §5.1, ARCHITECTURE.md decision 3).
+//! only two physical queues exist (contract §5.1, docs/design.md decision 2).
 
 use crate::model::params::describe;
 use crate::model::value::{self, entry, text, Value};

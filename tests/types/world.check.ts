@@ -3,24 +3,24 @@
 // and every value type generated from Rust (pkg/world_cloudflare.d.ts) fits the
 // contract's type of the same value.
 import type {
+  BaseEventSchema,
   Hook,
   PaginatedResponse,
   Queue,
   Step,
   Storage,
   StreamChunksResponse,
-  StreamInfoResponse,
   Streamer,
+  StreamInfoResponse,
   Wait,
-  World,
   WorkflowRunBaseSchema,
-  BaseEventSchema,
+  World,
 } from '@workflow/world';
 import type { z } from 'zod';
-import type * as Generated from '../../pkg/world_cloudflare.js';
 import type { CloudflareEnv } from '../../js/index.js';
 import { createWorld as declared } from '../../js/index.js';
 import { createWorld as implemented } from '../../js/world.js';
+import type * as Generated from '../../pkg/world_cloudflare.js';
 
 declare const env: CloudflareEnv;
 

@@ -1,4 +1,4 @@
-// Workflows of `npm run bench` (scripts/bench.mjs, BENCHMARKS.md): the same code runs on
+// Workflows of `npm run bench` (bench/main.mjs, BENCHMARKS.md): the same code runs on
 // every World compared there. The steps do no work of their own, so what is measured is
 // the World and the runtime around it.
 import { getWritable } from 'workflow';

@@ -1,4 +1,4 @@
-// Workflows for the crash tests (tests/reliability-crash.test.mjs): steps that take long
+// Workflows for the crash tests (tests/reliability/crash.test.mjs): steps that take long
 // enough for a process to be killed in the middle of one.
 
 async function slow(i: number, ms: number) {

@@ -1,0 +1,251 @@
+// The report of `npm run bench`: medians over rounds, ratios against the reference
+// Worlds, the cost model at Cloudflare's list prices, and where a run's time goes.
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+
+/** Median of the finite numbers of `xs`, or undefined. */
+export function median(xs) {
+  const s = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return undefined;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Quantile of a list (nearest rank on the sorted list). */
+export function quantile(values, q) {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+/** Cloudflare's list prices, per unit. */
+export const PRICE = { d1RowWritten: 1.0 / 1e6, queueOp: 0.4 / 1e6, opsPerMessage: 3, r2A: 4.5 / 1e6, r2B: 0.36 / 1e6 };
+
+const get = (obj, pathStr) => pathStr.split('.').reduce((o, k) => o?.[k], obj);
+
+function table(headers, rows) {
+  const lines = [`| ${headers.join(' | ')} |`, `|${headers.map((_, i) => (i ? '---:' : '---')).join('|')}|`];
+  for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+/**
+ * The results section of BENCHMARKS.md from every World's per-round results.
+ *
+ * @param {{ results: Record<string, object[]>, worlds: string[], skipped: Record<string, string>,
+ *   wasm: object, rounds: number, started: number, childMs: number, lock?: string,
+ *   pg?: { version?: string }, root: string }} run
+ */
+export function buildReport({
+  results,
+  worlds: WORLDS,
+  skipped,
+  wasm,
+  rounds: ROUNDS,
+  started,
+  childMs,
+  lock: LOCK,
+  pg,
+  root: ROOT,
+}) {
+  const med = (world, p) => median((results[world] ?? []).map((r) => get(r, p)));
+
+  const fmt = (v, digits = 0) =>
+    v === undefined ? '–' : v >= 100 || digits === 0 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits);
+
+  const METRICS = [
+    ['(a) 3-step run, sequential: runs/s', 'sequential.runsPerSec', 1, 'higher'],
+    ['(a) 3-step run, sequential: p50 latency (ms)', 'sequential.p50', 0, 'lower'],
+    ['(a) 3-step run, sequential: p99 latency (ms)', 'sequential.p99', 0, 'lower'],
+    ['(a) 3-step run, 10 concurrent: runs/s', 'concurrent.runsPerSec', 1, 'higher'],
+    ['(a) 3-step run, 10 concurrent: p50 latency (ms)', 'concurrent.p50', 0, 'lower'],
+    ['(a) 3-step run, 10 concurrent: p99 latency (ms)', 'concurrent.p99', 0, 'lower'],
+    ['(b) 50-step run: wall time (ms)', 'steps50.wallMs', 0, 'lower'],
+    ['(b) 50-step run: per step (ms)', 'steps50.perStepMs', 1, 'lower'],
+    ['(c) 1,000-chunk stream: write throughput (chunks/s)', 'stream.writeChunksPerSec', 1, 'higher'],
+    ['(c) 1,000-chunk stream: live-reader latency p50 (ms)', 'stream.latencyP50', 1, 'lower'],
+    ['(c) 1,000-chunk stream: live-reader latency p99 (ms)', 'stream.latencyP99', 1, 'lower'],
+  ];
+
+  const NAMES = {
+    cloudflare: 'this World',
+    'cloudflare-gateway': 'this World + gateway',
+    local: 'world-local',
+    postgres: 'world-postgres',
+  };
+  const present = WORLDS.filter((w) => results[w]?.length);
+  const ours = present.filter((w) => w.startsWith('cloudflare'));
+  const refs = present.filter((w) => !w.startsWith('cloudflare'));
+  const ratioCols = ours.flatMap((o) => refs.map((r) => [o, r]));
+  const ratioName = (o, r) => `${o === 'cloudflare' ? 'this' : 'this+gw'} / ${r === 'local' ? 'local' : 'pg'}`;
+
+  const comparison = table(
+    ['workload', ...present.map((w) => NAMES[w]), ...ratioCols.map(([o, r]) => ratioName(o, r))],
+    METRICS.map(([label, p, digits, better]) => [
+      `${label} ${better === 'higher' ? '↑' : '↓'}`,
+      ...present.map((w) => fmt(med(w, p), digits)),
+      ...ratioCols.map(([o, r]) => {
+        const a = med(o, p);
+        const b = med(r, p);
+        return a !== undefined && b ? `${(a / b).toFixed(2)}×` : '–';
+      }),
+    ]),
+  );
+
+  // This World only: counts from the e2e topology (the gateway changes none of them).
+  const countWorld = ours.includes('cloudflare') ? 'cloudflare' : ours[0];
+  function perUnit(kind, unitsKey, group, key) {
+    const v = med(countWorld, `${kind}.counts.total.${group}.${key}`);
+    const n = med(countWorld, `${kind}.${unitsKey}`);
+    return v === undefined || !n ? undefined : v / n;
+  }
+  const per = {
+    trips: perUnit('perRun', 'runs', 'd1', 'trips'),
+    tripsNode: (() => {
+      const v = med(countWorld, 'perRun.counts.node.d1.trips');
+      const n = med(countWorld, 'perRun.runs');
+      return v === undefined || !n ? undefined : v / n;
+    })(),
+    rowsWritten: perUnit('perRun', 'runs', 'd1', 'rowsWritten'),
+    rowsRead: perUnit('perRun', 'runs', 'd1', 'rowsRead'),
+    messages: perUnit('perRun', 'runs', 'queue', 'messages'),
+    streamA: perUnit('perStream', 'chunks', 'r2', 'A'),
+    streamB: perUnit('perStream', 'chunks', 'r2', 'B'),
+    streamRows: perUnit('perStream', 'chunks', 'd1', 'rowsWritten'),
+    streamTrips: perUnit('perStream', 'chunks', 'd1', 'trips'),
+  };
+  const runCost =
+    per.rowsWritten === undefined
+      ? undefined
+      : {
+          d1: per.rowsWritten * PRICE.d1RowWritten * 1e6,
+          queues: per.messages * PRICE.opsPerMessage * PRICE.queueOp * 1e6,
+          r2: 0,
+        };
+  if (runCost) runCost.total = runCost.d1 + runCost.queues + runCost.r2;
+  const streamCost =
+    per.streamRows === undefined
+      ? undefined
+      : {
+          d1: per.streamRows * 1000 * PRICE.d1RowWritten * 1e6,
+          r2: (per.streamA * PRICE.r2A + per.streamB * PRICE.r2B) * 1000 * 1e6,
+        };
+  const $ = (v) => (v === undefined ? '–' : `$${v.toFixed(2)}`);
+  const ev = wasm.eventsCreate;
+  const inst = wasm.instantiate;
+  const onlyRows = [
+    [
+      'D1 round trips per completed 3-step run (Node host + queue consumer)',
+      per.trips === undefined
+        ? '–'
+        : `${fmt(per.trips, 1)} (${fmt(per.tripsNode, 1)} + ${fmt(per.trips - per.tripsNode, 1)})`,
+    ],
+    ['D1 rows written per 3-step run', fmt(per.rowsWritten, 1)],
+    ['D1 rows read per 3-step run (not priced: $0.001/M)', fmt(per.rowsRead, 1)],
+    ['queue messages sent per 3-step run', fmt(per.messages, 1)],
+    [
+      'R2 Class A / Class B operations per 1,000 stream chunks',
+      per.streamA === undefined ? '–' : `${fmt(per.streamA * 1000, 0)} / ${fmt(per.streamB * 1000, 0)}`,
+    ],
+    [
+      'D1 round trips / rows written per 1,000 stream chunks (writer + live reader)',
+      per.streamRows === undefined ? '–' : `${fmt(per.streamTrips * 1000)} / ${fmt(per.streamRows * 1000)}`,
+    ],
+    [
+      'cost per million 3-step runs (D1 rows written + Queues, list prices)',
+      runCost ? `${$(runCost.total)} (D1 ${$(runCost.d1)} + Queues ${$(runCost.queues)} + R2 ${$(runCost.r2)})` : '–',
+    ],
+    [
+      'cost per million 1,000-chunk streams (D1 rows written + R2)',
+      streamCost ? `${$(streamCost.d1 + streamCost.r2)} (D1 ${$(streamCost.d1)} + R2 ${$(streamCost.r2)})` : '–',
+    ],
+    [
+      'CPU inside the wasm core per events.create, median (p99)',
+      ev ? `${fmt(ev.medianUs, 0)} µs (${fmt(ev.p99Us, 0)} µs), n = ${ev.calls}` : '–',
+    ],
+    [
+      'wasm instantiate (new WebAssembly.Module + initSync), median',
+      inst
+        ? `${inst.totalMs.toFixed(2)} ms (compile ${inst.compileMs.toFixed(2)} + init ${inst.initMs.toFixed(2)}), n = ${inst.n}`
+        : '–',
+    ],
+    [
+      'release .wasm size, raw / gzip -9',
+      wasm.size ? `${wasm.size.raw.toLocaleString('en-US')} B / ${wasm.size.gzip.toLocaleString('en-US')} B` : '–',
+    ],
+  ];
+  const onlyTable = table(['this World only (local workerd, e2e topology)', 'value'], onlyRows);
+
+  // Where a 3-step run's time goes (this World): D1 time by side, and proxy-blocking time.
+  const profileRows = ours.map((w) => {
+    const n = med(w, 'perRun.runs');
+    const node = (k) => med(w, `perRun.counts.node.d1.${k}`);
+    return [
+      NAMES[w],
+      fmt(med(w, 'sequential.p50')),
+      n ? fmt(node('trips') / n, 1) : '–',
+      n ? fmt(node('ms') / n, 0) : '–',
+      n ? fmt(node('localMs') / n, 0) : '–',
+      n ? fmt(med(w, 'perRun.counts.worker.d1.trips') / n, 1) : '–',
+    ];
+  });
+  const profileTable = table(
+    [
+      '3-step run, sequential',
+      'p50 (ms)',
+      'Node-host D1 trips',
+      'their await time (ms)',
+      'blocking prepare()/bind() (ms)',
+      'consumer D1 trips',
+    ],
+    profileRows,
+  );
+
+  const versions = (() => {
+    const require = createRequire(path.join(ROOT, 'package.json'));
+    const v = (name) => {
+      try {
+        return JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).version;
+      } catch {
+        return '?';
+      }
+    };
+    let workerd = '?';
+    try {
+      workerd = JSON.parse(readFileSync(path.join(ROOT, 'node_modules', 'workerd', 'package.json'), 'utf8')).version;
+    } catch {}
+    let workflow = '?';
+    try {
+      workflow = JSON.parse(readFileSync(path.join(ROOT, 'node_modules', 'workflow', 'package.json'), 'utf8')).version;
+    } catch {}
+    return { wrangler: v('wrangler'), workerd, workflow };
+  })();
+  const cpus = os.cpus();
+  const machine = [
+    `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${os.release()}`,
+    `Node ${process.versions.node}, workflow ${versions.workflow}, wrangler ${versions.wrangler} (workerd ${versions.workerd})${pg?.version ? `, ${pg.version}` : ''}`,
+  ].join('; ');
+  const knobs = `BENCH_ROUNDS=${ROUNDS} BENCH_RUNS=${process.env.BENCH_RUNS ?? 10} BENCH_CONCURRENCY=${process.env.BENCH_CONCURRENCY ?? 10} BENCH_STEPS=${process.env.BENCH_STEPS ?? 50} BENCH_CHUNKS=${process.env.BENCH_CHUNKS ?? 1000}`;
+  const skippedNotes = Object.entries(skipped).map(([w, why]) => `**${NAMES[w]} skipped:** ${why}`);
+  const failures = WORLDS.filter((w) => !skipped[w] && (results[w]?.length ?? 0) < ROUNDS).map(
+    (w) =>
+      `**${NAMES[w]}:** ${ROUNDS - (results[w]?.length ?? 0)} of ${ROUNDS} rounds failed (see the command's output).`,
+  );
+
+  const report = [
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC in ${((Date.now() - started) / 60_000).toFixed(1)} min (the World processes ran ${(childMs / 60_000).toFixed(1)} min; the rest is building, PostgreSQL and${LOCK ? ' waiting for the workerd lock' : ' process start-up'}) on: ${machine}.`,
+    '',
+    `Command: \`npm run bench\` (${knobs}); each number is the median over ${ROUNDS} rounds; ratios are (this World) / (reference), ↑ higher is better, ↓ lower is better.`,
+    ...(skippedNotes.length || failures.length ? ['', ...skippedNotes, ...failures] : []),
+    '',
+    comparison,
+    '',
+    onlyTable,
+    '',
+    profileTable,
+  ].join('\n');
+
+  return report;
+}

@@ -1,0 +1,340 @@
+// One World's part of `npm run bench` (bench/main.mjs starts it, once per World and
+// round, each in its own process because a World is set once per process):
+//
+//   node bench/world.mjs cloudflare|cloudflare-gateway|local|postgres
+//
+// Starts the example app (examples/basic/app.mjs) on that World, runs the workloads of
+// examples/basic/workflows/bench.ts and prints one line `@@BENCH@@<json>` with the results.
+// Knobs (env): BENCH_RUNS (runs of the 3-step workflow per mode, default 10),
+// BENCH_CONCURRENCY (10), BENCH_STEPS (50), BENCH_CHUNKS (1000), BENCH_POSTGRES_URL,
+// BENCH_ONLY (a,b,c: the workloads to run), BENCH_PROFILE=1 (cloudflare*: also a timeline
+// of one 3-step run, in `timeline`), BENCH_FLUSH_MS (experiment: the World's
+// streamFlushIntervalMs).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startApp } from '../examples/basic/app.mjs';
+import { createWorld } from '../js/node.js';
+import { addCounts, countingEnv, newCounts, resetCounts } from '../tests/support/counting.mjs';
+import { localWorld, postgresWorld } from '../tests/support/worlds.mjs';
+import { gatewayEnv } from './gateway.mjs';
+import { quantile } from './report.mjs';
+
+const which = process.argv[2];
+const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
+const STEPS = Number(process.env.BENCH_STEPS ?? 50);
+const CHUNKS = Number(process.env.BENCH_CHUNKS ?? 1000);
+const POLL_MS = 10;
+const PROFILE = process.env.BENCH_PROFILE === '1';
+/** Workloads to run (a, b, c); all by default. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'a,b,c').split(','));
+/** Experiment: the World's `streamFlushIntervalMs` (the runtime's default is 10 ms). */
+const FLUSH_MS = process.env.BENCH_FLUSH_MS || undefined;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+
+// ---------------------------------------------------------------------------------------
+// The app on the chosen World. On Cloudflare the Node host's bindings are counted
+// (tests/support/counting.mjs) and so is the consumer Worker in workerd (bench/worker.js).
+const nodeCounts = newCounts();
+/** Timeline of the profile: [ms since the run's start, what]. */
+let timeline;
+let timelineT0 = 0;
+const mark = (what) => timeline?.push([Date.now() - timelineT0, what]);
+
+let dataDir;
+/** The consumer Worker's bindings gateway, as `env` for a World in Node. */
+const viaGateway = (env, worker) =>
+  gatewayEnv(env, (route, body) =>
+    worker.fetch(`http://gateway${route}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } }),
+  );
+
+const cloudflare = which === 'cloudflare' || which === 'cloudflare-gateway';
+const options = {};
+if (cloudflare) {
+  // bench/wrangler.toml: the example's Cloudflare side with the counting consumer.
+  options.wranglerConfig = '../../bench/wrangler.toml';
+  options.wrapEnv = (env, worker) =>
+    countingEnv(which === 'cloudflare-gateway' ? viaGateway(env, worker) : env, nodeCounts, {
+      onTrip: (ms, what, started) => timeline?.push([started - timelineT0, `D1 ${what} ${ms} ms`]),
+      onSend: (body) => mark(`queue send ${body?.queueName ?? ''}`),
+    });
+} else if (which === 'local') {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'wcf-bench-local-'));
+  options.world = ({ base }) => localWorld(dataDir, base);
+} else if (which === 'postgres') {
+  if (!process.env.BENCH_POSTGRES_URL) throw new Error('bench/world.mjs postgres needs BENCH_POSTGRES_URL');
+  options.world = ({ base }) => postgresWorld(process.env.BENCH_POSTGRES_URL, base);
+} else {
+  console.error('usage: node bench/world.mjs cloudflare|cloudflare-gateway|local|postgres');
+  process.exit(2);
+}
+
+// Deliveries reaching the routes' host, and their answers, go on the profile's timeline.
+options.onRoute = (phase, req) =>
+  mark(`${phase} ${req.url.replace('/.well-known/workflow/v1/', '')} ${req.headers['x-vqs-queue-name'] ?? ''}`);
+const app = await startApp(options);
+if (FLUSH_MS !== undefined) app.world.streamFlushIntervalMs = Number(FLUSH_MS);
+
+// In the profile, every call the runtime makes on the World goes on the timeline too.
+if (PROFILE && cloudflare) {
+  const wrap = (obj, prefix) => {
+    for (const [name, fn] of Object.entries(obj)) {
+      if (typeof fn !== 'function') continue;
+      obj[name] = (...args) => {
+        const what = `${prefix}${name}${name === 'create' ? `(${args[1]?.eventType})` : ''}`;
+        mark(`→ ${what}`);
+        const result = fn(...args);
+        if (result && typeof result.then === 'function')
+          result.then(
+            () => mark(`← ${what}`),
+            () => mark(`← ${what} threw`),
+          );
+        return result;
+      };
+    }
+  };
+  for (const part of ['runs', 'steps', 'events', 'hooks']) wrap(app.world[part], `${part}.`);
+  wrap(app.world, 'world.');
+}
+
+// Completion is polled on a World that is not counted (the polling is the bench's, not the
+// run's): on Cloudflare a second World and a D1 over the bindings gateway (so that the
+// poller never blocks the event loop the way the binding proxy's prepare()/bind() do),
+// elsewhere the app's World.
+let poller = app.world;
+let pollDb;
+let consumer;
+if (cloudflare) {
+  const worker = app.harness.getWorker('world-cloudflare-example');
+  const pollEnv = viaGateway(await worker.getEnv(), worker);
+  poller = createWorld(pollEnv);
+  pollDb = pollEnv.DB;
+  consumer = {
+    reset: async () => (await worker.fetch('http://bench/__bench/reset', { method: 'POST' })).json(),
+    counts: async () => (await worker.fetch('http://bench/__bench/counts')).json(),
+  };
+}
+
+/**
+ * Completion detection. One poll loop for all runs in flight: a tick every POLL_MS (ticks do
+ * not overlap). Local and Postgres: `runs.get(runId)` per run in flight per tick. Cloudflare:
+ * the same question as ONE D1 query per tick for all runs in flight (through the gateway),
+ * because one HTTP request per run every 10 ms (1,000/s with 10 runs in flight) would load
+ * the 2-core machine's workerd more than the runs themselves. The poller's reads are not
+ * counted.
+ */
+const waiting = new Map(); // runId -> { resolve, reject, until }
+let ticking = false;
+async function pollOnce(ids) {
+  if (cloudflare) {
+    const rows = (
+      await pollDb.batch([
+        pollDb
+          .prepare(`SELECT run_id, status FROM runs WHERE run_id IN (${ids.map(() => '?').join(', ')})`)
+          .bind(...ids),
+      ])
+    )[0].results;
+    return new Map(rows.map((r) => [r.run_id, r.status]));
+  }
+  const runs = await Promise.all(ids.map((id) => poller.runs.get(id, { resolveData: 'none' }).catch(() => undefined)));
+  return new Map(runs.filter(Boolean).map((r) => [r.runId, r.status]));
+}
+async function tick() {
+  if (ticking) return;
+  ticking = true;
+  try {
+    while (waiting.size) {
+      const ids = [...waiting.keys()];
+      const statuses = await pollOnce(ids).catch(() => new Map());
+      for (const id of ids) {
+        const w = waiting.get(id);
+        const status = statuses.get(id);
+        if (status && TERMINAL.has(status)) {
+          waiting.delete(id);
+          w.resolve(status);
+        } else if (Date.now() > w.until) {
+          waiting.delete(id);
+          w.reject(new Error(`run ${id} not finished after ${w.deadlineMs} ms (status ${status})`));
+        }
+      }
+      if (waiting.size) await sleep(POLL_MS);
+    }
+  } finally {
+    ticking = false;
+  }
+}
+/** Resolves with the run's terminal status once the poll loop sees it. */
+function finished(runId, deadlineMs = 120_000) {
+  return new Promise((resolve, reject) => {
+    waiting.set(runId, { resolve, reject, until: Date.now() + deadlineMs, deadlineMs });
+    tick();
+  });
+}
+
+/**
+ * Starts one 3-step run and waits for it. Latency: from the start() call to the run's
+ * `completedAt` (stamped by the World in this process, same clock); `seenMs`: to the
+ * poll loop seeing it.
+ */
+async function oneRun(i) {
+  const t0 = Date.now();
+  const p0 = performance.now();
+  const run = await app.start('bench3', [i]);
+  const status = await finished(run.runId);
+  const seenMs = performance.now() - p0;
+  if (status !== 'completed') throw new Error(`bench3 run ${run.runId} ended ${status}`);
+  return { runId: run.runId, t0, seenMs, expect: i + 3 };
+}
+
+/** Adds `ms` (start() to completedAt) to each result; checks return values. Not timed. */
+async function verify(results) {
+  for (const r of results) {
+    const value = await app.api.getRun(r.runId).returnValue;
+    if (value !== r.expect) throw new Error(`run ${r.runId} returned ${JSON.stringify(value)}, expected ${r.expect}`);
+    const run = await poller.runs.get(r.runId, { resolveData: 'none' });
+    r.ms = new Date(run.completedAt).getTime() - r.t0;
+  }
+}
+
+/** Waits until the consumer's counters stop moving (its last finishDelivery lands after the run completes). */
+async function quiesce() {
+  if (!consumer) return;
+  let last = '';
+  for (let i = 0; i < 50; i++) {
+    await sleep(100);
+    const now = JSON.stringify([await consumer.counts(), nodeCounts]);
+    if (now === last) return;
+    last = now;
+  }
+}
+
+async function countsSince(fn) {
+  if (!consumer) return { result: await fn() };
+  await quiesce();
+  resetCounts(nodeCounts);
+  await consumer.reset();
+  const result = await fn();
+  await quiesce();
+  const node = structuredClone(nodeCounts);
+  const worker = await consumer.counts();
+  return { result, counts: { node, worker, total: addCounts(structuredClone(node), worker) } };
+}
+
+function summary(results, wallMs) {
+  const latencies = results.map((r) => r.ms);
+  return {
+    runs: latencies.length,
+    wallMs,
+    runsPerSec: (latencies.length / wallMs) * 1000,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    seenP50: quantile(
+      results.map((r) => r.seenMs),
+      0.5,
+    ),
+  };
+}
+
+const out = { world: which, runs: RUNS, concurrency: CONCURRENCY, steps: STEPS, chunks: CHUNKS, flushMs: FLUSH_MS };
+try {
+  // Warm-up: the first runs pay for module loading and JIT; not measured.
+  await verify([await oneRun(0), await oneRun(1)]);
+
+  // (a) sequential
+  if (ONLY.has('a')) {
+    const { result, counts } = await countsSince(async () => {
+      const results = [];
+      const t0 = performance.now();
+      for (let i = 0; i < RUNS; i++) results.push(await oneRun(i));
+      return { results, wallMs: performance.now() - t0 };
+    });
+    await verify(result.results);
+    out.sequential = summary(result.results, result.wallMs);
+    if (counts) out.perRun = { counts, runs: RUNS };
+  }
+
+  // (a) concurrent: CONCURRENCY runs in flight until RUNS have finished.
+  if (ONLY.has('a')) {
+    const results = [];
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < RUNS) results.push(await oneRun(next++));
+      }),
+    );
+    const wallMs = performance.now() - t0;
+    await verify(results);
+    out.concurrent = summary(results, wallMs);
+  }
+
+  // (b) one run of STEPS sequential steps
+  if (ONLY.has('b')) {
+    const t0 = performance.now();
+    const run = await app.start('benchSteps', [STEPS]);
+    const status = await finished(run.runId, 600_000);
+    const wallMs = performance.now() - t0;
+    if (status !== 'completed') throw new Error(`benchSteps ended ${status}`);
+    const value = await app.api.getRun(run.runId).returnValue;
+    if (value !== STEPS) throw new Error(`benchSteps returned ${value}`);
+    out.steps50 = { wallMs, perStepMs: wallMs / STEPS };
+  }
+
+  // (c) a stream of CHUNKS chunks, written by one step, read live by the client
+  if (ONLY.has('c')) {
+    const { result, counts } = await countsSince(async () => {
+      const run = await app.start('benchStream', [CHUNKS]);
+      const arrivals = [];
+      const t0 = performance.now();
+      for await (const chunk of run.getReadable()) {
+        const at = performance.timeOrigin + performance.now();
+        const { k, t } = JSON.parse(chunk);
+        arrivals.push({ k, latency: at - t, at });
+      }
+      const status = await finished(run.runId);
+      if (status !== 'completed') throw new Error(`benchStream ended ${status}`);
+      return { arrivals, runId: run.runId, readMs: performance.now() - t0 };
+    });
+    const { arrivals } = result;
+    const value = await app.api.getRun(result.runId).returnValue;
+    if (arrivals.length !== CHUNKS || arrivals.some((a, i) => a.k !== i)) {
+      throw new Error(`stream: read ${arrivals.length} chunks, expected ${CHUNKS} in order`);
+    }
+    const latencies = arrivals.map((a) => a.latency);
+    out.stream = {
+      writeMs: value.written - value.started,
+      writeChunksPerSec: (CHUNKS / (value.written - value.started)) * 1000,
+      closeMs: value.closed - value.written,
+      readerSpanMs: arrivals[arrivals.length - 1].at - value.started,
+      latencyP50: quantile(latencies, 0.5),
+      latencyP99: quantile(latencies, 0.99),
+    };
+    if (counts) out.perStream = { counts, chunks: CHUNKS };
+  }
+
+  // Profile (cloudflare*): a timeline of one sequential 3-step run.
+  if (PROFILE && cloudflare) {
+    await quiesce();
+    timeline = [];
+    timelineT0 = Date.now();
+    mark('start()');
+    const run = await app.start('bench3', [0]);
+    mark(`start() returned ${run.runId}`);
+    await finished(run.runId);
+    mark('completion seen by the poller');
+    await quiesce();
+    out.timeline = timeline;
+    timeline = undefined;
+  }
+} catch (error) {
+  out.error = String(error?.stack ?? error);
+} finally {
+  await app.close().catch((e) => console.error('close:', e));
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+}
+out.elapsedMs = performance.now();
+process.stdout.write(`\n@@BENCH@@${JSON.stringify(out)}\n`);
+process.exit(out.error ? 1 : 0);

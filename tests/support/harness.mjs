@@ -1,0 +1,132 @@
+// Local Cloudflare test harness: wrangler's createTestHarness on the repo's
+// wrangler.toml (fixture Worker + D1/Queues/R2 in local workerd) plus the dead-letter
+// consumer Worker (tests/workers/wrangler.dlq.toml), with D1 migrations applied and a
+// D1 wrapper that counts real round trips.
+//
+//   const h = useHarness();                  // started before the file's tests, closed after
+//   const h = useHarness({ vars: { WORKFLOW_QUEUE_MAX_DELAY_SECONDS: '1' } });
+//   test('…', async () => { h.roundTrips.reset(); await h.world.runs.get(id); h.roundTrips.count; });
+import path from 'node:path';
+import { after, before } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { countingD1, newCounts } from './counting.mjs';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+// Keep Miniflare quiet and offline, and make sure anything spawned from here finds the
+// Node 22 / wrangler / wasm-opt of node_modules (docs/toolchain.md "Offline Miniflare",
+// "Node 22 from npm").
+process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
+process.env.WRANGLER_SEND_METRICS = 'false';
+{
+  const bin = path.join(ROOT, 'node_modules', '.bin');
+  const parts = (process.env.PATH ?? '').split(path.delimiter);
+  if (parts[0] !== bin) process.env.PATH = [bin, ...parts.filter((p) => p !== bin)].join(path.delimiter);
+}
+
+/** Name of the dead-letter consumer Worker (tests/workers/wrangler.dlq.toml). */
+export const DLQ_WORKER = 'world-cloudflare-dlq';
+
+/**
+ * Start local workerd with the repo's wrangler.toml and the DLQ consumer Worker, apply
+ * migrations/ to DB, and return the bindings of the main (fixture) Worker.
+ *
+ * @param {{ world?: boolean, vars?: Record<string, string> }} [options]
+ *   world: false returns no Node-side World (the fixture Workers still bundle the wasm
+ *   package, so the build must exist).
+ *   vars: overrides of wrangler.toml [vars] for both Workers of this harness (and so
+ *   for `env` and the Node-side World too).
+ */
+export async function startHarness({ world: withWorld = true, vars } = {}) {
+  let createWorld;
+  if (withWorld) {
+    try {
+      ({ createWorld } = await import('../../js/node.js'));
+    } catch (err) {
+      throw new Error(
+        `startHarness: cannot load js/node.js (${err?.message ?? err}). ` +
+          'Build the wasm package first (`npm run build`), or call startHarness({ world: false }).',
+        { cause: err },
+      );
+    }
+  }
+
+  const { createTestHarness } = await import('wrangler');
+  // Both Workers run in one local runtime: they share the local queues (workflow-dlq is
+  // fed by the main Worker's consumers) and the D1 database (same database_id).
+  const server = createTestHarness({
+    root: ROOT,
+    workers: [
+      { configPath: './wrangler.toml', ...(vars ? { vars } : {}) },
+      { configPath: './tests/workers/wrangler.dlq.toml', ...(vars ? { vars } : {}) },
+    ],
+  });
+  let env;
+  try {
+    await server.listen();
+    const worker = server.getWorker();
+    await worker.applyD1Migrations('DB');
+    env = await worker.getEnv();
+  } catch (err) {
+    await server.close().catch(() => {});
+    throw err;
+  }
+
+  const counts = newCounts();
+  const roundTrips = {
+    get count() {
+      return counts.d1.trips;
+    },
+    reset() {
+      counts.d1.trips = 0;
+    },
+  };
+  const db = countingD1(env.DB, counts.d1);
+  const world = withWorld ? createWorld({ ...env, DB: db }) : undefined;
+
+  let closed = false;
+  return {
+    server,
+    env,
+    db,
+    roundTrips,
+    world,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await server.close();
+    },
+  };
+}
+
+/**
+ * The harness of a test file: started before its tests and closed after them. Returns a
+ * view of the started harness (`h.world`, `h.env`, `h.db`, `h.roundTrips`, `h.server`),
+ * readable once the file's `before` hooks have run. `setup(h)` runs once it has started,
+ * `teardown(h)` before it closes.
+ *
+ * @param {Parameters<typeof startHarness>[0] & { setup?: (h: object) => unknown, teardown?: (h: object) => unknown }} [options]
+ */
+export function useHarness({ setup, teardown, ...options } = {}) {
+  let started;
+  before(async () => {
+    started = await startHarness(options);
+    await setup?.(started);
+  });
+  after(async () => {
+    try {
+      if (started) await teardown?.(started);
+    } finally {
+      await started?.close();
+    }
+  });
+  return new Proxy(
+    {},
+    {
+      get(_, key) {
+        if (!started) throw new Error(`useHarness: h.${String(key)} read before the harness started`);
+        return started[key];
+      },
+    },
+  );
+}

@@ -1,0 +1,171 @@
+// The queue test handler ("probe"), shared by the fixture Worker (in-isolate handler for
+// `__wkf_workflow_`, tests/workers/worker.js) and the Node HTTP app of
+// tests/queue/http.test.mjs (handler for `__wkf_step_`). Runtime-neutral: no Node imports,
+// so wrangler can bundle it into the Worker.
+//
+// Every invocation is recorded as one row of the D1 table `test_deliveries` (created on
+// demand; not part of migrations/). What the handler does is driven by the payload:
+//
+//   { tag, mode?: 'record' | 'sleep' | 'fail' | 'hold' | 'script', times?, seconds?, ms?, script? }
+//
+//   record (default)  return void
+//   sleep             return { timeoutSeconds: seconds } for the first `times` invocations
+//                     of this tag (default 1), then void
+//   fail              throw for the first `times` invocations of this tag (default 1)
+//   hold              wait `ms` milliseconds, then return void (keeps a delivery in flight)
+//   script            invocation n follows `script[n-1]` ('ok' once the script is over):
+//                     'ok' → void, 'fail' → throw, 'sleep:<s>' → { timeoutSeconds: s }
+//
+// The row's tag is payload.tag, else payload.correlationId (health checks), else
+// payload.runId (recovery messages from start()), else NULL.
+
+export const DELIVERIES_TABLE = 'test_deliveries';
+
+const DDL =
+  'CREATE TABLE IF NOT EXISTS test_deliveries (' +
+  'seq INTEGER PRIMARY KEY AUTOINCREMENT, tag TEXT, source TEXT NOT NULL, attempt INTEGER, ' +
+  'queue_name TEXT, message_id TEXT, payload TEXT, at INTEGER NOT NULL)';
+
+/** Creates test_deliveries if it does not exist (one statement: D1 exec() splits lines). */
+export async function ensureDeliveriesTable(db) {
+  await db.prepare(DDL).run();
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+/** FNV-1a (32 bit) of bytes, as 8 hex digits: a cheap fingerprint for large payloads. */
+export function fnv1a(bytes) {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < bytes.length; i++) {
+    h ^= bytes[i];
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/**
+ * A JSON-able description of a decoded payload that keeps what the tests assert on:
+ * `Uint8Array` → `{$type:'Uint8Array', bytes}` (or `{length, fnv}` when longer than 64),
+ * `Date` → `{$type:'Date', iso}`, other binary types named, long strings fingerprinted.
+ */
+export function summarize(value) {
+  if (value instanceof Uint8Array) {
+    if (value.length <= 64) return { $type: 'Uint8Array', bytes: Array.from(value) };
+    return { $type: 'Uint8Array', length: value.length, fnv: fnv1a(value) };
+  }
+  if (value instanceof Date) return { $type: 'Date', iso: Number.isNaN(value.getTime()) ? null : value.toISOString() };
+  if (value instanceof ArrayBuffer) return { $type: 'ArrayBuffer', length: value.byteLength };
+  if (ArrayBuffer.isView(value))
+    return { $type: value.constructor?.name ?? 'ArrayBufferView', length: value.byteLength };
+  if (typeof value === 'string' && value.length > 256) {
+    return { $type: 'string', length: value.length, fnv: fnv1a(new TextEncoder().encode(value)) };
+  }
+  if (typeof value === 'bigint') return { $type: 'bigint', value: String(value) };
+  if (value === undefined) return { $type: 'undefined' };
+  if (Array.isArray(value)) return value.map(summarize);
+  if (value && typeof value === 'object') {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = summarize(v);
+    return out;
+  }
+  return value;
+}
+
+/** The test tag a payload is recorded under (see the header comment). */
+export function tagOf(payload) {
+  if (!payload || typeof payload !== 'object') return null;
+  for (const key of ['tag', 'correlationId', 'runId']) {
+    if (typeof payload[key] === 'string') return payload[key];
+  }
+  return null;
+}
+
+/**
+ * Records one invocation and returns how many invocations this tag has had so far
+ * (this one included). The insert and the count are one D1 batch.
+ */
+async function record(db, source, payload, meta) {
+  const tag = tagOf(payload);
+  const [, counted] = await db.batch([
+    db
+      .prepare(
+        'INSERT INTO test_deliveries (tag, source, attempt, queue_name, message_id, payload, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .bind(
+        tag,
+        source,
+        meta?.attempt ?? null,
+        meta?.queueName ?? null,
+        meta?.messageId ?? null,
+        JSON.stringify(summarize(payload)),
+        Date.now(),
+      ),
+    db.prepare('SELECT COUNT(*) AS n FROM test_deliveries WHERE tag IS ? AND source = ?').bind(tag, source),
+  ]);
+  return counted.results[0].n;
+}
+
+/**
+ * The probe handler `(payload, meta) => void | {timeoutSeconds}` over a D1 binding.
+ * `source` ('isolate', 'http', …) is stored with each row.
+ */
+export function createProbe(db, source) {
+  let ready;
+  return async function probe(payload, meta) {
+    ready ??= ensureDeliveriesTable(db).catch((e) => {
+      ready = undefined;
+      throw e;
+    });
+    await ready;
+    const n = await record(db, source, payload, meta);
+    const p = payload && typeof payload === 'object' ? payload : {};
+    const times = typeof p.times === 'number' ? p.times : 1;
+    switch (p.mode) {
+      case 'script': {
+        const step = (Array.isArray(p.script) && p.script[n - 1]) || 'ok';
+        if (step === 'fail') throw new Error(`probe ${tagOf(p)}: failing invocation ${n} on purpose`);
+        if (step.startsWith('sleep:')) return { timeoutSeconds: Number(step.slice(6)) };
+        return undefined;
+      }
+      case 'sleep':
+        if (n <= times) return { timeoutSeconds: typeof p.seconds === 'number' ? p.seconds : 0 };
+        return undefined;
+      case 'fail':
+        if (n <= times) throw new Error(`probe ${tagOf(p)}: failing invocation ${n} on purpose`);
+        return undefined;
+      case 'hold':
+        await new Promise((resolve) => setTimeout(resolve, typeof p.ms === 'number' ? p.ms : 1000));
+        return undefined;
+      default:
+        return undefined;
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Test values over JSON (for the fixture's /queue route): `{$bytes:[…]}` is a Uint8Array,
+// `{$date:'<iso>'}` a Date.
+
+export function encodeTestValue(value) {
+  if (value instanceof Uint8Array) return { $bytes: Array.from(value) };
+  if (value instanceof Date) return { $date: value.toISOString() };
+  if (Array.isArray(value)) return value.map(encodeTestValue);
+  if (value && typeof value === 'object') {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = encodeTestValue(v);
+    return out;
+  }
+  return value;
+}
+
+export function decodeTestValue(value) {
+  if (Array.isArray(value)) return value.map(decodeTestValue);
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value);
+    if (keys.length === 1 && keys[0] === '$bytes') return new Uint8Array(value.$bytes);
+    if (keys.length === 1 && keys[0] === '$date') return new Date(value.$date);
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = decodeTestValue(v);
+    return out;
+  }
+  return value;
+}
