@@ -20,7 +20,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BIN, childEnv, ROOT, run } from '../scripts/env.mjs';
+import { childEnv, NODE, ROOT, run, WF4 } from '../scripts/env.mjs';
 import { setupPostgres } from '../tests/support/worlds.mjs';
 import { startPostgres } from './postgres.mjs';
 import { buildReport } from './report.mjs';
@@ -79,7 +79,7 @@ function child(script, args, env = {}, { lock } = {}) {
 // ---------------------------------------------------------------------------------------
 if (process.env.BENCH_SKIP_BUILD !== '1') {
   step('building the wasm package', process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')]);
-  step('building the example workflows (wf build)', path.join(BIN, 'wf'), ['build'], EXAMPLE);
+  step('building the example workflows (wf build)', NODE, [WF4, 'build'], EXAMPLE);
 }
 
 // bench/wrangler.toml must stay examples/basic/wrangler.toml with another consumer.

@@ -3,6 +3,7 @@
 // declarations generated from Rust with tsify (pkg/world_cloudflare.d.ts), and
 // tests/types/world.check.ts proves both fit the contract.
 import type { Storage, Streamer, Queue as WorkflowQueue } from '@workflow/world';
+import type { World as WorldV5 } from '@workflow/world-v5';
 import type { BindingNames } from '../pkg/world_cloudflare.js';
 
 export type {
@@ -16,7 +17,27 @@ export type {
   StreamChunksPage,
   StreamInfo,
   Wait,
+  WorldOptions,
 } from '../pkg/world_cloudflare.js';
+
+import type { Event, EventType, Run, Step, StructuredError } from '../pkg/world_cloudflare.js';
+
+// The generated entity types serve both lines; the line of a run fixes the shape of its
+// error (4.x: the StructuredError; 5.x: the bytes core serialized) and whether it has
+// attributes (5.x: always, `{}` when none were set). The engine guarantees these by the
+// run's spec version (tests/conformance-v5/runs.test.mjs V32, V36).
+/** A run of the 4.x World (spec 3). */
+export type RunV4 = Omit<Run, 'error' | 'errorCode' | 'attributes' | 'encryptionPublicKey'> & {
+  error?: StructuredError;
+};
+/** A run of the 5.x World (spec 7). */
+export type RunV5 = Omit<Run, 'error' | 'attributes'> & { error?: Uint8Array; attributes: Record<string, string> };
+/** An event of the 4.x World (`attr_set` is a 5.x event type). */
+export type EventV4 = Omit<Event, 'eventType'> & { eventType: Exclude<EventType, 'attr_set'> };
+/** A step of the 4.x World. */
+export type StepV4 = Omit<Step, 'error'> & { error?: StructuredError };
+/** A step of the 5.x World. */
+export type StepV5 = Omit<Step, 'error'> & { error?: Uint8Array };
 
 // Hand-written: the bindings are Cloudflare's types (@cloudflare/workers-types), which
 // Rust cannot name.
@@ -35,7 +56,9 @@ export interface CloudflareEnv {
   WORKFLOW_APP_URL?: string;
   /** HMAC secret: HTTP deliveries are signed and unsigned requests refused with 401. */
   WORKFLOW_SECRET?: string;
-  /** Longest delay of one queue send (default 86400); lower only to test delay chaining. */
+  /** Secret from which each run's 32-byte encryption key is derived (HKDF-SHA-256); unset: no encryption. */
+  WORKFLOW_ENCRYPTION_KEY?: string;
+  /** Longest delay of one queue send (default 43200, the Queues limit); lower only to test delay chaining. */
   WORKFLOW_QUEUE_MAX_DELAY_SECONDS?: string | number;
 }
 
@@ -48,13 +71,26 @@ export type CloudflareWorld = Storage &
     readonly streamFlushIntervalMs: 0;
     /** Re-enqueues every pending or running run (contract §5.6). */
     start(): Promise<void>;
+    getEncryptionKeyForRun(
+      run: { runId: string } | string,
+      context?: Record<string, unknown>,
+    ): Promise<Uint8Array | undefined>;
   };
 
+/** The World of `workflow` 5.x (`@workflow/world` 5.0.0-beta.37, spec version 7). */
+export type CloudflareWorldV5 = WorldV5 & {
+  readonly specVersion: 7;
+  readonly capabilities: { readonly hookResumeDedup: true };
+  readonly streamFlushIntervalMs: 0;
+  start(): Promise<void>;
+};
 /**
  * The World over a Worker's bindings. Synchronous and side-effect free; bindings are
  * read when a method needs them, so it may be created before `env` is complete.
  */
-export function createWorld(env?: CloudflareEnv): CloudflareWorld;
+export function createWorld(env?: CloudflareEnv, options?: { specVersion?: 3 }): CloudflareWorld;
+/** The World of `workflow` 5.x: slot-numbered logs, `world.streams.*`, one queue. */
+export function createWorld(env: CloudflareEnv | undefined, options: { specVersion: 7 }): CloudflareWorldV5;
 
 /**
  * Delivers one Queues message to its workflow or step handler. Resolves when the message

@@ -6,12 +6,17 @@ import * as wasm from '../pkg/world_cloudflare.js';
 import { decodeBody, encodeBody } from './wire.js';
 
 /**
- * Handlers registered by createQueueHandler, by prefix. Global to the isolate, not to a
- * World: the runtime may build one World for its routes and another for its calls
- * (contract §1.2), and the consumer must find the routes' handlers.
+ * Handlers registered by createQueueHandler, by line (spec version) and prefix. Global to
+ * the isolate, not to a World: the runtime may build one World for its routes and another
+ * for its calls (contract §1.2), and the consumer must find the routes' handlers. A 4.x
+ * and a 5.x runtime in one isolate register the same prefix; each message names its line.
  */
-const HANDLERS_KEY = Symbol.for('@workflow/world-cloudflare//queue-handlers');
+const HANDLERS_KEY = Symbol.for('@workflow/world-cloudflare//queue-handlers/v2');
 const handlers = (globalThis[HANDLERS_KEY] ??= new Map());
+const handlersOf = (specVersion) => {
+  if (!handlers.has(specVersion)) handlers.set(specVersion, new Map());
+  return handlers.get(specVersion);
+};
 
 const json = (body, status = 200) => Response.json(body, { status });
 
@@ -33,7 +38,7 @@ const isQueueName = (name) => {
  * @param {(payload: unknown, meta: wasm.DeliveryMeta) => Promise<void | { timeoutSeconds?: number }>} handler
  */
 export function createQueueHandler(core, prefix, handler) {
-  handlers.set(prefix, handler);
+  handlersOf(core.specVersion).set(prefix, handler);
   return async (request) => {
     const queueName = request.headers.get('x-vqs-queue-name');
     const messageId = request.headers.get('x-vqs-message-id');
@@ -64,9 +69,9 @@ export function createQueueHandler(core, prefix, handler) {
   };
 }
 
-function registeredHandler(queueName) {
+function registeredHandler(specVersion, queueName) {
   let best;
-  for (const [prefix, handler] of handlers) {
+  for (const [prefix, handler] of handlersOf(specVersion)) {
     if (queueName.startsWith(prefix) && (!best || prefix.length > best.prefix.length)) best = { prefix, handler };
   }
   return best?.handler;
@@ -112,7 +117,7 @@ export async function handleQueueMessage(env, message) {
     if (delivery.action !== 'deliver') return;
     let result;
     try {
-      const handler = registeredHandler(delivery.queueName);
+      const handler = registeredHandler(delivery.specVersion, delivery.queueName);
       result = handler ? await handler(delivery.payload(), delivery.meta()) : await post(delivery);
     } catch (error) {
       await delivery.fail();

@@ -15,15 +15,16 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * @param {import('../pkg/world_cloudflare.js').World} core
  * @param {string} name
  * @param {number} startIndex
+ * @param {string} [runId] the run id, on the workflow 5 line: checked against `name` for swapped arguments
  */
-function tail(core, name, startIndex) {
+function tail(core, name, startIndex, runId) {
   let next = startIndex;
   let wait = POLL_MIN_MS;
   let cancelled = false;
   return new ReadableStream({
     async pull(controller) {
       while (!cancelled) {
-        const page = await core.streamTail(name, next);
+        const page = await core.streamTail(name, next, runId);
         next = page.next;
         for (const chunk of page.chunks) controller.enqueue(chunk);
         if (page.done) {
@@ -45,7 +46,7 @@ function tail(core, name, startIndex) {
 }
 
 /**
- * The Streamer members of the World.
+ * The 4.x Streamer members of the World (name first).
  *
  * @param {import('../pkg/world_cloudflare.js').World} core
  */
@@ -58,5 +59,27 @@ export function createStreamer(core) {
     listStreamsByRunId: (runId) => core.listStreams(runId),
     getStreamChunks: (name, _runId, options) => core.streamChunks(name, options),
     getStreamInfo: (name, _runId) => core.streamInfo(name),
+  };
+}
+
+/**
+ * `world.streams` of the 5.x World (run id first, world-contract-v5 §2.4); the core
+ * refuses arguments that look swapped.
+ *
+ * @param {import('../pkg/world_cloudflare.js').World} core
+ */
+export function createStreams(core) {
+  return {
+    write: (runId, name, chunk) => core.streamWrite(name, runId, [chunk]),
+    writeMulti: (runId, name, chunks) => core.streamWrite(name, runId, chunks),
+    close: (runId, name) => core.streamClose(name, runId),
+    get: async (runId, name, startIndex = 0) => {
+      // Checked here, so a bad call rejects now rather than on the first read.
+      core.checkStream(name, runId);
+      return tail(core, name, startIndex, runId);
+    },
+    list: (runId) => core.listStreams(runId),
+    getChunks: (runId, name, options) => core.streamChunks(name, options, runId),
+    getInfo: (runId, name) => core.streamInfo(name, runId),
   };
 }

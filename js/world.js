@@ -3,21 +3,73 @@
 // method hands its arguments to a method of the Rust `World` (src/wasm/world.rs).
 import * as wasm from '../pkg/world_cloudflare.js';
 import { createQueue } from './queue.js';
-import { createStreamer } from './streamer.js';
+import { createStreamer, createStreams } from './streamer.js';
 
 /**
  * Creates the World for a Worker's `env`. Synchronous and side-effect free: the runtime
  * may build a World before bindings exist (contract §1.2), so the bindings are read on
  * each call, and a missing one is reported by the call that needs it.
  *
+ * `options.specVersion` picks the line: 3 (the default) is the World of `workflow` 4.x,
+ * 7 the World of `workflow` 5.x. Both serve one D1 database; each run keeps the rules of
+ * the line that created it.
+ *
+ * @overload
  * @param {import('./index.js').CloudflareEnv} [env]
+ * @param {{ specVersion?: 3 }} [options]
  * @returns {import('./index.js').CloudflareWorld}
  */
-export function createWorld(env = {}) {
-  const core = new wasm.World(env);
+/**
+ * @overload
+ * @param {import('./index.js').CloudflareEnv | undefined} env
+ * @param {{ specVersion: 7 }} options
+ * @returns {import('./index.js').CloudflareWorldV5}
+ */
+/**
+ * @param {import('./index.js').CloudflareEnv} [env]
+ * @param {import('./index.js').WorldOptions} [options]
+ * @returns {import('./index.js').CloudflareWorld | import('./index.js').CloudflareWorldV5}
+ */
+export function createWorld(env = {}, options = undefined) {
+  const core = new wasm.World(env, options);
+  const storage = {
+    runs: {
+      get: (runId, params) => core.getRun(runId, params),
+      list: (params) => core.listRuns(params),
+    },
+    steps: {
+      get: (runId, stepId, params) => core.getStep(runId, stepId, params),
+      list: (params) => core.listSteps(params),
+    },
+    events: {
+      create: (runId, data, params) => core.createEvent(runId, data, params),
+      get: (runId, eventId, params) => core.getEvent(runId, eventId, params),
+      list: (params) => core.listEvents(params),
+      listByCorrelationId: (params) => core.listEvents(params),
+    },
+    hooks: {
+      get: (hookId, params) => core.getHook(hookId, params),
+      getByToken: (token, params) => core.getHookByToken(token, params),
+      list: (params) => core.listHooks(params),
+    },
+    getEncryptionKeyForRun: (run) => core.encryptionKey(run),
+  };
   // The Rust types cannot carry zod's per-status refinements of the contract's entity
   // types (a completed run has `completedAt`, …); the engine guarantees them at run time
   // and tests/types/world.check.ts checks each generated type against the contract's.
+  if (core.specVersion === 7) {
+    return /** @type {import('./index.js').CloudflareWorldV5} */ (
+      /** @type {unknown} */ ({
+        specVersion: 7,
+        // Only what the World enforces: one committed hook_received per (runId, resumeId).
+        capabilities: { hookResumeDedup: true },
+        streamFlushIntervalMs: 0,
+        ...createQueue(core),
+        streams: createStreams(core),
+        ...storage,
+      })
+    );
+  }
   return /** @type {import('./index.js').CloudflareWorld} */ (
     /** @type {unknown} */ ({
       specVersion: 3,
@@ -27,25 +79,7 @@ export function createWorld(env = {}) {
       streamFlushIntervalMs: 0,
       ...createQueue(core),
       ...createStreamer(core),
-      runs: {
-        get: (runId, params) => core.getRun(runId, params),
-        list: (params) => core.listRuns(params),
-      },
-      steps: {
-        get: (runId, stepId, params) => core.getStep(runId, stepId, params),
-        list: (params) => core.listSteps(params),
-      },
-      events: {
-        create: (runId, data, params) => core.createEvent(runId, data, params),
-        get: (runId, eventId, params) => core.getEvent(runId, eventId, params),
-        list: (params) => core.listEvents(params),
-        listByCorrelationId: (params) => core.listEvents(params),
-      },
-      hooks: {
-        get: (hookId, params) => core.getHook(hookId, params),
-        getByToken: (token, params) => core.getHookByToken(token, params),
-        list: (params) => core.listHooks(params),
-      },
+      ...storage,
     })
   );
 }

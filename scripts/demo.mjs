@@ -2,7 +2,7 @@
 // workerd) with the example's Node host, runs every example workflow on this World and
 // prints a table. Exits non-zero if any workflow misbehaves.
 import path from 'node:path';
-import { BIN, ROOT, run } from './env.mjs';
+import { NODE, ROOT, run, WF4 } from './env.mjs';
 
 const EXAMPLE = path.join(ROOT, 'examples', 'basic');
 
@@ -16,7 +16,7 @@ function step(title, cmd, args, cwd = ROOT) {
 }
 
 step('building the wasm package', 'node', [path.join(ROOT, 'scripts', 'build.mjs')]);
-step('building the example workflows (wf build)', path.join(BIN, 'wf'), ['build'], EXAMPLE);
+step('building the example workflows (wf build)', NODE, [WF4, 'build'], EXAMPLE);
 
 const { startApp } = await import(path.join(EXAMPLE, 'app.mjs'));
 const { scenarios, runScenario } = await import(path.join(EXAMPLE, 'scenarios.mjs'));

@@ -11,6 +11,12 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = path.join(ROOT, 'node_modules', '.bin');
 export const NODE = path.join(BIN, 'node');
+/**
+ * The `wf` CLI of `workflow` 4.8.9, which builds the example's routes. Not `.bin/wf`: the
+ * 5.x line is installed too (npm alias `workflow-v5`), and npm links whichever `wf` it
+ * installs last.
+ */
+export const WF4 = path.join(ROOT, 'node_modules', 'workflow', 'bin', 'run.js');
 
 export function childEnv(extra = {}) {
   const cargoBin = path.join(process.env.CARGO_HOME ?? path.join(os.homedir(), '.cargo'), 'bin');

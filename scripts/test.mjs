@@ -10,7 +10,7 @@
 // TEST_STEP_TIMEOUT (seconds, default 1800) bounds each step.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { NODE, ROOT, run } from './env.mjs';
+import { NODE, ROOT, run, WF4 } from './env.mjs';
 
 /** Every `tests/<group>/*.test.mjs`, by group and name. */
 const testFiles = () =>
@@ -32,11 +32,7 @@ const STEPS = [
     name: 'example',
     group: 'int',
     title: 'example workflows (wf build, for the end-to-end tests)',
-    cmd: () => [
-      path.join(ROOT, 'node_modules', '.bin', 'wf'),
-      ['build'],
-      { cwd: path.join(ROOT, 'examples', 'basic') },
-    ],
+    cmd: () => [NODE, [WF4, 'build'], { cwd: path.join(ROOT, 'examples', 'basic') }],
   },
   { name: 'wasm', group: 'wasm', title: 'wasm tests under Node', cmd: () => ['wasm-pack', ['test', '--node']] },
   {

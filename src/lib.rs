@@ -6,6 +6,7 @@
 //! - `store`: events and entities in D1 (a plan as one atomic batch, and the reads).
 //! - `queue`: messages on Cloudflare Queues (idempotency, delivery, delays, dead letters).
 //! - `stream`: stream chunks in D1 segments and R2.
+//! - `encryption`: per-run keys derived from the deployment's secret.
 //! - `sql`, `ports`: statements as data, and the traits the flows do their I/O through.
 //! - `wasm` (wasm32 only): the JS boundary, and the only module that names wasm-bindgen,
 //!   js-sys or web-sys.
@@ -17,6 +18,7 @@
 // so its size in `Result` is not worth boxing.
 #![allow(clippy::result_large_err)]
 
+pub mod encryption;
 pub mod engine;
 pub mod model;
 pub mod ports;

@@ -192,7 +192,7 @@ impl Blobs for MemoryBlobs {
 }
 
 /// The longest delay of one send in the native tests, unless a test lowers it.
-pub const MAX_DELAY_SECONDS: i64 = 86_400;
+pub const MAX_DELAY_SECONDS: i64 = 43_200;
 
 /// Everything a flow needs, in memory, over database `D` (SQLite unless a test wraps it).
 pub struct Fixture<D = Sqlite3> {

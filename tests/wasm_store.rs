@@ -43,7 +43,15 @@ fn event(event_type: &str, correlation_id: JsValue, event_data: JsValue) -> JsVa
 fn world(db: &JsValue) -> World {
     let env = Object::new();
     Reflect::set(&env, &"DB".into(), db).unwrap();
-    World::new(env.into())
+    World::new(env.into(), None).unwrap()
+}
+
+/// The 5.x World (`{ specVersion: 7 }`) over the same `env`.
+fn world_v5(db: &JsValue) -> World {
+    let env = Object::new();
+    Reflect::set(&env, &"DB".into(), db).unwrap();
+    let options = obj(&[("specVersion", 7.into())]);
+    World::new(env.into(), Some(Ts::new_unchecked(options))).unwrap()
 }
 
 async fn settle(p: Promise) -> Result<JsValue, JsValue> {
@@ -278,4 +286,47 @@ async fn a_missing_binding_is_a_clear_error() {
         .as_string()
         .unwrap()
         .contains("D1 binding is missing"));
+}
+
+/// Core 5 passes functions (`replayEventObserver`) and telemetry in `events.create`'s params:
+/// the boundary converts only the fields the World reads, so they are ignored, not refused.
+#[wasm_bindgen_test]
+async fn the_5x_world_reads_only_its_params_and_answers_slot_ids() {
+    let db = sqlite_d1();
+    let w = world_v5(&db);
+    let run_id = ulid_now();
+    let data = obj(&[
+        ("deploymentId", "d".into()),
+        ("workflowName", "w".into()),
+        ("input", bytes(&[1])),
+    ]);
+    settle(w.create_event(
+        run_id.clone().into(),
+        Ts::new_unchecked(event("run_created", JsValue::UNDEFINED, data)),
+        None,
+    ))
+    .await
+    .unwrap();
+    let observer = js_sys::Function::new_no_args("return 1");
+    let params = obj(&[
+        ("skipPreload", true.into()),
+        ("replayEventObserver", observer.into()),
+        ("requestId", "req_1".into()),
+    ]);
+    let started = settle(w.create_event(
+        run_id.clone().into(),
+        Ts::new_unchecked(event("run_started", JsValue::UNDEFINED, JsValue::UNDEFINED)),
+        Some(Ts::new_unchecked(params)),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        get(&get(&started, "event"), "eventId").as_string().unwrap(),
+        "evnt_00000000000000000000000002"
+    );
+    assert!(
+        get(&started, "events").is_undefined(),
+        "skipPreload was read"
+    );
+    assert_eq!(w.spec_version(), 7);
 }

@@ -8,42 +8,70 @@
 //! store decides again on the snapshot that the same batch read. On the hot path the
 //! first decision is made on the state the event usually meets ([`Snapshot::expected`]),
 //! so it costs one D1 round trip (docs/design.md decision 1).
+//!
+//! A run is served by the rules of the spec version it was created with: 4.x runs by
+//! contract §3 (`world-contract.md`), spec ≥ 4 runs by the 5.x rules (world-contract-v5
+//! §4), which differ in the places marked "5.x".
 
+pub mod attributes;
 pub mod request;
 
 use crate::model::value::{entry, text};
 use crate::model::ErrorName;
 use crate::model::{
-    ids, is_legacy_spec_version, wait_id, Event, EventType, Hook, Millis, Payload, Run, RunStatus,
-    Step, StepStatus, StructuredError, Timestamp, Value, Wait, WaitStatus, WorldError,
-    HOOK_ENVIRONMENT, HOOK_OWNER_ID, HOOK_PROJECT_ID, SPEC_VERSION_CURRENT,
+    ids, is_legacy_spec_version, wait_id, Attributes, ErrorValue, Event, EventType, Hook, Line,
+    Millis, Payload, Run, RunStatus, Step, StepStatus, Timestamp, Value, Wait, WaitStatus,
+    WorldError, HOOK_ENVIRONMENT, HOOK_OWNER_ID, HOOK_PROJECT_ID, SPEC_VERSION_CURRENT,
+    SPEC_VERSION_FIRST_SLOTS, SPEC_VERSION_SLOTS,
 };
-pub use request::{EventRequest, Kind, ResilientStart};
+pub use request::{EventRequest, Kind, LazyStart, NewRun, Resume};
 
 /// What a decision may use besides the state: the time and fresh event ids.
 #[derive(Clone, Debug)]
 pub struct Ctx {
     pub now: Millis,
-    /// Ids for the events a plan appends (at most two: resilient start).
+    /// Ids for the events a plan appends to a 4.x run (at most two: resilient start);
+    /// a spec ≥ 4 run's events get their slot ids when they commit.
     pub event_ids: [String; 2],
 }
 
-/// How a run's spec version sorts it (contract §1.1, §3.1 step 5).
+/// How a run's spec version sorts it (contract §1.1, §3.1 step 5; world-contract-v5 §10).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Era {
+    /// Absent or ≤ 1 (contract §3.3).
     Legacy,
-    Current,
-    TooNew,
+    /// 2 and 3: the 4.x rules, ULID event ids.
+    Events,
+    /// 4 to 7: the 5.x rules, slot-numbered logs.
+    Slots,
+    /// Above 7: no line of this World serves it.
+    Future,
 }
 
 impl Era {
     pub fn of(spec_version: Option<i64>) -> Era {
-        if is_legacy_spec_version(spec_version) {
-            Era::Legacy
-        } else if spec_version.is_some_and(|v| v > SPEC_VERSION_CURRENT) {
-            Era::TooNew
-        } else {
-            Era::Current
+        match spec_version {
+            _ if is_legacy_spec_version(spec_version) => Era::Legacy,
+            Some(v) if v > SPEC_VERSION_SLOTS => Era::Future,
+            Some(v) if v >= SPEC_VERSION_FIRST_SLOTS => Era::Slots,
+            _ => Era::Events,
+        }
+    }
+
+    /// The rules a run of this era is served by when the event does not load the run:
+    /// a legacy run's step events follow the 4.x rules.
+    pub fn rules(self) -> Era {
+        match self {
+            Era::Legacy => Era::Events,
+            era => era,
+        }
+    }
+
+    /// The era whose rules this line applies to the runs it creates.
+    pub fn of_line(line: Line) -> Era {
+        match line {
+            Line::V4 => Era::Events,
+            Line::V5 => Era::Slots,
         }
     }
 }
@@ -52,6 +80,10 @@ impl Era {
 pub struct RunFacts {
     pub status: RunStatus,
     pub spec_version: Option<i64>,
+    /// 5.x: the run's attributes (their count bounds an `attr_set`), and whether its
+    /// `$retention` purges its user data when it ends.
+    pub attributes: Attributes,
+    pub purge_on_finish: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -83,16 +115,34 @@ pub struct Snapshot {
     /// A `hook_created` or `hook_conflict` for `(runId, correlationId)` is in the log:
     /// the hook's one create outcome.
     pub hook_create_logged: bool,
+    /// 5.x: an `attr_set` for `(runId, correlationId)` is in the log.
+    pub attr_set_logged: bool,
+    /// 5.x: the `hook_received` committed for `(runId, params.resumeId)`.
+    pub resume: Option<ResumeFacts>,
+}
+
+/// A committed resume (world-contract-v5 §4.10).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResumeFacts {
+    pub slot: i64,
+    pub hook_id: String,
+    pub digest: Option<String>,
 }
 
 impl Snapshot {
     /// The state an event of this type meets on the hot path: a running current run, a
     /// free token, a pending step for `step_started`, and so on.
     pub fn expected(req: &EventRequest) -> Snapshot {
-        let running = Some(RunFacts {
-            status: RunStatus::Running,
-            spec_version: Some(SPEC_VERSION_CURRENT),
-        });
+        let spec_version = Some(req.line.spec_version());
+        let run = |status| {
+            Some(RunFacts {
+                status,
+                spec_version,
+                attributes: Attributes::default(),
+                purge_on_finish: false,
+            })
+        };
+        let running = run(RunStatus::Running);
         let step = |status| {
             Some(StepFacts {
                 status,
@@ -105,12 +155,9 @@ impl Snapshot {
         };
         match req.event_type {
             EventType::RunCreated => s.run = None,
-            EventType::RunStarted => {
-                s.run = Some(RunFacts {
-                    status: RunStatus::Pending,
-                    spec_version: Some(SPEC_VERSION_CURRENT),
-                })
-            }
+            EventType::RunStarted => s.run = run(RunStatus::Pending),
+            // A 5.x lazy start creates its step.
+            EventType::StepStarted if matches!(req.kind, Kind::StepStarted { lazy: Some(_) }) => {}
             EventType::StepStarted => s.step = step(StepStatus::Pending),
             EventType::StepCompleted | EventType::StepFailed | EventType::StepRetrying => {
                 s.step = step(StepStatus::Running)
@@ -129,7 +176,8 @@ impl Snapshot {
             | EventType::StepCreated
             | EventType::HookCreated
             | EventType::HookConflict
-            | EventType::WaitCreated => {}
+            | EventType::WaitCreated
+            | EventType::AttrSet => {}
         }
         s
     }
@@ -161,6 +209,15 @@ pub enum Guard {
     HookCreateNotLogged,
     WaitMissing,
     Wait(WaitStatus),
+    /// 5.x: the run's attributes are exactly these.
+    Attributes(Attributes),
+    /// 5.x: whether the run's `$retention` purges its user data when it ends.
+    PurgeOnFinish(bool),
+    AttrSetNotLogged,
+    ResumeNotCommitted,
+    /// For the events that do not load the run (`step_completed`, `step_retrying`): the
+    /// run, if it exists, is served by this era's rules (a legacy run by the 4.x ones).
+    RunRules(Era),
 }
 
 pub const NON_TERMINAL_RUN: &[RunStatus] = &[RunStatus::Pending, RunStatus::Running];
@@ -201,6 +258,14 @@ impl Guard {
             Guard::HookCreateNotLogged => !s.hook_create_logged,
             Guard::WaitMissing => s.wait.is_none(),
             Guard::Wait(status) => s.wait == Some(*status),
+            Guard::Attributes(a) => s.run.as_ref().is_some_and(|r| &r.attributes == a),
+            Guard::PurgeOnFinish(p) => s.run.as_ref().is_some_and(|r| r.purge_on_finish == *p),
+            Guard::AttrSetNotLogged => !s.attr_set_logged,
+            Guard::ResumeNotCommitted => s.resume.is_none(),
+            Guard::RunRules(era) => s
+                .run
+                .as_ref()
+                .is_none_or(|r| Era::of(r.spec_version).rules() == *era),
         }
     }
 }
@@ -215,12 +280,18 @@ pub enum Write {
     StartRun {
         now: Millis,
     },
+    /// 5.x: `error_code`, and `purge` (the run's `$retention` is `'0'`: `input`, `output`
+    /// and `error` are dropped and `expiredAt` set with the status, world-contract-v5 §4.4).
     FinishRun {
         status: RunStatus,
         output: Option<Payload>,
-        error: Option<StructuredError>,
+        error: Option<ErrorValue>,
+        error_code: Option<String>,
+        purge: bool,
         now: Millis,
     },
+    /// 5.x `attr_set`: the run's attributes become these.
+    SetAttributes(Attributes),
     /// Terminal cleanup (contract §3.6): the run's hooks and waits go, with no events.
     DeleteRunHooks,
     DeleteRunWaits,
@@ -232,11 +303,11 @@ pub enum Write {
     FinishStep {
         status: StepStatus,
         output: Option<Payload>,
-        error: Option<StructuredError>,
+        error: Option<ErrorValue>,
         now: Millis,
     },
     RetryStep {
-        error: StructuredError,
+        error: ErrorValue,
         retry_after: Option<Millis>,
         now: Millis,
     },
@@ -258,6 +329,10 @@ pub struct Reply {
     pub wait: bool,
     /// `run_started`'s preloaded log (`events`, `cursor`, `hasMore`).
     pub log: bool,
+    /// 5.x lazy `step_started`: `stepCreated: true`.
+    pub step_created: bool,
+    /// 5.x: the event already committed at this slot is the answer (a repeated resume).
+    pub committed: Option<i64>,
 }
 
 #[must_use]
@@ -269,13 +344,19 @@ pub struct Plan {
     pub events: Vec<Event>,
     pub writes: Vec<Write>,
     pub reply: Reply,
+    /// The run's events are numbered by slot (a spec ≥ 4 run): `events` get their ids when
+    /// they commit.
+    pub slots: bool,
+    /// 5.x: once committed, the run's user data elsewhere is deleted (`$retention: '0'`).
+    pub purge: bool,
 }
 
 #[must_use]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Decision {
     Commit(Plan),
-    /// Nothing to write: reply with the current state (a repeated `run_started`).
+    /// Nothing to write: reply with the current state (a repeated `run_started`, a
+    /// repeated resume).
     Unchanged(Reply),
 }
 
@@ -284,9 +365,15 @@ struct Decider<'a> {
     run_id: &'a str,
     ctx: &'a Ctx,
     guards: Vec<Guard>,
+    /// The rules: `Events` (4.x) or `Slots` (5.x).
+    era: Era,
 }
 
 impl Decider<'_> {
+    fn v5(&self) -> bool {
+        self.era == Era::Slots
+    }
+
     fn event(
         &self,
         index: usize,
@@ -295,24 +382,32 @@ impl Decider<'_> {
         spec_version: i64,
     ) -> Event {
         Event {
-            event_id: self.ctx.event_ids[index].clone(),
+            // A slot run's events are numbered when they commit.
+            event_id: if self.v5() {
+                String::new()
+            } else {
+                self.ctx.event_ids[index].clone()
+            },
             run_id: self.run_id.to_owned(),
             event_type,
             correlation_id: self.req.correlation_id.clone(),
             event_data,
             spec_version,
             created_at: Timestamp(self.ctx.now),
+            resume_id: None,
         }
     }
 
     /// The requested event, as it is appended.
     fn requested(&self) -> Event {
-        self.event(
+        let mut e = self.event(
             0,
             self.req.event_type,
             self.req.event_data.clone(),
             self.req.spec_version,
-        )
+        );
+        e.resume_id = self.req.resume.as_ref().map(|r| r.id.clone());
+        e
     }
 
     fn commit(
@@ -321,17 +416,31 @@ impl Decider<'_> {
         writes: Vec<Write>,
         reply: Reply,
     ) -> Result<Decision, WorldError> {
+        let purge = writes
+            .iter()
+            .any(|w| matches!(w, Write::FinishRun { purge: true, .. }));
         Ok(Decision::Commit(Plan {
             guards: self.guards,
             events,
             writes,
             reply,
+            slots: self.era == Era::Slots,
+            purge,
         }))
     }
 
     fn commit_requested(self, writes: Vec<Write>, reply: Reply) -> Result<Decision, WorldError> {
         let event = self.requested();
         self.commit(vec![event], writes, reply)
+    }
+
+    /// The run guard of a decision about an existing run: its status (as `statuses`) and
+    /// the era whose rules decided.
+    fn run_guard(&mut self, statuses: &'static [RunStatus]) {
+        self.guards.push(Guard::Run {
+            statuses,
+            era: self.era,
+        });
     }
 }
 
@@ -343,6 +452,20 @@ fn expired(message: String) -> WorldError {
     WorldError::new(ErrorName::RunExpired, message)
 }
 
+fn not_supported(run_spec: Option<i64>, world_spec: i64) -> WorldError {
+    WorldError {
+        run_spec_version: run_spec,
+        world_spec_version: Some(world_spec),
+        ..WorldError::new(
+            ErrorName::RunNotSupported,
+            format!(
+                "Run requires spec version {}, but world supports version {world_spec}. Please upgrade 'workflow' package.",
+                run_spec.unwrap_or_default()
+            ),
+        )
+    }
+}
+
 /// Whether the run is read before deciding (contract §3.1 step 3).
 fn loads_run(event_type: EventType) -> bool {
     !matches!(
@@ -351,23 +474,66 @@ fn loads_run(event_type: EventType) -> bool {
     )
 }
 
-/// Decides `events.create(run_id, req)` on the snapshot `s` (contract §3.1–§3.4).
+/// 5.x: the events that create an entity of the run, or end it, need the run to exist
+/// (world-contract-v5 §4.1: slot 1 of a slot log belongs to `run_created`).
+fn needs_run_v5(req: &EventRequest) -> bool {
+    matches!(
+        req.event_type,
+        EventType::RunCompleted
+            | EventType::RunFailed
+            | EventType::RunCancelled
+            | EventType::StepCreated
+            | EventType::HookCreated
+            | EventType::WaitCreated
+            | EventType::AttrSet
+    ) || matches!(req.kind, Kind::StepStarted { lazy: Some(_) })
+}
+
+/// The 5.x line writes onto a 4.x run only what may reach any run from outside it
+/// (world-contract-v5 §10), with the 4.x rules.
+/// A 5.x write onto a 4.x run that only the 4.x runtime makes.
+fn other_line(req: &EventRequest, r: &RunFacts) -> WorldError {
+    WorldError::new(
+        ErrorName::Plain,
+        format!(
+            "Event type '{}' is not supported for runs of spec version {} on the workflow 5.x line; allowed: hook_received, run_cancelled, wait_completed",
+            req.event_type.as_str(),
+            r.spec_version.unwrap_or_default()
+        ),
+    )
+}
+
+fn out_of_band(event_type: EventType) -> bool {
+    matches!(
+        event_type,
+        EventType::HookReceived | EventType::RunCancelled | EventType::WaitCompleted
+    )
+}
+
+/// Decides `events.create(run_id, req)` on the snapshot `s` (contract §3.1–§3.4;
+/// world-contract-v5 §4 for spec ≥ 4 runs).
 pub fn decide(
     req: &EventRequest,
     run_id: &str,
     s: &Snapshot,
     ctx: &Ctx,
 ) -> Result<Decision, WorldError> {
+    let line_era = Era::of_line(req.line);
     let mut d = Decider {
         req,
         run_id,
         ctx,
         guards: Vec::new(),
+        era: line_era,
     };
     let now = ctx.now;
     let corr = req.correlation();
 
     if req.event_type == EventType::RunCreated {
+        d.era = match Era::of(Some(req.spec_version)) {
+            Era::Slots => Era::Slots,
+            _ => Era::Events,
+        };
         return run_created(d, s);
     }
 
@@ -375,34 +541,43 @@ pub fn decide(
     let run = if loads_run(req.event_type) {
         s.run.as_ref()
     } else {
+        // An event that does not load the run still never writes a run in the other
+        // scheme: a 4.x World must refuse a slot run (world-contract-v5 §10).
+        if let Some(r) = &s.run {
+            match (Era::of(r.spec_version).rules(), req.line) {
+                (Era::Slots | Era::Future, Line::V4) => {
+                    return Err(not_supported(r.spec_version, SPEC_VERSION_CURRENT))
+                }
+                (Era::Future, Line::V5) => {
+                    return Err(not_supported(r.spec_version, SPEC_VERSION_SLOTS))
+                }
+                (Era::Events, Line::V5) => return Err(other_line(req, r)),
+                _ => {}
+            }
+        }
+        d.guards.push(Guard::RunRules(line_era));
         None
     };
     if let Some(r) = run {
-        match Era::of(r.spec_version) {
-            Era::TooNew => {
-                return Err(WorldError {
-                    run_spec_version: r.spec_version,
-                    world_spec_version: Some(SPEC_VERSION_CURRENT),
-                    ..WorldError::new(
-                        ErrorName::RunNotSupported,
-                        format!(
-                            "Run requires spec version {}, but world supports version {SPEC_VERSION_CURRENT}. Please upgrade 'workflow' package.",
-                            r.spec_version.unwrap_or_default()
-                        ),
-                    )
-                })
+        match (Era::of(r.spec_version), req.line) {
+            (Era::Legacy, _) => return legacy(d, r),
+            (Era::Slots | Era::Future, Line::V4) => {
+                return Err(not_supported(r.spec_version, SPEC_VERSION_CURRENT))
             }
-            Era::Legacy => return legacy(d, r),
-            Era::Current => {}
+            (Era::Future, Line::V5) => {
+                return Err(not_supported(r.spec_version, SPEC_VERSION_SLOTS))
+            }
+            (Era::Events, Line::V5) if !out_of_band(req.event_type) => {
+                return Err(other_line(req, r))
+            }
+            (era, _) => d.era = era,
         }
         if r.status.is_terminal() {
             let status = r.status.as_str();
+            let lazy = matches!(req.kind, Kind::StepStarted { lazy: Some(_) });
             match req.event_type {
                 EventType::RunCancelled if r.status == RunStatus::Cancelled => {
-                    d.guards.push(Guard::Run {
-                        statuses: &[RunStatus::Cancelled],
-                        era: Era::Current,
-                    });
+                    d.run_guard(&[RunStatus::Cancelled]);
                     return d.commit_requested(
                         vec![],
                         Reply {
@@ -426,27 +601,62 @@ pub fn decide(
                         "Cannot create new entities on run in terminal state \"{status}\""
                     )))
                 }
+                EventType::StepStarted if lazy => {
+                    return Err(conflict(format!(
+                        "Cannot create new entities on run in terminal state \"{status}\""
+                    )))
+                }
+                EventType::AttrSet => {
+                    return Err(conflict(format!(
+                        "Cannot set attributes on run in terminal state \"{status}\""
+                    )))
+                }
                 _ => {}
             }
         }
+    } else if loads_run(req.event_type) && d.v5() && needs_run_v5(req) {
+        return Err(WorldError::run_not_found(run_id));
     }
     // The run guard: the facts about the run that the rest of the decision used.
     if loads_run(req.event_type) {
-        d.guards.push(match run {
-            None => Guard::RunMissing,
-            Some(r) if r.status.is_terminal() => Guard::Run {
-                statuses: exactly(r.status),
-                era: Era::Current,
-            },
-            Some(r) if req.event_type == EventType::RunStarted => Guard::Run {
-                statuses: exactly(r.status),
-                era: Era::Current,
-            },
-            Some(_) => Guard::Run {
-                statuses: NON_TERMINAL_RUN,
-                era: Era::Current,
-            },
-        });
+        match run {
+            None => d.guards.push(Guard::RunMissing),
+            Some(r) if r.status.is_terminal() || req.event_type == EventType::RunStarted => {
+                d.run_guard(exactly(r.status))
+            }
+            Some(_) => d.run_guard(NON_TERMINAL_RUN),
+        }
+    }
+
+    // 5.x: a repeated resume converges on the committed one, before the hook is looked at
+    // (a redelivered resume must find its event even after the hook was disposed).
+    if let (Some(resume), EventType::HookReceived) = (&req.resume, req.event_type) {
+        if d.v5() {
+            if let Some(committed) = &s.resume {
+                let same_digest = match (&committed.digest, &resume.digest) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                };
+                if committed.hook_id != corr || !same_digest {
+                    return Err(conflict(format!(
+                        "Resume \"{}\" of run \"{run_id}\" was already committed for another hook or payload",
+                        resume.id
+                    )));
+                }
+                return Ok(Decision::Unchanged(Reply {
+                    committed: Some(committed.slot),
+                    ..Reply::default()
+                }));
+            }
+            d.guards.push(Guard::ResumeNotCommitted);
+        }
+    }
+
+    // 5.x lazy start: the step is created by this event (world-contract-v5 §4.7).
+    if let Kind::StepStarted { lazy: Some(lazy) } = &req.kind {
+        if d.v5() {
+            return lazy_start(d, s, lazy);
+        }
     }
 
     // Step 7: the step gate.
@@ -467,8 +677,14 @@ pub fn decide(
             )));
         }
         let run_terminal = run.is_some_and(|r| r.status.is_terminal());
+        let status = run.map(|r| r.status.as_str()).unwrap_or_default();
+        // 5.x: nothing starts on a finished run, even a running step (§4.7).
+        if run_terminal && d.v5() && req.event_type == EventType::StepStarted {
+            return Err(expired(format!(
+                "Cannot start step on run in terminal state \"{status}\""
+            )));
+        }
         if run_terminal && step.status != StepStatus::Running {
-            let status = run.map(|r| r.status.as_str()).unwrap_or_default();
             return Err(expired(format!(
                 "Cannot modify non-running step on run in terminal state \"{status}\""
             )));
@@ -503,6 +719,14 @@ pub fn decide(
         if s.hook.is_none() {
             return Err(WorldError::hook_not_found(corr));
         }
+        if d.v5() && req.event_type == EventType::HookReceived {
+            if let Some(r) = run.filter(|r| r.status.is_terminal()) {
+                return Err(expired(format!(
+                    "Workflow run \"{run_id}\" is already in a terminal state \"{}\"",
+                    r.status.as_str()
+                )));
+            }
+        }
         d.guards.push(Guard::HookPresent);
     }
 
@@ -515,13 +739,16 @@ pub fn decide(
         ..Reply::default()
     };
     match &req.kind {
-        Kind::RunCreated { .. } => run_created(d, s),
-        Kind::RunStarted { resilient } => match run {
+        Kind::RunCreated(_) => run_created(d, s),
+        Kind::RunStarted { resilient, .. } => match run {
             None => match resilient {
                 Some(start) => resilient_start(d, start),
                 None => Err(WorldError::run_not_found(run_id)),
             },
-            Some(r) if r.status == RunStatus::Running => Ok(Decision::Unchanged(run_reply)),
+            Some(r) if r.status == RunStatus::Running => Ok(Decision::Unchanged(Reply {
+                log: d.v5(),
+                ..run_reply
+            })),
             Some(_) => d.commit_requested(
                 vec![Write::StartRun { now }],
                 Reply {
@@ -532,36 +759,26 @@ pub fn decide(
             ),
         },
         Kind::RunCompleted { output } => {
-            terminate(d, run, RunStatus::Completed, output.clone(), None)
+            terminate(d, run, RunStatus::Completed, output.clone(), None, None)
         }
-        Kind::RunFailed { error } => {
-            terminate(d, run, RunStatus::Failed, None, Some(error.clone()))
-        }
-        Kind::RunCancelled => terminate(d, run, RunStatus::Cancelled, None, None),
+        Kind::RunFailed { error, error_code } => terminate(
+            d,
+            run,
+            RunStatus::Failed,
+            None,
+            Some(error.clone()),
+            error_code.clone(),
+        ),
+        Kind::RunCancelled => terminate(d, run, RunStatus::Cancelled, None, None, None),
         Kind::StepCreated { step_name, input } => {
             if s.step.is_some() {
                 return Err(conflict(format!("Step \"{corr}\" already exists")));
             }
             d.guards.push(Guard::StepMissing);
-            let step = Step {
-                run_id: run_id.to_owned(),
-                step_id: corr.to_owned(),
-                step_name: step_name.clone(),
-                status: StepStatus::Pending,
-                input: input.clone(),
-                output: None,
-                error: None,
-                attempt: 0,
-                started_at: None,
-                completed_at: None,
-                retry_after: None,
-                created_at: Timestamp(now),
-                updated_at: Timestamp(now),
-                spec_version: Some(req.spec_version),
-            };
+            let step = new_step(&d, step_name, input.clone(), StepStatus::Pending);
             d.commit_requested(vec![Write::InsertStep(step)], step_reply)
         }
-        Kind::StepStarted => d.commit_requested(vec![Write::StartStep { now }], step_reply),
+        Kind::StepStarted { .. } => d.commit_requested(vec![Write::StartStep { now }], step_reply),
         Kind::StepCompleted { result } => d.commit_requested(
             vec![Write::FinishStep {
                 status: StepStatus::Completed,
@@ -592,7 +809,19 @@ pub fn decide(
             token,
             metadata,
             is_webhook,
-        } => hook_created(d, s, token, metadata.clone(), *is_webhook),
+            is_system,
+            token_retention_until,
+        } => hook_created(
+            d,
+            s,
+            NewHook {
+                token,
+                metadata: metadata.clone(),
+                is_webhook: *is_webhook,
+                is_system: *is_system,
+                token_retention_until: *token_retention_until,
+            },
+        ),
         Kind::HookReceived => d.commit_requested(vec![], Reply::default()),
         Kind::HookDisposed => d.commit_requested(vec![Write::DeleteHook], Reply::default()),
         Kind::WaitCreated { resume_at } => {
@@ -640,17 +869,16 @@ pub fn decide(
                 }
             }
         }
+        Kind::AttrSet {
+            changes,
+            allow_reserved,
+            by_workflow,
+        } => attr_set(d, run, changes, *allow_reserved, *by_workflow, s),
     }
 }
 
 fn run_created(mut d: Decider, s: &Snapshot) -> Result<Decision, WorldError> {
-    let Kind::RunCreated {
-        deployment_id,
-        workflow_name,
-        input,
-        execution_context,
-    } = &d.req.kind
-    else {
+    let Kind::RunCreated(new) = &d.req.kind else {
         return Err(WorldError::invalid(
             "INVALID_EVENT",
             "run_created without its data",
@@ -663,14 +891,7 @@ fn run_created(mut d: Decider, s: &Snapshot) -> Result<Decision, WorldError> {
         )));
     }
     d.guards.push(Guard::RunMissing);
-    let run = new_run(
-        &d,
-        deployment_id,
-        workflow_name,
-        input.clone(),
-        execution_context.clone(),
-        RunStatus::Pending,
-    );
+    let run = new_run(&d, new, RunStatus::Pending);
     d.commit_requested(
         vec![Write::InsertRun(run)],
         Reply {
@@ -680,25 +901,21 @@ fn run_created(mut d: Decider, s: &Snapshot) -> Result<Decision, WorldError> {
     )
 }
 
-fn new_run(
-    d: &Decider,
-    deployment_id: &str,
-    workflow_name: &str,
-    input: Option<Payload>,
-    execution_context: Option<Payload>,
-    status: RunStatus,
-) -> Run {
+fn new_run(d: &Decider, new: &NewRun, status: RunStatus) -> Run {
     let now = d.ctx.now;
     Run {
         run_id: d.run_id.to_owned(),
         status,
-        deployment_id: deployment_id.to_owned(),
-        workflow_name: workflow_name.to_owned(),
+        deployment_id: new.deployment_id.clone(),
+        workflow_name: new.workflow_name.clone(),
         spec_version: Some(d.req.spec_version),
-        execution_context,
-        input,
+        execution_context: new.execution_context.clone(),
+        input: new.input.clone(),
         output: None,
         error: None,
+        error_code: None,
+        attributes: d.v5().then(|| new.attributes.clone()),
+        encryption_public_key: new.encryption_public_key.clone(),
         expired_at: None,
         started_at: (status == RunStatus::Running).then_some(Timestamp(now)),
         completed_at: None,
@@ -707,33 +924,49 @@ fn new_run(
     }
 }
 
-/// `run_started` on a missing run with the run's data: create it, log a synthetic
-/// `run_created` before the `run_started`, and start it, in one commit (§3.1 step 4).
-fn resilient_start(d: Decider, start: &ResilientStart) -> Result<Decision, WorldError> {
-    let mut data = vec![
-        text("deploymentId", start.deployment_id.clone()),
-        text("workflowName", start.workflow_name.clone()),
-        entry("input", start.input.0.clone()),
-    ];
-    if let Some(ctx) = &start.execution_context {
-        data.push(entry("executionContext", ctx.0.clone()));
+fn new_step(d: &Decider, step_name: &str, input: Option<Payload>, status: StepStatus) -> Step {
+    let now = Timestamp(d.ctx.now);
+    let running = status == StepStatus::Running;
+    Step {
+        run_id: d.run_id.to_owned(),
+        step_id: d.req.correlation().to_owned(),
+        step_name: step_name.to_owned(),
+        status,
+        input,
+        output: None,
+        error: None,
+        attempt: i64::from(running),
+        started_at: running.then_some(now),
+        completed_at: None,
+        retry_after: None,
+        created_at: now,
+        updated_at: now,
+        spec_version: Some(d.req.spec_version),
     }
+}
+
+/// `run_started` on a missing run with the run's data: create it, log a synthetic
+/// `run_created` before the `run_started`, and start it, in one commit (§3.1 step 4;
+/// world-contract-v5 §4.3).
+fn resilient_start(d: Decider, start: &NewRun) -> Result<Decision, WorldError> {
+    let created_data = if d.v5() {
+        // 5.x copies what was sent, attributes and sealing key included.
+        d.req.kind_data().cloned()
+    } else {
+        let mut data = vec![
+            text("deploymentId", start.deployment_id.clone()),
+            text("workflowName", start.workflow_name.clone()),
+            entry("input", start.input.clone().map_or(Value::Null, |p| p.0)),
+        ];
+        if let Some(ctx) = &start.execution_context {
+            data.push(entry("executionContext", ctx.0.clone()));
+        }
+        Some(Payload(Value::Map(data)))
+    };
     let sv = d.req.spec_version;
-    let created = d.event(
-        0,
-        EventType::RunCreated,
-        Some(Payload(Value::Map(data))),
-        sv,
-    );
+    let created = d.event(0, EventType::RunCreated, created_data, sv);
     let started = d.event(1, EventType::RunStarted, None, sv);
-    let run = new_run(
-        &d,
-        &start.deployment_id,
-        &start.workflow_name,
-        Some(start.input.clone()),
-        start.execution_context.clone(),
-        RunStatus::Running,
-    );
+    let run = new_run(&d, start, RunStatus::Running);
     d.commit(
         vec![created, started],
         vec![Write::InsertRun(run)],
@@ -745,15 +978,53 @@ fn resilient_start(d: Decider, start: &ResilientStart) -> Result<Decision, World
     )
 }
 
+/// 5.x `step_started` with `stepName` and `input`: creates the step, logs a synthetic
+/// `step_created` before the `step_started`, and starts it, in one commit; a second one is
+/// an `EntityConflictError`, which is what keeps a step body from running twice.
+fn lazy_start(mut d: Decider, s: &Snapshot, lazy: &LazyStart) -> Result<Decision, WorldError> {
+    let corr = d.req.correlation().to_owned();
+    if s.step.is_some() {
+        return Err(conflict(format!("Step \"{corr}\" already created")));
+    }
+    d.guards.push(Guard::StepMissing);
+    let created_data = Payload(Value::Map(vec![
+        text("stepName", lazy.step_name.clone()),
+        entry("input", lazy.input.0.clone()),
+    ]));
+    let sv = d.req.spec_version;
+    let created = d.event(0, EventType::StepCreated, Some(created_data), sv);
+    let started = d.requested();
+    let step = new_step(
+        &d,
+        &lazy.step_name,
+        Some(lazy.input.clone()),
+        StepStatus::Running,
+    );
+    d.commit(
+        vec![created, started],
+        vec![Write::InsertStep(step)],
+        Reply {
+            step: true,
+            step_created: true,
+            ..Reply::default()
+        },
+    )
+}
+
 fn terminate(
-    d: Decider,
+    mut d: Decider,
     run: Option<&RunFacts>,
     status: RunStatus,
     output: Option<Payload>,
-    error: Option<StructuredError>,
+    error: Option<ErrorValue>,
+    error_code: Option<String>,
 ) -> Result<Decision, WorldError> {
-    if run.is_none() {
+    let Some(r) = run else {
         return Err(WorldError::run_not_found(d.run_id));
+    };
+    let purge = d.v5() && r.purge_on_finish;
+    if d.v5() {
+        d.guards.push(Guard::PurgeOnFinish(purge));
     }
     let now = d.ctx.now;
     d.commit_requested(
@@ -762,6 +1033,8 @@ fn terminate(
                 status,
                 output,
                 error,
+                error_code,
+                purge,
                 now,
             },
             Write::DeleteRunHooks,
@@ -774,14 +1047,18 @@ fn terminate(
     )
 }
 
-fn hook_created(
-    mut d: Decider,
-    s: &Snapshot,
-    token: &str,
+/// A hook as `hook_created` asks for it.
+struct NewHook<'a> {
+    token: &'a str,
     metadata: Option<Payload>,
     is_webhook: Option<bool>,
-) -> Result<Decision, WorldError> {
+    is_system: Option<bool>,
+    token_retention_until: Option<Millis>,
+}
+
+fn hook_created(mut d: Decider, s: &Snapshot, new: NewHook) -> Result<Decision, WorldError> {
     let corr = d.req.correlation().to_owned();
+    let token = new.token;
     if let Some(holder) = &s.token_holder {
         if holder.run_id == d.run_id && holder.hook_id == corr {
             return Err(conflict(format!("Hook \"{corr}\" already created")));
@@ -819,17 +1096,25 @@ fn hook_created(
         Guard::HookMissing,
         Guard::HookCreateNotLogged,
     ]);
+    let v5 = d.v5();
     let hook = Hook {
         hook_id: corr,
         run_id: d.run_id.to_owned(),
         token: token.to_owned(),
-        metadata,
-        is_webhook,
+        metadata: new.metadata,
+        // 5.x stores `false` for an absent flag, as world-local does (§4.9).
+        is_webhook: if v5 {
+            Some(new.is_webhook.unwrap_or(false))
+        } else {
+            new.is_webhook
+        },
         owner_id: HOOK_OWNER_ID.to_owned(),
         project_id: HOOK_PROJECT_ID.to_owned(),
         environment: HOOK_ENVIRONMENT.to_owned(),
         created_at: Timestamp(d.ctx.now),
         spec_version: Some(d.req.spec_version),
+        is_system: v5.then(|| new.is_system.unwrap_or(false)),
+        token_retention_until: new.token_retention_until.map(Timestamp),
     };
     d.commit_requested(
         vec![Write::InsertHook(hook)],
@@ -840,8 +1125,43 @@ fn hook_created(
     )
 }
 
+/// 5.x `attr_set` (world-contract-v5 §4.5): checked against the run's attributes as they
+/// are now; a workflow writer's correlation id is claimed after the check.
+fn attr_set(
+    mut d: Decider,
+    run: Option<&RunFacts>,
+    changes: &[attributes::Change],
+    allow_reserved: bool,
+    by_workflow: bool,
+    s: &Snapshot,
+) -> Result<Decision, WorldError> {
+    let Some(r) = run else {
+        return Err(WorldError::run_not_found(d.run_id));
+    };
+    attributes::validate(changes, &r.attributes, allow_reserved)?;
+    if by_workflow {
+        if s.attr_set_logged {
+            return Err(conflict(format!(
+                "Attribute event \"{}\" already exists",
+                d.req.correlation()
+            )));
+        }
+        d.guards.push(Guard::AttrSetNotLogged);
+    }
+    d.guards.push(Guard::Attributes(r.attributes.clone()));
+    let next = r.attributes.apply(changes);
+    d.commit_requested(
+        vec![Write::SetAttributes(next)],
+        Reply {
+            run: true,
+            ..Reply::default()
+        },
+    )
+}
+
 /// Runs whose stored spec version is absent or ≤ 1 (contract §3.3).
 fn legacy(mut d: Decider, r: &RunFacts) -> Result<Decision, WorldError> {
+    d.era = Era::Legacy;
     d.guards.push(Guard::Run {
         statuses: ANY_RUN,
         era: Era::Legacy,
@@ -852,7 +1172,7 @@ fn legacy(mut d: Decider, r: &RunFacts) -> Result<Decision, WorldError> {
             d.commit(
                 vec![],
                 vec![
-                    Write::FinishRun { status: RunStatus::Cancelled, output: None, error: None, now },
+                    Write::FinishRun { status: RunStatus::Cancelled, output: None, error: None, error_code: None, purge: false, now },
                     Write::DeleteRunHooks,
                     Write::DeleteRunWaits,
                 ],

@@ -1,9 +1,13 @@
 //! An `events.create` request, checked and typed (contract §2.7). Bad input is refused
 //! here, before anything is read or written, with a message naming the field.
 
+use super::attributes::{self, Change};
 use crate::model::params::describe;
 use crate::model::value::{self, Value};
-use crate::model::{EventType, Millis, Payload, StructuredError, WorldError, SPEC_VERSION_CURRENT};
+use crate::model::{
+    Attributes, ErrorName, ErrorValue, EventType, Line, Millis, Payload, StructuredError,
+    WorldError,
+};
 
 /// D1 refuses rows over 2 MB; the event row carries the whole `eventData`, and every
 /// entity row a part of it, so bounding the encoded `eventData` bounds every row.
@@ -13,41 +17,47 @@ pub const MAX_EVENT_DATA_BYTES: usize = 2_000_000 - 16 * 1024;
 /// What the rules need from `eventData`, by event type.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Kind {
-    RunCreated {
-        deployment_id: String,
-        workflow_name: String,
-        input: Option<Payload>,
-        execution_context: Option<Payload>,
-    },
+    RunCreated(NewRun),
     RunStarted {
-        resilient: Option<ResilientStart>,
+        resilient: Option<NewRun>,
+        /// The `eventData` sent, which is never stored with the `run_started` (5.x copies
+        /// it to the synthetic `run_created` of a resilient start).
+        sent: Option<Payload>,
     },
     RunCompleted {
         output: Option<Payload>,
     },
     RunFailed {
-        error: StructuredError,
+        error: ErrorValue,
+        /// 5.x: `errorCode` (4.x keeps it in the StructuredError).
+        error_code: Option<String>,
     },
     RunCancelled,
     StepCreated {
         step_name: String,
         input: Option<Payload>,
     },
-    StepStarted,
+    StepStarted {
+        /// 5.x lazy start: `stepName` and `input` create the step (world-contract-v5 §4.7).
+        lazy: Option<LazyStart>,
+    },
     StepCompleted {
         result: Option<Payload>,
     },
     StepFailed {
-        error: StructuredError,
+        error: ErrorValue,
     },
     StepRetrying {
-        error: StructuredError,
+        error: ErrorValue,
         retry_after: Option<Millis>,
     },
     HookCreated {
         token: String,
         metadata: Option<Payload>,
         is_webhook: Option<bool>,
+        /// 5.x.
+        is_system: Option<bool>,
+        token_retention_until: Option<Millis>,
     },
     HookReceived,
     HookDisposed,
@@ -55,6 +65,40 @@ pub enum Kind {
         resume_at: Millis,
     },
     WaitCompleted,
+    /// 5.x (world-contract-v5 §4.5).
+    AttrSet {
+        changes: Vec<Change>,
+        allow_reserved: bool,
+        /// A workflow-body write, deduplicated by its correlation id; a step's is not.
+        by_workflow: bool,
+    },
+}
+
+/// The run a `run_created` creates, or a resilient `run_started` creates before it
+/// starts it (contract §3.1 step 4, world-contract-v5 §4.3).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewRun {
+    pub deployment_id: String,
+    pub workflow_name: String,
+    pub input: Option<Payload>,
+    pub execution_context: Option<Payload>,
+    /// 5.x: the attributes it starts with, checked; and the sealing key, if any.
+    pub attributes: Attributes,
+    pub encryption_public_key: Option<String>,
+}
+
+/// A `step_started` that creates its step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LazyStart {
+    pub step_name: String,
+    pub input: Payload,
+}
+
+/// `hook_received`'s `params.resumeId` and `resumePayloadDigest` (world-contract-v5 §4.10).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resume {
+    pub id: String,
+    pub digest: Option<String>,
 }
 
 /// An `events.create` request as JS sends it (contract §2.7); [`EventRequest::parse`]
@@ -76,30 +120,37 @@ pub struct EventInput {
 #[serde(rename_all = "camelCase", default)]
 pub struct CreateEventParamsInput {
     pub resolve_data: crate::model::params::ResolveData,
-}
-
-/// `run_started` data that lets it create a run that `run_created` has not (yet)
-/// created (contract §3.1 step 4).
-#[derive(Clone, Debug, PartialEq)]
-pub struct ResilientStart {
-    pub deployment_id: String,
-    pub workflow_name: String,
-    pub input: Payload,
-    pub execution_context: Option<Payload>,
+    /// 5.x (world-contract-v5 §3.4–§3.6, §4.10).
+    pub event_count: i64,
+    pub since_cursor: String,
+    pub skip_preload: bool,
+    pub resume_id: String,
+    pub resume_payload_digest: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct EventRequest {
+    /// The line that writes it: its spec version is the default, and it decides which
+    /// event types and fields exist.
+    pub line: Line,
     pub event_type: EventType,
     pub correlation_id: Option<String>,
-    /// `data.specVersion ?? 3` (contract §3.1 step 2).
+    /// `data.specVersion ?? 3` (4.x line, contract §3.1 step 2) or `?? 7` (5.x line).
     pub spec_version: i64,
     /// `eventData` as it will be stored: as sent, with dates made dates.
     pub event_data: Option<Payload>,
     pub kind: Kind,
+    /// `hook_received` on the 5.x line, when the caller deduplicates resumes.
+    pub resume: Option<Resume>,
 }
 
 const ALLOWED_TYPES: &str = "run_created, run_started, run_completed, run_failed, run_cancelled, step_created, step_started, step_completed, step_failed, step_retrying, hook_created, hook_received, hook_disposed, wait_created, wait_completed";
+const ALLOWED_TYPES_V5: &str = "run_created, run_started, run_completed, run_failed, run_cancelled, step_created, step_started, step_completed, step_failed, step_retrying, hook_created, hook_received, hook_disposed, wait_created, wait_completed, attr_set";
+
+/// The longest `run_cancelled.eventData.cancelReason` (world-contract-v5 §2.5).
+pub const MAX_CANCEL_REASON: usize = 512;
+/// The furthest a hook's `tokenRetentionUntil` may lie ahead (world-local's limit).
+pub const MAX_TOKEN_RETENTION_MS: Millis = 30 * 24 * 60 * 60 * 1000;
 
 fn invalid(message: String) -> WorldError {
     WorldError::invalid("INVALID_EVENT", message)
@@ -204,6 +255,61 @@ impl Fields<'_> {
             },
         }
     }
+
+    /// The error of a run or step event on `line`: 4.x derives a StructuredError, 5.x keeps
+    /// the serialized bytes as sent (world-contract-v5 §4.4, §4.8).
+    fn error(&self, line: Line, with_code: bool) -> Result<ErrorValue, WorldError> {
+        match line {
+            Line::V4 => Ok(ErrorValue::Structured(self.structured_error(with_code))),
+            Line::V5 => match self.opaque("error") {
+                Some(e) => Ok(ErrorValue::Serialized(e)),
+                None => Err(invalid(format!(
+                    "Invalid {} event: `eventData.error` is required (the serialized error)",
+                    self.event_type.as_str()
+                ))),
+            },
+        }
+    }
+
+    fn optional_text(&self, key: &str) -> Result<Option<String>, WorldError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Text(t)) => Ok(Some(t.clone())),
+            Some(other) => Err(invalid(format!(
+                "Invalid {} event: `eventData.{key}` must be a string, got {}",
+                self.event_type.as_str(),
+                describe(other)
+            ))),
+        }
+    }
+
+    /// The run `run_created` (or a resilient `run_started`) creates; 5.x checks its
+    /// attributes (`AttributeValidationError`).
+    fn new_run(&self, line: Line) -> Result<NewRun, WorldError> {
+        let attributes = match line {
+            Line::V4 => Attributes::default(),
+            Line::V5 => {
+                let changes =
+                    attributes::parse_map(self.get("attributes"), "eventData.attributes")?;
+                let allow = self
+                    .optional_bool("allowReservedAttributes")?
+                    .unwrap_or(false);
+                attributes::validate(&changes, &Attributes::default(), allow)?;
+                Attributes::default().apply(&changes)
+            }
+        };
+        Ok(NewRun {
+            deployment_id: self.required_text("deploymentId")?,
+            workflow_name: self.required_text("workflowName")?,
+            input: self.opaque("input"),
+            execution_context: self.opaque("executionContext"),
+            attributes,
+            encryption_public_key: match line {
+                Line::V4 => None,
+                Line::V5 => self.optional_text("encryptionPublicKey")?,
+            },
+        })
+    }
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -273,8 +379,18 @@ pub fn parse_iso_date(s: &str) -> Option<Millis> {
 }
 
 impl EventRequest {
-    /// Checks `data` (the second argument of `events.create`).
-    pub fn parse(data: &Value) -> Result<EventRequest, WorldError> {
+    /// Checks `data` (the second argument of `events.create`) as `line` writes it, at
+    /// `now` (a 5.x hook's `tokenRetentionUntil` is bounded from it).
+    pub fn parse(
+        data: &Value,
+        line: Line,
+        now: Millis,
+        resume: Option<Resume>,
+    ) -> Result<EventRequest, WorldError> {
+        let allowed = match line {
+            Line::V4 => ALLOWED_TYPES,
+            Line::V5 => ALLOWED_TYPES_V5,
+        };
         if !matches!(data, Value::Map(_)) {
             return Err(invalid(format!(
                 "Invalid event: expected an object with `eventType`, got {}",
@@ -283,28 +399,29 @@ impl EventRequest {
         }
         let event_type = match value::get(data, "eventType") {
             Some(Value::Text(t)) => match EventType::parse(t) {
-                Some(t) => t,
-                None => {
-                    return Err(invalid(format!(
-                        "Invalid event: unknown eventType {}; allowed: {ALLOWED_TYPES}",
-                        describe(&Value::Text(t.clone()))
-                    )))
-                }
-            },
+                Some(EventType::AttrSet) if line == Line::V4 => None,
+                known => known,
+            }
+            .ok_or_else(|| {
+                invalid(format!(
+                    "Invalid event: unknown eventType {}; allowed: {allowed}",
+                    describe(&Value::Text(t.clone()))
+                ))
+            })?,
             Some(other) => {
                 return Err(invalid(format!(
-                    "Invalid event: `eventType` must be a string, got {}; allowed: {ALLOWED_TYPES}",
+                    "Invalid event: `eventType` must be a string, got {}; allowed: {allowed}",
                     describe(other)
                 )))
             }
             None => {
                 return Err(invalid(format!(
-                    "Invalid event: `eventType` is required; allowed: {ALLOWED_TYPES}"
+                    "Invalid event: `eventType` is required; allowed: {allowed}"
                 )))
             }
         };
         let spec_version = match value::get(data, "specVersion") {
-            None | Some(Value::Null) => SPEC_VERSION_CURRENT,
+            None | Some(Value::Null) => line.spec_version(),
             Some(v) => value::integer(v).filter(|n| *n >= 1).ok_or_else(|| {
                 invalid(format!(
                     "Invalid {} event: `specVersion` must be a positive integer, got {}",
@@ -324,6 +441,7 @@ impl EventRequest {
                 )))
             }
         };
+        // A workflow-body attr_set carries its correlation id; a step's carries none.
         let needs_correlation = !matches!(
             event_type,
             EventType::RunCreated
@@ -331,6 +449,7 @@ impl EventRequest {
                 | EventType::RunCompleted
                 | EventType::RunFailed
                 | EventType::RunCancelled
+                | EventType::AttrSet
         );
         if needs_correlation && correlation_id.is_none() {
             return Err(invalid(format!(
@@ -355,48 +474,110 @@ impl EventRequest {
             event_type,
             data: raw_data,
         };
+        let v5 = line == Line::V5;
         let mut event_data = raw_data.cloned().map(Payload);
         let kind = match event_type {
-            EventType::RunCreated => Kind::RunCreated {
-                deployment_id: f.required_text("deploymentId")?,
-                workflow_name: f.required_text("workflowName")?,
-                input: f.opaque("input"),
-                execution_context: f.opaque("executionContext"),
-            },
+            EventType::RunCreated => Kind::RunCreated(f.new_run(line)?),
             EventType::RunStarted => {
                 let truthy = |k: &str| matches!(f.get(k), Some(Value::Text(t)) if !t.is_empty());
-                let resilient = (truthy("deploymentId") && truthy("workflowName") && f.get("input").is_some())
-                    .then(|| ResilientStart {
-                        deployment_id: f.required_text("deploymentId").unwrap_or_default(),
-                        workflow_name: f.required_text("workflowName").unwrap_or_default(),
-                        input: f.opaque("input").unwrap_or(Payload(Value::Null)),
-                        execution_context: f.opaque("executionContext"),
-                    });
-                event_data = None;
-                Kind::RunStarted { resilient }
+                let resilient = if truthy("deploymentId")
+                    && truthy("workflowName")
+                    && f.get("input").is_some()
+                {
+                    Some(f.new_run(line)?)
+                } else {
+                    None
+                };
+                Kind::RunStarted {
+                    resilient,
+                    sent: event_data.take(),
+                }
             }
-            EventType::RunCompleted => Kind::RunCompleted { output: f.opaque("output") },
-            EventType::RunFailed => Kind::RunFailed { error: f.structured_error(true) },
-            EventType::RunCancelled => Kind::RunCancelled,
-            EventType::StepCreated => Kind::StepCreated {
-                step_name: f.required_text("stepName")?,
-                input: f.opaque("input"),
+            EventType::RunCompleted => Kind::RunCompleted {
+                output: f.opaque("output"),
             },
-            EventType::StepStarted => Kind::StepStarted,
-            EventType::StepCompleted => Kind::StepCompleted { result: f.opaque("result") },
-            EventType::StepFailed => Kind::StepFailed { error: f.structured_error(false) },
+            EventType::RunFailed => Kind::RunFailed {
+                error: f.error(line, true)?,
+                error_code: if v5 { f.optional_text("errorCode")? } else { None },
+            },
+            EventType::RunCancelled => {
+                if v5 {
+                    if let Some(reason) = f.optional_text("cancelReason")? {
+                        let length = reason.encode_utf16().count();
+                        if length > MAX_CANCEL_REASON {
+                            return Err(invalid(format!(
+                                "Invalid run_cancelled event: `eventData.cancelReason` is {length} characters; the limit is {MAX_CANCEL_REASON}"
+                            )));
+                        }
+                    }
+                }
+                Kind::RunCancelled
+            }
+            EventType::StepCreated => {
+                if v5 && f.get("input").is_none() {
+                    return Err(invalid(
+                        "Invalid step_created event: `eventData.input` is required (the step's serialized arguments)".into(),
+                    ));
+                }
+                Kind::StepCreated {
+                    step_name: f.required_text("stepName")?,
+                    input: f.opaque("input"),
+                }
+            }
+            EventType::StepStarted => {
+                let lazy = match (v5, f.get("stepName"), f.opaque("input")) {
+                    (true, Some(Value::Text(name)), Some(input)) => Some(LazyStart {
+                        step_name: name.clone(),
+                        input,
+                    }),
+                    _ => None,
+                };
+                if lazy.is_some() {
+                    // The input goes to the step and its synthetic step_created only.
+                    if let Some(Payload(d)) = event_data.as_mut() {
+                        *d = value::without(d, &["input"]);
+                    }
+                }
+                Kind::StepStarted { lazy }
+            }
+            EventType::StepCompleted => Kind::StepCompleted {
+                result: f.opaque("result"),
+            },
+            EventType::StepFailed => Kind::StepFailed {
+                error: f.error(line, false)?,
+            },
             EventType::StepRetrying => {
                 let retry_after = f.date("retryAfter")?;
                 if let (Some(ms), Some(d)) = (retry_after, event_data.as_mut()) {
                     set_date(d, "retryAfter", ms);
                 }
-                Kind::StepRetrying { error: f.structured_error(false), retry_after }
+                Kind::StepRetrying {
+                    error: f.error(line, false)?,
+                    retry_after,
+                }
             }
-            EventType::HookCreated => Kind::HookCreated {
-                token: f.required_text("token")?,
-                metadata: f.opaque("metadata"),
-                is_webhook: f.optional_bool("isWebhook")?,
-            },
+            EventType::HookCreated => {
+                let token_retention_until = if v5 { f.date("tokenRetentionUntil")? } else { None };
+                if let Some(until) = token_retention_until {
+                    if until > now + MAX_TOKEN_RETENTION_MS {
+                        return Err(invalid(format!(
+                            "Invalid hook_created event: `eventData.tokenRetentionUntil` is {} days ahead; the limit is {} days",
+                            (until - now) / 86_400_000,
+                            MAX_TOKEN_RETENTION_MS / 86_400_000
+                        )));
+                    }
+                    if let Some(d) = event_data.as_mut() {
+                        set_date(d, "tokenRetentionUntil", until);
+                    }
+                }
+                Kind::HookCreated {
+                    token: f.required_text("token")?,
+                    metadata: f.opaque("metadata"),
+                    is_webhook: f.optional_bool("isWebhook")?,
+                    is_system: if v5 { f.optional_bool("isSystem")? } else { None },
+                    token_retention_until,
+                }
+            }
             EventType::HookReceived => Kind::HookReceived,
             EventType::HookDisposed => Kind::HookDisposed,
             EventType::WaitCreated => {
@@ -413,6 +594,37 @@ impl EventRequest {
                     set_date(d, "resumeAt", ms);
                 }
                 Kind::WaitCompleted
+            }
+            EventType::AttrSet => {
+                let size = raw_data.map_or(2, attributes::json_size);
+                if size > attributes::EVENT_DATA_MAX_BYTES {
+                    return Err(WorldError::new(
+                        ErrorName::AttributeValidation,
+                        format!(
+                            "Attribute eventData exceeds limit {} UTF-8 JSON bytes (received {size} bytes); split the changes into smaller setAttributes() calls",
+                            attributes::EVENT_DATA_MAX_BYTES
+                        ),
+                    ));
+                }
+                let by_workflow = match f.get("writer").and_then(|w| value::get(w, "type")) {
+                    Some(Value::Text(t)) if t == "workflow" => true,
+                    Some(Value::Text(t)) if t == "step" => false,
+                    _ => {
+                        return Err(invalid(
+                            "Invalid attr_set event: `eventData.writer` must be {type: 'workflow'} or {type: 'step', stepId, attempt}".into(),
+                        ))
+                    }
+                };
+                if by_workflow && correlation_id.is_none() {
+                    return Err(invalid(
+                        "Invalid attr_set event: a workflow writer's attr_set needs `correlationId` (attr_…)".into(),
+                    ));
+                }
+                Kind::AttrSet {
+                    changes: attributes::parse_changes(f.get("changes"))?,
+                    allow_reserved: f.optional_bool("allowReservedAttributes")?.unwrap_or(false),
+                    by_workflow,
+                }
             }
             EventType::HookConflict => {
                 return Err(invalid(
@@ -444,12 +656,26 @@ impl EventRequest {
             });
         }
         Ok(EventRequest {
+            line,
             event_type,
             correlation_id,
             spec_version,
             event_data,
             kind,
+            resume: if event_type == EventType::HookReceived && v5 {
+                resume
+            } else {
+                None
+            },
         })
+    }
+
+    /// What a `run_started` sent as `eventData` (never stored with it).
+    pub fn kind_data(&self) -> Option<&Payload> {
+        match &self.kind {
+            Kind::RunStarted { sent, .. } => sent.as_ref(),
+            _ => None,
+        }
     }
 
     pub fn correlation(&self) -> &str {
@@ -481,7 +707,7 @@ mod tests {
         if let Some(c) = corr {
             m.push(text("correlationId", c));
         }
-        EventRequest::parse(&Value::Map(m))
+        EventRequest::parse(&Value::Map(m), Line::V4, 0, None)
     }
 
     #[test]
@@ -562,7 +788,11 @@ mod tests {
             ],
         )
         .unwrap();
-        let Kind::RunFailed { error } = r.kind else {
+        let Kind::RunFailed {
+            error: ErrorValue::Structured(error),
+            ..
+        } = r.kind
+        else {
             panic!()
         };
         assert_eq!(
@@ -585,12 +815,19 @@ mod tests {
             ],
         )
         .unwrap();
-        let Kind::StepFailed { error } = r.kind else {
+        let Kind::StepFailed {
+            error: ErrorValue::Structured(error),
+        } = r.kind
+        else {
             panic!()
         };
         assert_eq!(error.stack.as_deref(), Some("S"));
         let r = req("run_failed", None, vec![entry("error", Value::Map(vec![]))]).unwrap();
-        let Kind::RunFailed { error } = r.kind else {
+        let Kind::RunFailed {
+            error: ErrorValue::Structured(error),
+            ..
+        } = r.kind
+        else {
             panic!()
         };
         assert_eq!(error.message, "Unknown error");
@@ -612,10 +849,15 @@ mod tests {
         let e = req("step_created", Some(&id), vec![text("stepName", "s")]).unwrap_err();
         assert_eq!((e.status, e.code), (Some(413), Some("PAYLOAD_TOO_LARGE")));
         assert!(e.message.contains("`correlationId`"), "{}", e.message);
-        let e = EventRequest::parse(&Value::Map(vec![
-            text("eventType", "step_started"),
-            text("correlationId", id),
-        ]))
+        let e = EventRequest::parse(
+            &Value::Map(vec![
+                text("eventType", "step_started"),
+                text("correlationId", id),
+            ]),
+            Line::V4,
+            0,
+            None,
+        )
         .unwrap_err();
         assert_eq!(e.code, Some("PAYLOAD_TOO_LARGE"));
         // an id beside a payload just under the limit is still within it
@@ -641,6 +883,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.event_data, None);
-        assert!(matches!(r.kind, Kind::RunStarted { resilient: Some(_) }));
+        assert!(matches!(
+            r.kind,
+            Kind::RunStarted {
+                resilient: Some(_),
+                ..
+            }
+        ));
     }
 }

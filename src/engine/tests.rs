@@ -14,18 +14,141 @@ fn ctx() -> Ctx {
 }
 
 fn request(event_type: &str, data: Vec<(Value, Value)>) -> EventRequest {
+    request_on(Line::V4, event_type, data)
+}
+
+fn request_on(line: Line, event_type: &str, data: Vec<(Value, Value)>) -> EventRequest {
+    let correlation = (!event_type.starts_with("run_")).then_some(CORR);
+    parse_on(line, event_type, correlation, data, None)
+}
+
+fn parse_on(
+    line: Line,
+    event_type: &str,
+    correlation: Option<&str>,
+    data: Vec<(Value, Value)>,
+    resume: Option<Resume>,
+) -> EventRequest {
     let mut m = vec![
         text("eventType", event_type),
         entry("eventData", Value::Map(data)),
     ];
-    if !event_type.starts_with("run_") {
-        m.push(text("correlationId", CORR));
+    if let Some(c) = correlation {
+        m.push(text("correlationId", c));
     }
-    EventRequest::parse(&Value::Map(m)).unwrap()
+    EventRequest::parse(&Value::Map(m), line, NOW, resume).unwrap()
 }
 
-/// One request of every type (and `run_started` with and without resilient data).
+/// One request of every type of both lines (and `run_started` with and without
+/// resilient data, `step_started` bare and lazy, both `attr_set` writers).
 fn requests() -> Vec<EventRequest> {
+    let mut all = requests_v4();
+    all.extend(requests_v5());
+    all
+}
+
+fn requests_v5() -> Vec<EventRequest> {
+    let input = || entry("input", Value::Bytes(vec![0, 1]));
+    let v5 = |t: &str, data| request_on(Line::V5, t, data);
+    let changes = || {
+        entry(
+            "changes",
+            Value::Array(vec![Value::Map(vec![text("key", "a"), text("value", "1")])]),
+        )
+    };
+    vec![
+        v5(
+            "run_created",
+            vec![
+                text("deploymentId", "d"),
+                text("workflowName", "w"),
+                input(),
+            ],
+        ),
+        v5("run_started", vec![]),
+        v5(
+            "run_started",
+            vec![
+                text("deploymentId", "d"),
+                text("workflowName", "w"),
+                input(),
+            ],
+        ),
+        v5(
+            "run_completed",
+            vec![entry("output", Value::Bytes(vec![9]))],
+        ),
+        v5(
+            "run_failed",
+            vec![
+                entry("error", Value::Bytes(vec![7])),
+                text("errorCode", "USER_ERROR"),
+            ],
+        ),
+        v5("run_cancelled", vec![text("cancelReason", "stop")]),
+        v5("step_created", vec![text("stepName", "s"), input()]),
+        v5("step_started", vec![]),
+        v5("step_started", vec![text("stepName", "s"), input()]),
+        v5(
+            "step_completed",
+            vec![entry("result", Value::Bytes(vec![0]))],
+        ),
+        v5("step_failed", vec![entry("error", Value::Bytes(vec![1]))]),
+        v5(
+            "step_retrying",
+            vec![
+                entry("error", Value::Bytes(vec![2])),
+                entry("retryAfter", date(NOW + 5000)),
+            ],
+        ),
+        v5(
+            "hook_created",
+            vec![text("token", TOKEN), entry("isSystem", Value::Bool(true))],
+        ),
+        parse_on(
+            Line::V5,
+            "hook_received",
+            Some(CORR),
+            vec![entry("payload", Value::Bytes(vec![1]))],
+            Some(Resume {
+                id: "r1".into(),
+                digest: Some("d1".into()),
+            }),
+        ),
+        v5("hook_disposed", vec![]),
+        v5("wait_created", vec![entry("resumeAt", date(NOW + 1000))]),
+        v5("wait_completed", vec![]),
+        parse_on(
+            Line::V5,
+            "attr_set",
+            Some(CORR),
+            vec![
+                changes(),
+                entry("writer", Value::Map(vec![text("type", "workflow")])),
+            ],
+            None,
+        ),
+        parse_on(
+            Line::V5,
+            "attr_set",
+            None,
+            vec![
+                changes(),
+                entry(
+                    "writer",
+                    Value::Map(vec![
+                        text("type", "step"),
+                        text("stepId", "s1"),
+                        entry("attempt", Value::Integer(1.into())),
+                    ]),
+                ),
+            ],
+            None,
+        ),
+    ]
+}
+
+fn requests_v4() -> Vec<EventRequest> {
     let input = || entry("input", Value::Bytes(vec![0, 1]));
     vec![
         request(
@@ -79,12 +202,20 @@ fn requests() -> Vec<EventRequest> {
 /// Every combination of the states a request can meet (tokio's task_combinations style).
 fn universe() -> Vec<Snapshot> {
     let mut runs = vec![None];
+    let one_attribute = Attributes(vec![("a".into(), "0".into())]);
     for status in RunStatus::ALL {
-        for spec_version in [None, Some(3), Some(4)] {
-            runs.push(Some(RunFacts {
-                status: *status,
-                spec_version,
-            }));
+        for spec_version in [None, Some(3), Some(8)] {
+            runs.push(Some(run_facts(*status, spec_version)));
+        }
+        // Slot runs, with the facts only 5.x rules read.
+        for attributes in [Attributes::default(), one_attribute.clone()] {
+            for purge_on_finish in [false, true] {
+                runs.push(Some(RunFacts {
+                    attributes: attributes.clone(),
+                    purge_on_finish,
+                    ..run_facts(*status, Some(7))
+                }));
+            }
         }
     }
     let mut steps = vec![None];
@@ -124,14 +255,20 @@ fn universe() -> Vec<Snapshot> {
                 for token_holder in &holders {
                     for wait in waits {
                         for hook_create_logged in [false, true] {
-                            all.push(Snapshot {
-                                run: run.clone(),
-                                step: step.clone(),
-                                hook: hook.clone(),
-                                token_holder: token_holder.clone(),
-                                wait,
-                                hook_create_logged,
-                            });
+                            for attr_set_logged in [false, true] {
+                                for resume in [None, Some(committed_resume())] {
+                                    all.push(Snapshot {
+                                        run: run.clone(),
+                                        step: step.clone(),
+                                        hook: hook.clone(),
+                                        token_holder: token_holder.clone(),
+                                        wait,
+                                        hook_create_logged,
+                                        attr_set_logged,
+                                        resume,
+                                    });
+                                }
+                            }
                         }
                     }
                 }
@@ -139,6 +276,23 @@ fn universe() -> Vec<Snapshot> {
         }
     }
     all
+}
+
+fn run_facts(status: RunStatus, spec_version: Option<i64>) -> RunFacts {
+    RunFacts {
+        status,
+        spec_version,
+        attributes: Attributes::default(),
+        purge_on_finish: false,
+    }
+}
+
+fn committed_resume() -> ResumeFacts {
+    ResumeFacts {
+        slot: 4,
+        hook_id: CORR.into(),
+        digest: Some("d1".into()),
+    }
 }
 
 fn effect(p: &Plan) -> (Vec<Event>, Vec<Write>, Reply) {
@@ -213,10 +367,7 @@ fn the_expected_state_commits() {
 
 fn snapshot_with_run(status: RunStatus, spec_version: Option<i64>) -> Snapshot {
     Snapshot {
-        run: Some(RunFacts {
-            status,
-            spec_version,
-        }),
+        run: Some(run_facts(status, spec_version)),
         ..Snapshot::default()
     }
 }
@@ -293,14 +444,23 @@ fn spec_versions_gate_and_legacy_runs_take_their_own_path() {
         (e.name, e.run_spec_version, e.world_spec_version),
         (ErrorName::RunNotSupported, Some(4), Some(3))
     );
-    // step_completed does not load the run, so no version gate (§8.91)
+    // step_completed does not load the run (§8.91), but a 4.x World still never writes a
+    // slot run (world-contract-v5 §10)
     let mut s = too_new.clone();
     s.step = Some(StepFacts {
         status: StepStatus::Running,
         retry_after: None,
     });
+    let e = rejection(&by_type("step_completed"), &s);
+    assert_eq!(
+        (e.name, e.run_spec_version),
+        (ErrorName::RunNotSupported, Some(4))
+    );
+    // on a 4.x run it commits whatever the run's status (§8.91)
+    let mut done = snapshot_with_run(RunStatus::Completed, Some(3));
+    done.step = s.step.clone();
     assert!(matches!(
-        decide(&by_type("step_completed"), RUN, &s, &ctx()),
+        decide(&by_type("step_completed"), RUN, &done, &ctx()),
         Ok(Decision::Commit(_))
     ));
 
@@ -330,7 +490,15 @@ fn spec_versions_gate_and_legacy_runs_take_their_own_path() {
 fn resilient_start_logs_run_created_before_run_started() {
     let req = requests()
         .into_iter()
-        .find(|r| matches!(r.kind, Kind::RunStarted { resilient: Some(_) }))
+        .find(|r| {
+            matches!(
+                r.kind,
+                Kind::RunStarted {
+                    resilient: Some(_),
+                    ..
+                }
+            )
+        })
         .unwrap();
     let Ok(Decision::Commit(p)) = decide(&req, RUN, &Snapshot::default(), &ctx()) else {
         panic!()
@@ -348,7 +516,15 @@ fn resilient_start_logs_run_created_before_run_started() {
     // without the data, a missing run is an error and nothing is written (§8.16)
     let bare = requests()
         .into_iter()
-        .find(|r| matches!(r.kind, Kind::RunStarted { resilient: None }))
+        .find(|r| {
+            matches!(
+                r.kind,
+                Kind::RunStarted {
+                    resilient: None,
+                    ..
+                }
+            )
+        })
         .unwrap();
     assert_eq!(
         rejection(&bare, &Snapshot::default()).name,

@@ -46,7 +46,8 @@ wire_enum!(WaitStatus {
 });
 
 wire_enum!(
-    /// The 16 event types of contract §2.7. `HookConflict` is written only by the World.
+    /// The event types of contract §2.7, and `attr_set` of spec ≥ 4 runs (5.x,
+    /// world-contract-v5 §2.5). `HookConflict` is written only by the World.
     EventType {
         RunCreated = "run_created",
         RunStarted = "run_started",
@@ -64,6 +65,7 @@ wire_enum!(
         HookConflict = "hook_conflict",
         WaitCreated = "wait_created",
         WaitCompleted = "wait_completed",
+        AttrSet = "attr_set",
     }
 );
 
@@ -86,22 +88,25 @@ impl StepStatus {
 }
 
 impl EventType {
-    /// The `eventData` fields that `resolveData: 'none'` removes (`EVENT_DATA_REF_FIELDS`, §2.10).
+    /// The `eventData` fields that `resolveData: 'none'` removes (`EVENT_DATA_REF_FIELDS`, §2.10;
+    /// 5.x adds `run_started` and `step_started` `input`, which this World never stores).
     pub fn ref_fields(self) -> &'static [&'static str] {
         match self {
-            EventType::RunCreated | EventType::StepCreated => &["input"],
+            EventType::RunCreated
+            | EventType::StepCreated
+            | EventType::RunStarted
+            | EventType::StepStarted => &["input"],
             EventType::RunCompleted => &["output"],
             EventType::RunFailed | EventType::StepFailed | EventType::StepRetrying => &["error"],
             EventType::StepCompleted => &["result"],
             EventType::HookCreated => &["metadata"],
             EventType::HookReceived => &["payload"],
-            EventType::RunStarted
-            | EventType::RunCancelled
-            | EventType::StepStarted
+            EventType::RunCancelled
             | EventType::HookDisposed
             | EventType::HookConflict
             | EventType::WaitCreated
-            | EventType::WaitCompleted => &[],
+            | EventType::WaitCompleted
+            | EventType::AttrSet => &[],
         }
     }
 }
@@ -114,6 +119,82 @@ pub struct StructuredError {
     pub stack: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+}
+
+/// A run's or step's error: 4.x runs keep the `StructuredError` derived from the event
+/// (contract §2.11); spec ≥ 4 runs keep the serialized bytes exactly as sent
+/// (world-contract-v5 §2.7).
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[serde(untagged)]
+pub enum ErrorValue {
+    Structured(StructuredError),
+    Serialized(Payload),
+}
+
+/// Run attributes (world-contract-v5 §4.5): string keys to string values, in the order
+/// they were first set.
+#[derive(Clone, Debug, Default, PartialEq, Tsify)]
+#[tsify(type = "Record<string, string>")]
+pub struct Attributes(pub Vec<(String, String)>);
+
+impl Serialize for Attributes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl Attributes {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `applyAttributeChanges`: a value sets the key, `None` removes it.
+    pub fn apply(&self, changes: &[(String, Option<String>)]) -> Attributes {
+        let mut out = self.0.clone();
+        for (key, value) in changes {
+            match value {
+                Some(v) => match out.iter_mut().find(|(k, _)| k == key) {
+                    Some(entry) => entry.1 = v.clone(),
+                    None => out.push((key.clone(), v.clone())),
+                },
+                None => out.retain(|(k, _)| k != key),
+            }
+        }
+        Attributes(out)
+    }
+
+    pub fn to_value(&self) -> Value {
+        Value::Map(
+            self.0
+                .iter()
+                .map(|(k, v)| (Value::Text(k.clone()), Value::Text(v.clone())))
+                .collect(),
+        )
+    }
+
+    /// From a stored or sent map of strings; other entries are ignored.
+    pub fn from_value(v: &Value) -> Attributes {
+        match v {
+            Value::Map(entries) => Attributes(
+                entries
+                    .iter()
+                    .filter_map(|(k, v)| match (k, v) {
+                        (Value::Text(k), Value::Text(v)) => Some((k.clone(), v.clone())),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            _ => Attributes::default(),
+        }
+    }
 }
 
 // Absent optional fields are left out of the JS objects (contract §0.3), hence the
@@ -141,7 +222,17 @@ pub struct Run {
     #[tsify(type = "unknown")]
     pub output: Option<Option<Payload>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<StructuredError>,
+    #[tsify(type = "StructuredError | Uint8Array")]
+    pub error: Option<ErrorValue>,
+    /// Spec ≥ 4 runs: `RUN_ERROR_CODES` of a failed run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// Spec ≥ 4 runs (always present there, `{}` when none were set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<Attributes>,
+    /// Spec ≥ 4 runs: the base64 X25519 public key core sealed payloads to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_public_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expired_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -165,7 +256,8 @@ pub struct Step {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<Payload>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<StructuredError>,
+    #[tsify(type = "StructuredError | Uint8Array")]
+    pub error: Option<ErrorValue>,
     pub attempt: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Timestamp>,
@@ -204,6 +296,11 @@ pub struct Hook {
     pub created_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_version: Option<i64>,
+    /// Spec ≥ 4 hooks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_system: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_retention_until: Option<Timestamp>,
 }
 
 fn is_webhook<S: serde::Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
@@ -240,6 +337,9 @@ pub struct Event {
     pub event_data: Option<Payload>,
     pub created_at: Timestamp,
     pub spec_version: i64,
+    /// `hook_received` of spec ≥ 4 runs: the resume it was written for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume_id: Option<String>,
 }
 
 impl Event {
@@ -284,6 +384,7 @@ mod tests {
             event_data: data.map(Payload),
             spec_version: 3,
             created_at: Timestamp(0),
+            resume_id: None,
         }
     }
 
@@ -325,6 +426,6 @@ mod tests {
         for t in EventType::ALL {
             assert_eq!(EventType::parse(t.as_str()), Some(*t));
         }
-        assert_eq!(EventType::ALL.len(), 16);
+        assert_eq!(EventType::ALL.len(), 17);
     }
 }

@@ -3,7 +3,7 @@
 //! Core identifies error classes only by `name` (contract §1.5), so the name is chosen
 //! here, once per kind of failure, and `lib.rs` turns a `WorldError` into a JS `Error`.
 
-/// The `name` of the JS error, as `@workflow/errors` 4.2.1 spells it.
+/// The `name` of the JS error, as `@workflow/errors` 4.2.1 and 5.0.0-beta.22 spell it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorName {
     EntityConflict,
@@ -13,6 +13,8 @@ pub enum ErrorName {
     WorkflowRunNotFound,
     RunNotSupported,
     WorkflowWorld,
+    /// Invalid run attributes (world-contract-v5 §4.2, §4.5).
+    AttributeValidation,
     /// A plain `Error` (legacy runs asked for an event they do not support, §3.3).
     Plain,
 }
@@ -27,6 +29,7 @@ impl ErrorName {
             ErrorName::WorkflowRunNotFound => "WorkflowRunNotFoundError",
             ErrorName::RunNotSupported => "RunNotSupportedError",
             ErrorName::WorkflowWorld => "WorkflowWorldError",
+            ErrorName::AttributeValidation => "AttributeValidationError",
             ErrorName::Plain => "Error",
         }
     }

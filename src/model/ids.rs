@@ -5,6 +5,26 @@ use ulid::Ulid;
 
 pub const RUN_PREFIX: &str = "wrun_";
 pub const EVENT_PREFIX: &str = "wevt_";
+/// Event ids of spec ≥ 4 runs: `evnt_` + the 1-based slot, zero-padded to 26 digits
+/// (`slotToEventId`, world-contract-v5 §3.1).
+pub const SLOT_PREFIX: &str = "evnt_";
+
+pub fn slot_event_id(slot: i64) -> String {
+    format!("{SLOT_PREFIX}{slot:026}")
+}
+
+/// The slot of a slot event id; `None` for any other id (`isSlotBody`: the first ten
+/// digits of a slot body are zeros, which no ULID of this era has).
+pub fn event_id_slot(event_id: &str) -> Option<i64> {
+    let body = event_id.strip_prefix(SLOT_PREFIX)?;
+    if body.len() != 26
+        || !body.starts_with("0000000000")
+        || !body.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    body.parse().ok().filter(|n| *n >= 1)
+}
 
 /// A client-supplied run id may be this far in the past or future (contract §2.2).
 pub const RUN_ID_MAX_PAST_MS: Millis = 24 * 60 * 60 * 1000;
@@ -71,6 +91,21 @@ mod tests {
     use super::*;
 
     const NOW: Millis = 1_764_000_000_000;
+
+    #[test]
+    fn slot_ids_are_dense_fixed_width_and_sort_by_slot() {
+        assert_eq!(slot_event_id(1), "evnt_00000000000000000000000001");
+        assert_eq!(event_id_slot("evnt_00000000000000000000000042"), Some(42));
+        assert!(slot_event_id(9) < slot_event_id(10));
+        for bad in [
+            "evnt_01KAXK6T8R0000000000000000",
+            "wevt_00000000000000000000000001",
+            "evnt_1",
+            "evnt_00000000000000000000000000",
+        ] {
+            assert_eq!(event_id_slot(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn new_ids_carry_their_time() {

@@ -29,6 +29,7 @@ pub struct ReadParamsInput {
     pub pagination: PaginationInput,
     pub run_id: String,
     pub workflow_name: String,
+    #[tsify(type = "RunStatus | RunStatus[]")]
     pub status: super::RunStatus,
     pub correlation_id: String,
 }
@@ -47,6 +48,8 @@ pub const MAX_PAGE_SIZE: i64 = 1000;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Page {
     pub limit: i64,
+    /// No `limit` was given (`limit` is then the reader's default).
+    pub unlimited: bool,
     pub cursor: Option<String>,
     pub sort_order: SortOrder,
 }
@@ -58,7 +61,8 @@ pub struct ReadParams {
     pub page: Page,
     pub run_id: Option<String>,
     pub workflow_name: Option<String>,
-    pub status: Option<String>,
+    /// `runs.list`'s `status`: one status, or (5.x) any of several; `[]` matches nothing.
+    pub status: Option<Vec<String>>,
     pub correlation_id: Option<String>,
 }
 
@@ -135,12 +139,40 @@ impl ReadParams {
             resolve_data,
             page: Page {
                 limit,
+                unlimited: matches!(value::get(pagination, "limit"), None | Some(Value::Null)),
                 cursor: optional_text(pagination, "cursor")?,
                 sort_order,
             },
             run_id: optional_text(params, "runId")?,
             workflow_name: optional_text(params, "workflowName")?,
-            status: optional_text(params, "status")?,
+            status: match value::get(params, "status") {
+                None | Some(Value::Null) => None,
+                Some(Value::Text(t)) => Some(vec![t.clone()]),
+                Some(Value::Array(items)) => Some(
+                    items
+                        .iter()
+                        .map(|item| match item {
+                            Value::Text(t) => Ok(t.clone()),
+                            other => Err(WorldError::invalid(
+                                "INVALID_PARAMS",
+                                format!(
+                                    "Invalid `status` entry {}; allowed: status strings",
+                                    describe(other)
+                                ),
+                            )),
+                        })
+                        .collect::<Result<_, _>>()?,
+                ),
+                Some(other) => {
+                    return Err(WorldError::invalid(
+                        "INVALID_PARAMS",
+                        format!(
+                            "Invalid `status`: {}; allowed: a status or an array of statuses",
+                            describe(other)
+                        ),
+                    ))
+                }
+            },
             correlation_id: optional_text(params, "correlationId")?,
         })
     }
@@ -161,6 +193,74 @@ pub fn page_limit(v: Option<&Value>, field: &str, default: i64) -> Result<i64, W
                 ),
             )),
         },
+    }
+}
+
+/// `events.create`'s third argument, as this World reads it; anything else in it
+/// (`requestId`, `replayEventObserver`, telemetry) is ignored.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CreateParams {
+    pub resolve_data: ResolveData,
+    /// 5.x: the highest slot the writer holds (bump and report, world-contract-v5 §3.4).
+    pub event_count: Option<i64>,
+    /// 5.x: answer the log after this cursor (§3.5).
+    pub since_cursor: Option<String>,
+    /// 5.x `run_started`: no preloaded log (§3.6).
+    pub skip_preload: bool,
+    /// 5.x `hook_received`: the resume it commits, and its payload's digest (§4.10).
+    pub resume_id: Option<String>,
+    pub resume_digest: Option<String>,
+}
+
+/// The fields of `events.create`'s params this World reads.
+pub const CREATE_PARAMS_FIELDS: &[&str] = &[
+    "resolveData",
+    "eventCount",
+    "sinceCursor",
+    "skipPreload",
+    "resumeId",
+    "resumePayloadDigest",
+];
+
+impl CreateParams {
+    pub fn parse(params: Option<&Value>) -> Result<CreateParams, WorldError> {
+        let Some(params) = params.filter(|p| !matches!(p, Value::Null)) else {
+            return Ok(CreateParams::default());
+        };
+        let read = ReadParams::parse(Some(params), 1, SortOrder::Asc)?;
+        let event_count = match value::get(params, "eventCount") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(value::integer(v).filter(|n| *n >= 0).ok_or_else(|| {
+                WorldError::invalid(
+                    "INVALID_PARAMS",
+                    format!(
+                        "Invalid `eventCount`: {}; allowed: a non-negative integer (the highest slot the writer holds)",
+                        describe(v)
+                    ),
+                )
+            })?),
+        };
+        let skip_preload = match value::get(params, "skipPreload") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                return Err(WorldError::invalid(
+                    "INVALID_PARAMS",
+                    format!(
+                        "Invalid `skipPreload`: {}; allowed: true or false",
+                        describe(other)
+                    ),
+                ))
+            }
+        };
+        Ok(CreateParams {
+            resolve_data: read.resolve_data,
+            event_count,
+            since_cursor: optional_text(params, "sinceCursor")?,
+            skip_preload,
+            resume_id: optional_text(params, "resumeId")?,
+            resume_digest: optional_text(params, "resumePayloadDigest")?,
+        })
     }
 }
 

@@ -4,7 +4,8 @@
 use super::envelope::{self, Envelope, MAX_QUEUE_DELAY_SECONDS};
 use super::signature;
 use super::sql::LeaseRecord;
-use crate::model::Millis;
+use crate::model::value::{self, Value};
+use crate::model::{Line, Millis};
 use sha2::{Digest, Sha256};
 
 /// What a delivery does before any handler runs.
@@ -35,6 +36,34 @@ pub fn admit(e: &Envelope, lease: &LeaseRecord, now: Millis, max_delay_seconds: 
     match envelope::remaining_hop(now, e.due_at, max_delay_seconds) {
         Some(delay) => Admission::Hop { delay },
         None => Admission::Run,
+    }
+}
+
+/// The line whose handler runs a delivery (world-contract-v5 §10): the line of the run
+/// it targets, as stored (`run` is `Some(spec_version)` when the run exists); for a run not
+/// created yet, the spec version its `start()` stamps (`runInput.specVersion`); otherwise
+/// (health checks) the line that sent it.
+pub fn line_for(sender: Line, run: Option<Option<i64>>, payload: &Value) -> Line {
+    match run {
+        Some(spec_version) => Line::of_run(spec_version),
+        None => match value::get(payload, "runInput")
+            .and_then(|r| value::get(r, "specVersion"))
+            .and_then(value::integer)
+        {
+            Some(spec_version) => Line::of_run(Some(spec_version)),
+            None => sender,
+        },
+    }
+}
+
+/// The run a payload targets: `runId` (flow messages), or `workflowRunId` (4.x step messages).
+pub fn payload_run_id(payload: &Value) -> Option<String> {
+    match (
+        value::get(payload, "runId"),
+        value::get(payload, "workflowRunId"),
+    ) {
+        (Some(Value::Text(id)), _) | (None, Some(Value::Text(id))) => Some(id.clone()),
+        _ => None,
     }
 }
 
@@ -70,7 +99,13 @@ pub fn reschedule(
     let (delay, due_at) = envelope::plan_delay(now, seconds, max_delay_seconds);
     let next = Envelope {
         send_id: derived_send_id(&e.send_id, "reschedule"),
-        attempt: 1,
+        attempt: match e.line {
+            // 4.x: a suspension is not a failure, the count starts over (contract §5.4).
+            Line::V4 => 1,
+            // 5.x: sleeps no longer reschedule, and a redelivered message must read
+            // attempt ≥ 2 (world-contract-v5 §6.4).
+            Line::V5 => e.attempt + 1,
+        },
         due_at,
         ..e.clone()
     };
@@ -149,6 +184,8 @@ mod tests {
             headers: vec![],
             deployment_id: None,
             due_at,
+            line: Line::V4,
+            run_id: None,
             body: Body::Inline(vec![]),
         }
     }
@@ -158,19 +195,20 @@ mod tests {
             taken,
             done,
             lease_until,
+            run: None,
         }
     }
 
     #[test]
     fn a_taken_lease_runs_the_handler_once_due() {
         let lease = record(true, false, Some(NOW + 900_000));
-        assert_eq!(admit(&envelope(None), &lease, NOW, 86_400), Admission::Run);
+        assert_eq!(admit(&envelope(None), &lease, NOW, 43_200), Admission::Run);
         assert_eq!(
-            admit(&envelope(Some(NOW)), &lease, NOW, 86_400),
+            admit(&envelope(Some(NOW)), &lease, NOW, 43_200),
             Admission::Run
         );
         assert_eq!(
-            admit(&envelope(Some(NOW + 100_500)), &lease, NOW, 86_400),
+            admit(&envelope(Some(NOW + 100_500)), &lease, NOW, 43_200),
             Admission::Hop { delay: 101 }
         );
         // hops never ask for more than one send can hold
@@ -184,16 +222,16 @@ mod tests {
     fn a_held_lease_parks_the_copy_until_it_ends_and_a_finished_one_acks() {
         let e = envelope(None);
         assert_eq!(
-            admit(&e, &record(false, true, Some(NOW)), NOW, 86_400),
+            admit(&e, &record(false, true, Some(NOW)), NOW, 43_200),
             Admission::Finished
         );
         assert_eq!(
-            admit(&e, &record(false, false, Some(NOW + 2_001)), NOW, 86_400),
+            admit(&e, &record(false, false, Some(NOW + 2_001)), NOW, 43_200),
             Admission::Park { delay: 3 }
         );
         // at least 1 s, at most one send's delay
         assert_eq!(
-            admit(&e, &record(false, false, Some(NOW - 5)), NOW, 86_400),
+            admit(&e, &record(false, false, Some(NOW - 5)), NOW, 43_200),
             Admission::Park { delay: 1 }
         );
         assert_eq!(
@@ -208,14 +246,54 @@ mod tests {
             attempt: 3,
             ..envelope(None)
         };
-        let (next, delay, seconds) = reschedule(&e, 1.2, NOW, 86_400);
+        let (next, delay, seconds) = reschedule(&e, 1.2, NOW, 43_200);
         assert_eq!((next.attempt, delay, seconds, next.due_at), (1, 2, 2, None));
         assert_eq!(next.send_id, derived_send_id("s1", "reschedule"));
         assert_eq!(next.message_id, e.message_id);
-        let (next, delay, _) = reschedule(&e, 100_000.0, NOW, 86_400);
-        assert_eq!((delay, next.due_at), (86_400, Some(NOW + 100_000_000)));
-        assert_eq!(reschedule(&e, f64::NAN, NOW, 86_400).1, 0);
-        assert_eq!(reschedule(&e, -4.0, NOW, 86_400).1, 0);
+        let (next, delay, _) = reschedule(&e, 100_000.0, NOW, 43_200);
+        assert_eq!((delay, next.due_at), (43_200, Some(NOW + 100_000_000)));
+        assert_eq!(reschedule(&e, f64::NAN, NOW, 43_200).1, 0);
+        assert_eq!(reschedule(&e, -4.0, NOW, 43_200).1, 0);
+    }
+
+    #[test]
+    fn a_message_goes_to_the_line_of_its_run() {
+        use crate::model::value::{entry, text};
+        let start = Value::Map(vec![entry(
+            "runInput",
+            Value::Map(vec![entry("specVersion", Value::Integer(7.into()))]),
+        )]);
+        let plain = Value::Map(vec![text("runId", "wrun_1")]);
+        // the stored run decides, whoever sent it
+        assert_eq!(line_for(Line::V5, Some(Some(3)), &plain), Line::V4);
+        assert_eq!(line_for(Line::V4, Some(Some(7)), &plain), Line::V5);
+        assert_eq!(
+            line_for(Line::V5, Some(None), &plain),
+            Line::V4,
+            "legacy runs are 4.x"
+        );
+        assert_eq!(
+            line_for(Line::V4, Some(Some(5)), &plain),
+            Line::V5,
+            "spec 4 and 5 are slot runs"
+        );
+        // a run not created yet: the version start() stamps; else the sender's line
+        assert_eq!(line_for(Line::V4, None, &start), Line::V5);
+        assert_eq!(line_for(Line::V5, None, &plain), Line::V5);
+        assert_eq!(line_for(Line::V4, None, &plain), Line::V4);
+    }
+
+    #[test]
+    fn a_5x_reschedule_counts_as_an_attempt() {
+        let e = Envelope {
+            attempt: 3,
+            line: Line::V5,
+            ..envelope(None)
+        };
+        let (next, _, _) = reschedule(&e, 5.0, NOW, 43_200);
+        assert_eq!(next.attempt, 4);
+        let (again, _, _) = reschedule(&next, 5.0, NOW, 43_200);
+        assert_eq!(again.attempt, 5);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::model::params::describe;
 use crate::model::value::{self, entry, text, Value};
-use crate::model::{Millis, WorldError};
+use crate::model::{Line, Millis, WorldError};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
@@ -99,6 +99,12 @@ pub struct Envelope {
     pub deployment_id: Option<String>,
     /// Deliver no earlier than this; set when a delay is longer than a queue can hold.
     pub due_at: Option<Millis>,
+    /// The line that serves it: the sender's, until a delivery finds the run it targets
+    /// and takes that run's line (`delivery::line_for`); its rules count the attempts.
+    pub line: Line,
+    /// The run the payload targets (`runId`), read in the delivery's first batch to
+    /// route the message to the line of that run (world-contract-v5 §10).
+    pub run_id: Option<String>,
     pub body: Body,
 }
 
@@ -134,6 +140,16 @@ impl Envelope {
         }
         if let Some(at) = self.due_at {
             m.push(entry("dueAt", Value::Integer(at.into())));
+        }
+        // Absent means 4.x, so messages sent before lines existed still parse.
+        if self.line == Line::V5 {
+            m.push(entry(
+                "spec",
+                Value::Integer(self.line.spec_version().into()),
+            ));
+        }
+        if let Some(run_id) = &self.run_id {
+            m.push(text("runId", run_id.clone()));
         }
         m.push(match &self.body {
             Body::Inline(bytes) => text("payload", BASE64.encode(bytes)),
@@ -212,6 +228,18 @@ impl Envelope {
                     .ok_or_else(|| bad("`dueAt` must be epoch milliseconds".into()))?,
             ),
         };
+        let line = match value::get(v, "spec") {
+            None | Some(Value::Null) => Line::V4,
+            Some(spec) => match value::integer(spec) {
+                Some(n) if n == Line::V5.spec_version() => Line::V5,
+                _ => {
+                    return Err(bad(format!(
+                        "`spec` {} is not a line this World serves (7, or absent for 4.x)",
+                        describe(spec)
+                    )))
+                }
+            },
+        };
         let body =
             match (value::get(v, "payload"), value::get(v, "payloadKey")) {
                 (Some(Value::Text(b64)), None) => Body::Inline(
@@ -234,6 +262,8 @@ impl Envelope {
             headers,
             deployment_id: optional_text("deploymentId")?,
             due_at,
+            line,
+            run_id: optional_text("runId")?,
             body,
         })
     }
@@ -244,8 +274,10 @@ impl Envelope {
     }
 }
 
-/// The most Cloudflare Queues delays a message (`delaySeconds`, 24 h).
-pub const MAX_QUEUE_DELAY_SECONDS: i64 = 86_400;
+/// The most Cloudflare Queues delays a message: `delaySeconds` on send and retry is at
+/// most 12 hours (Cloudflare's Queues limits). Local emulation accepts more, so only this
+/// constant keeps production sends valid.
+pub const MAX_QUEUE_DELAY_SECONDS: i64 = 43_200;
 
 /// How to send a message that must not be delivered before `now + delay_seconds`: the
 /// delay to ask the queue for, and the due time to carry when that is not the whole
@@ -288,6 +320,8 @@ mod tests {
             headers: vec![("traceparent".into(), "00-ab".into())],
             deployment_id: None,
             due_at: Some(5),
+            line: Line::V4,
+            run_id: Some("wrun_01KAV9FT000000000000000000".into()),
             body: Body::Inline(vec![0, 1, 0]),
         }
     }
@@ -305,6 +339,12 @@ mod tests {
             ..e
         };
         assert_eq!(Envelope::parse(&stored.to_value()).unwrap(), stored);
+        let v5 = Envelope {
+            line: Line::V5,
+            run_id: None,
+            ..stored
+        };
+        assert_eq!(Envelope::parse(&v5.to_value()).unwrap(), v5);
     }
 
     #[test]
@@ -355,20 +395,26 @@ mod tests {
 
     #[test]
     fn long_delays_are_chained_in_hops() {
-        assert_eq!(plan_delay(0, 30, 86_400), (30, None));
+        assert_eq!(plan_delay(0, 30, 43_200), (30, None));
         assert_eq!(
-            plan_delay(0, 30 * 3600, 86_400),
-            (86_400, Some(108_000_000))
+            plan_delay(0, 30 * 3600, 43_200),
+            (43_200, Some(108_000_000))
         );
         assert_eq!(
-            remaining_hop(86_400_000, Some(108_000_000), 86_400),
+            remaining_hop(86_400_000, Some(108_000_000), 43_200),
             Some(21_600)
         );
-        assert_eq!(remaining_hop(108_000_000, Some(108_000_000), 86_400), None);
-        assert_eq!(remaining_hop(0, None, 86_400), None);
+        assert_eq!(
+            remaining_hop(43_200_000, Some(108_000_000), 43_200),
+            Some(43_200)
+        );
+        assert_eq!(remaining_hop(108_000_000, Some(108_000_000), 43_200), None);
+        assert_eq!(remaining_hop(0, None, 43_200), None);
+        // a maximum above the platform's is clamped to it
+        assert_eq!(plan_delay(0, 30 * 3600, 86_400).0, 43_200);
         // a 30 h delay with 1 s hops (the test knob) takes hops of at most 1 s
         assert_eq!(plan_delay(0, 5, 1), (1, Some(5_000)));
         assert_eq!(remaining_hop(1_000, Some(5_000), 1), Some(1));
-        assert_eq!(plan_delay(0, -3, 86_400), (0, None));
+        assert_eq!(plan_delay(0, -3, 43_200), (0, None));
     }
 }

@@ -11,9 +11,9 @@ pub mod envelope;
 pub mod signature;
 pub mod sql;
 
-use crate::model::params::{describe, ReadParams, ResolveData, SortOrder};
+use crate::model::params::{describe, CreateParams, ReadParams, ResolveData, SortOrder};
 use crate::model::value::{self, entry, text, Value};
-use crate::model::{ids, Millis, WorldError};
+use crate::model::{ids, Line, Millis, WorldError};
 use crate::ports::{batch, unavailable, Blobs, Database, Io, Sender};
 use crate::store;
 use delivery::Admission;
@@ -121,6 +121,7 @@ impl SendOptions {
 /// still claimed) the existing one.
 pub async fn send<D: Database, B: Blobs, S: Sender>(
     io: &Io<'_, D, B, S>,
+    line: Line,
     queue_name: &str,
     payload: &Value,
     opts: &SendOptions,
@@ -186,6 +187,8 @@ pub async fn send<D: Database, B: Blobs, S: Sender>(
         headers: opts.headers.clone(),
         deployment_id: opts.deployment_id.clone(),
         due_at,
+        line,
+        run_id: delivery::payload_run_id(payload),
         body,
     };
     if let Err(e) = io.sender.send(kind, &envelope.to_value(), delay).await {
@@ -282,6 +285,7 @@ pub async fn begin<D: Database, B: Blobs, S: Sender>(
             }
         },
     };
+    let mut envelope = envelope;
     match read.and_then(|cbor| {
         value::from_cbor(&cbor).map_err(|e| {
             WorldError::invalid(
@@ -294,6 +298,7 @@ pub async fn begin<D: Database, B: Blobs, S: Sender>(
         })
     }) {
         Ok(payload) => {
+            envelope.line = delivery::line_for(envelope.line, lease.run, &payload);
             let attempt = delivery::attempt(&envelope, cf_attempts);
             Ok(Begin::Deliver {
                 envelope,
@@ -390,12 +395,10 @@ pub async fn dead_letter<D: Database, B: Blobs, S: Sender>(
             _ => None,
         },
     };
-    let run_id = payload.as_ref().and_then(|p| {
-        match (value::get(p, "runId"), value::get(p, "workflowRunId")) {
-            (Some(Value::Text(id)), _) | (None, Some(Value::Text(id))) => Some(id.clone()),
-            _ => None,
-        }
-    });
+    let run_id = envelope
+        .run_id
+        .clone()
+        .or_else(|| payload.as_ref().and_then(delivery::payload_run_id));
     let mut failed = None;
     if let Some(run_id) = run_id {
         let message = format!(
@@ -414,7 +417,16 @@ pub async fn dead_letter<D: Database, B: Blobs, S: Sender>(
                 ]),
             ),
         ]);
-        match store::create_event(io, Some(&run_id), &event, ResolveData::None).await {
+        let params = CreateParams {
+            resolve_data: ResolveData::None,
+            ..CreateParams::default()
+        };
+        // The run's own line writes its end (a slot run refuses a 4.x write).
+        let line = match store::get_run(io.db, &run_id, ResolveData::None).await {
+            Ok(run) => Line::of_run(run.spec_version),
+            Err(_) => envelope.line,
+        };
+        match store::create_event(io, line, Some(&run_id), &event, &params).await {
             Ok(_) => failed = Some(run_id),
             // Already over, gone, or never stored: nothing hangs.
             Err(e)
@@ -456,18 +468,19 @@ pub async fn recover<D: Database, B: Blobs, S: Sender>(
 ) -> Result<Recovery, WorldError> {
     let now = io.clock.now();
     let mut recovery = Recovery::default();
-    for status in ["pending", "running"] {
+    {
         let mut cursor = None;
         loop {
             let mut params = ReadParams::parse(None, 1000, SortOrder::Asc)?;
             params.resolve_data = ResolveData::None;
-            params.status = Some(status.to_owned());
+            params.status = Some(vec!["pending".to_owned(), "running".to_owned()]);
             params.page.cursor = cursor.take();
             let page = store::list_runs(io.db, &params).await?;
             for run in &page.data {
                 let payload = Value::Map(vec![text("runId", run.run_id.clone())]);
                 let queue_name = format!("__wkf_workflow_{}", run.workflow_name);
-                match send(io, &queue_name, &payload, &SendOptions::default()).await {
+                let line = Line::of_run(run.spec_version);
+                match send(io, line, &queue_name, &payload, &SendOptions::default()).await {
                     Ok(_) => recovery.sent += 1,
                     Err(e) => recovery.failed.push((run.run_id.clone(), e)),
                 }

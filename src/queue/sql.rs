@@ -90,12 +90,16 @@ pub fn take_lease(e: &Envelope, cf_attempts: i64, now: Millis) -> Vec<Statement>
     );
     take.bind_int(now)
         .push(" OR queue_deliveries.holder_attempt < excluded.holder_attempt)");
-    let mut statements = vec![
-        take.finish(),
-        Sql::new("SELECT state, lease_until FROM queue_deliveries WHERE send_id = ")
-            .bind_text(&e.send_id)
-            .finish(),
-    ];
+    // The target run's line is read with the lease: routing costs no round trip.
+    let run_id = e.run_id.as_deref().unwrap_or("");
+    let mut record = Sql::new("SELECT state, lease_until, (SELECT 1 FROM runs WHERE run_id = ");
+    record
+        .bind_text(run_id)
+        .push(") AS run_exists, (SELECT spec_version FROM runs WHERE run_id = ")
+        .bind_text(run_id)
+        .push(") AS run_spec_version FROM queue_deliveries WHERE send_id = ")
+        .bind_text(&e.send_id);
+    let mut statements = vec![take.finish(), record.finish()];
     statements.extend(extend_claim(e, now + LEASE_MS + CLAIM_GRACE_MS, now));
     statements
 }
@@ -108,6 +112,8 @@ pub struct LeaseRecord {
     /// The record's state after the attempt (`running` or `done`).
     pub done: bool,
     pub lease_until: Option<Millis>,
+    /// The target run's stored spec version, `Some` when the run exists.
+    pub run: Option<Option<i64>>,
 }
 
 pub fn lease_record(results: &[QueryResult]) -> LeaseRecord {
@@ -119,6 +125,9 @@ pub fn lease_record(results: &[QueryResult]) -> LeaseRecord {
             .as_deref()
             == Some("done"),
         lease_until: row.and_then(|r| r.int("lease_until").ok()),
+        run: row
+            .filter(|r| r.opt_int("run_exists").ok().flatten().is_some())
+            .map(|r| r.opt_int("run_spec_version").ok().flatten()),
     }
 }
 

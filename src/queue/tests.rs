@@ -15,7 +15,7 @@ trait Flows {
 
 impl Flows for Fixture {
     fn send(&self, queue: &str, payload: Value, opts: SendOptions) -> String {
-        futures_executor::block_on(send(&self.io(), queue, &payload, &opts)).unwrap()
+        futures_executor::block_on(send(&self.io(), Line::V4, queue, &payload, &opts)).unwrap()
     }
     fn begin(&self, body: &Value, cf_attempts: i64) -> Begin {
         futures_executor::block_on(begin(&self.io(), Ok(body.clone()), cf_attempts)).unwrap()
@@ -308,8 +308,14 @@ fn an_r2_outage_while_reading_a_payload_releases_the_delivery_for_the_retry() {
 fn a_message_whose_names_and_headers_cannot_fit_is_refused_by_name() {
     let f = Fixture::new();
     let name = format!("__wkf_step_{}", "s".repeat(MAX_ENVELOPE_FIELDS_BYTES));
-    let e = futures_executor::block_on(send(&f.io(), &name, &payload(), &SendOptions::default()))
-        .unwrap_err();
+    let e = futures_executor::block_on(send(
+        &f.io(),
+        Line::V4,
+        &name,
+        &payload(),
+        &SendOptions::default(),
+    ))
+    .unwrap_err();
     assert_eq!(
         (e.status, e.code),
         (Some(413), Some("QUEUE_MESSAGE_TOO_LARGE"))
@@ -318,8 +324,8 @@ fn a_message_whose_names_and_headers_cannot_fit_is_refused_by_name() {
         headers: vec![("x-big".into(), "h".repeat(MAX_ENVELOPE_FIELDS_BYTES))],
         ..keyed("k")
     };
-    let e =
-        futures_executor::block_on(send(&f.io(), "__wkf_step_s", &payload(), &opts)).unwrap_err();
+    let e = futures_executor::block_on(send(&f.io(), Line::V4, "__wkf_step_s", &payload(), &opts))
+        .unwrap_err();
     assert_eq!(e.code, Some("QUEUE_MESSAGE_TOO_LARGE"));
     assert!(f.queue.take().is_empty(), "nothing was sent");
     // the key was not claimed: a fitting message with it is sent
@@ -345,9 +351,10 @@ fn recovery_skips_and_reports_a_run_it_cannot_send() {
         ]);
         futures_executor::block_on(store::create_event(
             &f.io(),
+            Line::V4,
             Some(run_id),
             &event,
-            ResolveData::None,
+            &CreateParams::default(),
         ))
         .unwrap();
     };
@@ -372,7 +379,8 @@ fn a_claim_whose_reply_was_lost_does_not_block_the_retry() {
     let lossy = LostReply::new(&f.db);
     let io = f.io_with(&lossy);
     let e =
-        futures_executor::block_on(send(&io, "__wkf_step_s", &payload(), &keyed("k"))).unwrap_err();
+        futures_executor::block_on(send(&io, Line::V4, "__wkf_step_s", &payload(), &keyed("k")))
+            .unwrap_err();
     assert_eq!(e.status, Some(503));
     assert!(f.queue.take().is_empty());
     let id = f.send("__wkf_step_s", payload(), keyed("k"));

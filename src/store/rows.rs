@@ -1,43 +1,65 @@
 //! D1 rows ⇄ entities. Column names are the entity field names, so nothing is renamed.
 
-use crate::engine::{HookFacts, RunFacts, Snapshot, StepFacts};
+use crate::engine::{HookFacts, ResumeFacts, RunFacts, Snapshot, StepFacts};
+use crate::model::ids::slot_event_id;
 use crate::model::value::{self, Value};
 use crate::model::{
-    Event, EventType, Hook, Run, RunStatus, Step, StepStatus, StructuredError, Wait, WaitStatus,
-    WorldError,
+    Attributes, ErrorValue, Event, EventType, Hook, Line, Run, RunStatus, Step, StepStatus,
+    StructuredError, Wait, WaitStatus, WorldError,
 };
 pub use crate::sql::Row;
 
-/// The `error` column: a StructuredError's CBOR map (contract §2.11).
-fn error(r: &Row, column: &str) -> Result<Option<StructuredError>, WorldError> {
+/// The `error` column: a 4.x StructuredError's CBOR map (contract §2.11), or a spec ≥ 4
+/// run's serialized error as sent.
+fn error(r: &Row, column: &str, line: Line) -> Result<Option<ErrorValue>, WorldError> {
     let Some(v) = r.value(column)? else {
         return Ok(None);
     };
+    if line == Line::V5 {
+        return Ok(Some(ErrorValue::Serialized(crate::model::Payload(v))));
+    }
     let text = |k: &str| match value::get(&v, k) {
         Some(Value::Text(t)) => Some(t.clone()),
         _ => None,
     };
-    Ok(Some(StructuredError {
+    Ok(Some(ErrorValue::Structured(StructuredError {
         message: text("message").unwrap_or_default(),
         stack: text("stack"),
         code: text("code"),
-    }))
+    })))
+}
+
+fn attributes(r: &Row, column: &str) -> Result<Attributes, WorldError> {
+    Ok(r.value(column)?
+        .map(|v| Attributes::from_value(&v))
+        .unwrap_or_default())
 }
 
 pub fn run(r: &Row) -> Result<Run, WorldError> {
     let status = r.parsed("status", RunStatus::parse)?;
+    let spec_version = r.opt_int("spec_version")?;
+    let line = Line::of_run(spec_version);
+    let v5 = line == Line::V5;
     Ok(Run {
         run_id: r.text("run_id")?,
         status,
         deployment_id: r.text("deployment_id")?,
         workflow_name: r.text("workflow_name")?,
-        spec_version: r.opt_int("spec_version")?,
+        spec_version,
         execution_context: r.payload("execution_context")?,
         input: r.payload("input")?,
         output: (status == RunStatus::Completed)
             .then(|| r.payload("output"))
             .transpose()?,
-        error: error(r, "error")?,
+        error: error(r, "error", line)?,
+        error_code: if v5 { r.opt_text("error_code")? } else { None },
+        // 5.x runs always have attributes (`{}` when none were set).
+        attributes: if v5 {
+            Some(attributes(r, "attributes")?)
+        } else {
+            None
+        },
+        encryption_public_key: r.opt_text("encryption_public_key")?,
         expired_at: r.opt_time("expired_at")?,
         started_at: r.opt_time("started_at")?,
         completed_at: r.opt_time("completed_at")?,
@@ -47,6 +69,7 @@ pub fn run(r: &Row) -> Result<Run, WorldError> {
 }
 
 pub fn step(r: &Row) -> Result<Step, WorldError> {
+    let spec_version = r.opt_int("spec_version")?;
     Ok(Step {
         run_id: r.text("run_id")?,
         step_id: r.text("step_id")?,
@@ -54,14 +77,14 @@ pub fn step(r: &Row) -> Result<Step, WorldError> {
         status: r.parsed("status", StepStatus::parse)?,
         input: r.payload("input")?,
         output: r.payload("output")?,
-        error: error(r, "error")?,
+        error: error(r, "error", Line::of_run(spec_version))?,
         attempt: r.int("attempt")?,
         started_at: r.opt_time("started_at")?,
         completed_at: r.opt_time("completed_at")?,
         retry_after: r.opt_time("retry_after")?,
         created_at: r.time("created_at")?,
         updated_at: r.time("updated_at")?,
-        spec_version: r.opt_int("spec_version")?,
+        spec_version,
     })
 }
 
@@ -77,6 +100,8 @@ pub fn hook(r: &Row) -> Result<Hook, WorldError> {
         environment: r.text("environment")?,
         created_at: r.time("created_at")?,
         spec_version: r.opt_int("spec_version")?,
+        is_system: r.opt_int("is_system")?.map(|i| i != 0),
+        token_retention_until: r.opt_time("token_retention_until")?,
     })
 }
 
@@ -93,19 +118,26 @@ pub fn wait(r: &Row) -> Result<Wait, WorldError> {
     })
 }
 
-/// An event and its position in the log (`seq`, the cursor of event lists).
+/// An event and its position in its log: `seq` of the `events` table (4.x runs) or the
+/// slot of the `slots` table (spec ≥ 4 runs), whose id it is.
 pub fn event(r: &Row) -> Result<(Event, i64), WorldError> {
+    let slot = r.opt_int("slot")?;
+    let (event_id, position) = match slot {
+        Some(slot) => (slot_event_id(slot), slot),
+        None => (r.text("event_id")?, r.int("seq")?),
+    };
     Ok((
         Event {
-            event_id: r.text("event_id")?,
+            event_id,
             run_id: r.text("run_id")?,
             event_type: r.parsed("event_type", EventType::parse)?,
             correlation_id: r.opt_text("correlation_id")?,
             event_data: r.payload("event_data")?,
             spec_version: r.int("spec_version")?,
             created_at: r.time("created_at")?,
+            resume_id: r.opt_text("resume_id")?,
         },
-        r.int("seq")?,
+        position,
     ))
 }
 
@@ -115,6 +147,8 @@ pub fn snapshot(r: &Row) -> Result<Snapshot, WorldError> {
         Some(_) => Some(RunFacts {
             status: r.parsed("run_status", RunStatus::parse)?,
             spec_version: r.opt_int("run_spec_version")?,
+            attributes: attributes(r, "run_attributes")?,
+            purge_on_finish: r.opt_int("run_purge_on_finish")?.unwrap_or(0) != 0,
         }),
         None => None,
     };
@@ -154,5 +188,14 @@ pub fn snapshot(r: &Row) -> Result<Snapshot, WorldError> {
             None => None,
         },
         hook_create_logged: r.int("hook_create_logged")? != 0,
+        attr_set_logged: r.opt_int("attr_set_logged")?.unwrap_or(0) != 0,
+        resume: match r.opt_int("resume_slot")? {
+            Some(slot) => Some(ResumeFacts {
+                slot,
+                hook_id: r.opt_text("resume_hook_id")?.unwrap_or_default(),
+                digest: r.opt_text("resume_digest")?,
+            }),
+            None => None,
+        },
     })
 }

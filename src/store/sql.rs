@@ -4,7 +4,8 @@
 use crate::engine::{Era, Guard, Plan, Reply, Write};
 use crate::model::value::to_cbor;
 use crate::model::{
-    wait_id, Event, Hook, Payload, Run, RunStatus, Step, StepStatus, StructuredError, Value, Wait,
+    wait_id, Attributes, ErrorValue, Event, Hook, Payload, Run, RunStatus, Step, StepStatus, Value,
+    Wait,
 };
 pub use crate::sql::{Sql, SqlValue, Statement};
 
@@ -16,18 +17,29 @@ fn opt_value(v: &Option<Payload>) -> SqlValue {
     SqlValue::payload(v.as_deref())
 }
 
-pub fn error_value(e: &Option<StructuredError>) -> SqlValue {
+/// The `error` column: a 4.x run's StructuredError as a CBOR map, a 5.x run's serialized
+/// error as the CBOR of the value sent.
+pub fn error_value(e: &Option<ErrorValue>) -> SqlValue {
     use crate::model::value::{entry, text};
-    e.as_ref().map_or(SqlValue::Null, |e| {
-        let mut m = vec![text("message", e.message.clone())];
-        if let Some(s) = &e.stack {
-            m.push(text("stack", s.clone()));
+    match e {
+        None => SqlValue::Null,
+        Some(ErrorValue::Serialized(p)) => SqlValue::payload(Some(&p.0)),
+        Some(ErrorValue::Structured(e)) => {
+            let mut m = vec![text("message", e.message.clone())];
+            if let Some(s) = &e.stack {
+                m.push(text("stack", s.clone()));
+            }
+            if let Some(c) = &e.code {
+                m.push(entry("code", Value::Text(c.clone())));
+            }
+            SqlValue::Blob(to_cbor(&Value::Map(m)))
         }
-        if let Some(c) = &e.code {
-            m.push(entry("code", Value::Text(c.clone())));
-        }
-        SqlValue::Blob(to_cbor(&Value::Map(m)))
-    })
+    }
+}
+
+/// The `attributes` column.
+pub fn attributes_value(a: &Attributes) -> SqlValue {
+    SqlValue::Blob(to_cbor(&a.to_value()))
 }
 
 fn status_list<T: Copy>(statuses: &[T], as_str: fn(T) -> &'static str) -> String {
@@ -42,8 +54,9 @@ fn status_list<T: Copy>(statuses: &[T], as_str: fn(T) -> &'static str) -> String
 fn era_sql(era: Era) -> &'static str {
     match era {
         Era::Legacy => "(spec_version IS NULL OR spec_version <= 1)",
-        Era::Current => "(spec_version >= 2 AND spec_version <= 3)",
-        Era::TooNew => "(spec_version > 3)",
+        Era::Events => "(spec_version >= 2 AND spec_version <= 3)",
+        Era::Slots => "(spec_version >= 4 AND spec_version <= 7)",
+        Era::Future => "(spec_version > 7)",
     }
 }
 
@@ -52,6 +65,11 @@ pub struct Keys<'a> {
     pub run_id: &'a str,
     pub correlation_id: &'a str,
     pub token: Option<&'a str>,
+    /// 5.x `hook_received`: the resume it commits.
+    pub resume_id: Option<&'a str>,
+    pub resume_digest: Option<&'a str>,
+    /// The request's time (for writes that do not carry their own).
+    pub now: i64,
 }
 
 impl Keys<'_> {
@@ -123,11 +141,8 @@ fn push_guard(sql: &mut Sql, guard: &Guard, k: &Keys) {
                 .push(")");
         }
         Guard::HookCreateNotLogged => {
-            sql.push("NOT EXISTS (SELECT 1 FROM events WHERE run_id = ")
-                .bind_text(k.run_id);
-            sql.push(" AND correlation_id = ")
-                .bind_text(k.correlation_id);
-            sql.push(" AND event_type IN ('hook_created', 'hook_conflict'))");
+            push_logged(sql, k, "IN ('hook_created', 'hook_conflict')");
+            sql.push(" = 0");
         }
         Guard::WaitMissing => {
             sql.push("NOT EXISTS (SELECT 1 FROM waits WHERE wait_id = ")
@@ -139,7 +154,59 @@ fn push_guard(sql: &mut Sql, guard: &Guard, k: &Keys) {
                 .bind_text(&k.wait_id());
             sql.push(&format!(" AND status = '{}')", status.as_str()));
         }
+        Guard::Attributes(a) => {
+            sql.push("EXISTS (SELECT 1 FROM runs WHERE run_id = ")
+                .bind_text(k.run_id)
+                .push(" AND attributes IS ")
+                .bind(attributes_value(a))
+                .push(")");
+        }
+        Guard::PurgeOnFinish(p) => {
+            sql.push("EXISTS (SELECT 1 FROM runs WHERE run_id = ")
+                .bind_text(k.run_id)
+                .push(" AND purge_on_finish = ")
+                .bind_int(i64::from(*p))
+                .push(")");
+        }
+        Guard::AttrSetNotLogged => {
+            push_logged(sql, k, "= 'attr_set'");
+            sql.push(" = 0");
+        }
+        Guard::RunRules(era) => {
+            // A legacy run's version may be NULL: counted as 0, so it is a 4.x-rules run.
+            let rules = match era {
+                Era::Legacy | Era::Events => "COALESCE(spec_version, 0) <= 3",
+                Era::Slots => "COALESCE(spec_version, 0) BETWEEN 4 AND 7",
+                Era::Future => "COALESCE(spec_version, 0) > 7",
+            };
+            sql.push("NOT EXISTS (SELECT 1 FROM runs WHERE run_id = ")
+                .bind_text(k.run_id)
+                .push(&format!(" AND NOT ({rules}))"));
+        }
+        Guard::ResumeNotCommitted => {
+            sql.push("NOT EXISTS (SELECT 1 FROM slots WHERE run_id = ")
+                .bind_text(k.run_id)
+                .push(" AND resume_id = ")
+                .bind_text(k.resume_id.unwrap_or_default())
+                .push(")");
+        }
     }
+}
+
+/// Whether the run's log (either table: a run has only one) holds an event for the
+/// request's correlation id whose type matches `types`: 1 or 0.
+fn push_logged(sql: &mut Sql, k: &Keys, types: &str) {
+    sql.push("(EXISTS (SELECT 1 FROM events WHERE run_id = ")
+        .bind_text(k.run_id);
+    sql.push(" AND correlation_id = ")
+        .bind_text(k.correlation_id);
+    sql.push(&format!(
+        " AND event_type {types}) OR EXISTS (SELECT 1 FROM slots WHERE run_id = "
+    ))
+    .bind_text(k.run_id);
+    sql.push(" AND correlation_id = ")
+        .bind_text(k.correlation_id);
+    sql.push(&format!(" AND event_type {types}))"));
 }
 
 fn push_guards(sql: &mut Sql, guards: &[Guard], k: &Keys) {
@@ -159,6 +226,13 @@ fn push_guards(sql: &mut Sql, guards: &[Guard], k: &Keys) {
 /// cancel, while its guards hold: they do not depend on what that plan writes).
 enum Condition<'a> {
     Marker(&'a str),
+    /// A slot log's marker: the row this batch wrote, `back` slots below the run's last
+    /// (its later events of this plan, already inserted, sit above it). The statements of
+    /// a batch run one after another, so the last slot is known to each.
+    SlotMarker {
+        batch_id: i64,
+        back: usize,
+    },
     Guards(&'a [Guard]),
 }
 
@@ -169,8 +243,60 @@ fn push_condition(sql: &mut Sql, c: &Condition, k: &Keys) {
                 .bind_text(event_id)
                 .push(")");
         }
+        Condition::SlotMarker { batch_id, back } => {
+            sql.push("EXISTS (SELECT 1 FROM slots WHERE run_id = ")
+                .bind_text(k.run_id)
+                .push(" AND batch_id = ")
+                .bind_int(*batch_id);
+            sql.push(" AND slot = (SELECT MAX(slot) FROM slots WHERE run_id = ")
+                .bind_text(k.run_id)
+                .push(&format!(") - {back})"));
+        }
         Condition::Guards(guards) => push_guards(sql, guards, k),
     }
+}
+
+/// A slot run's event: its slot is the run's next, taken in the statement that appends
+/// it (world-contract-v5 §3.3).
+fn insert_slot_event(
+    e: &Event,
+    batch_id: i64,
+    when: &Condition,
+    k: &Keys,
+    digest: Option<&str>,
+) -> Statement {
+    let mut sql = Sql::new(
+        "INSERT INTO slots (run_id, slot, event_type, correlation_id, event_data, spec_version, created_at, resume_id, resume_digest, batch_id) SELECT ",
+    );
+    sql.bind_text(&e.run_id)
+        .push(", COALESCE((SELECT MAX(slot) FROM slots WHERE run_id = ")
+        .bind_text(&e.run_id)
+        .push("), 0) + 1, ")
+        .bind_text(e.event_type.as_str());
+    sql.push(", ").bind(
+        e.correlation_id
+            .as_ref()
+            .map_or(SqlValue::Null, |c| SqlValue::Text(c.clone())),
+    );
+    sql.push(", ")
+        .bind(opt_value(&e.event_data))
+        .push(", ")
+        .bind_int(e.spec_version)
+        .push(", ")
+        .bind(SqlValue::time(e.created_at));
+    sql.push(", ")
+        .bind(
+            e.resume_id
+                .as_ref()
+                .map_or(SqlValue::Null, |r| SqlValue::Text(r.clone())),
+        )
+        .push(", ")
+        .bind(digest.map_or(SqlValue::Null, |d| SqlValue::Text(d.to_owned())))
+        .push(", ")
+        .bind_int(batch_id)
+        .push(" WHERE ");
+    push_condition(&mut sql, when, k);
+    sql.finish()
 }
 
 fn insert_event(e: &Event, when: &Condition, k: &Keys) -> Statement {
@@ -232,6 +358,17 @@ fn run_values(r: &Run) -> Vec<SqlValue> {
         SqlValue::opt_time(r.started_at),
         SqlValue::time(r.created_at),
         SqlValue::time(r.updated_at),
+        r.attributes
+            .as_ref()
+            .map_or(SqlValue::Null, attributes_value),
+        SqlValue::Integer(i64::from(
+            r.attributes
+                .as_ref()
+                .is_some_and(crate::engine::attributes::purges_on_finish),
+        )),
+        r.encryption_public_key
+            .as_ref()
+            .map_or(SqlValue::Null, |k| SqlValue::Text(k.clone())),
     ]
 }
 
@@ -246,6 +383,9 @@ const RUN_INSERT_COLUMNS: &[&str] = &[
     "started_at",
     "created_at",
     "updated_at",
+    "attributes",
+    "purge_on_finish",
+    "encryption_public_key",
 ];
 
 fn step_values(s: &Step) -> Vec<SqlValue> {
@@ -256,6 +396,7 @@ fn step_values(s: &Step) -> Vec<SqlValue> {
         SqlValue::Text(s.status.as_str().into()),
         opt_value(&s.input),
         SqlValue::Integer(s.attempt),
+        SqlValue::opt_time(s.started_at),
         SqlValue::time(s.created_at),
         SqlValue::time(s.updated_at),
         opt_int(s.spec_version),
@@ -269,6 +410,7 @@ const STEP_INSERT_COLUMNS: &[&str] = &[
     "status",
     "input",
     "attempt",
+    "started_at",
     "created_at",
     "updated_at",
     "spec_version",
@@ -287,6 +429,9 @@ fn hook_values(h: &Hook) -> Vec<SqlValue> {
         SqlValue::Text(h.environment.clone()),
         SqlValue::time(h.created_at),
         opt_int(h.spec_version),
+        h.is_system
+            .map_or(SqlValue::Null, |b| SqlValue::Integer(b.into())),
+        SqlValue::opt_time(h.token_retention_until),
     ]
 }
 
@@ -301,6 +446,8 @@ const HOOK_INSERT_COLUMNS: &[&str] = &[
     "environment",
     "created_at",
     "spec_version",
+    "is_system",
+    "token_retention_until",
 ];
 
 fn wait_values(w: &Wait) -> Vec<SqlValue> {
@@ -365,14 +512,38 @@ fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
             "runs",
             run,
         ),
-        Write::FinishRun { status, output, error, now } => update(
-            "status = ?, output = ?, error = ?, completed_at = ?, updated_at = ?",
+        Write::FinishRun { status, output, error, error_code, purge: false, now } => update(
+            "status = ?, output = ?, error = ?, error_code = ?, completed_at = ?, updated_at = ?",
             vec![
                 SqlValue::Text(status.as_str().into()),
                 opt_value(output),
                 error_value(error),
+                error_code.as_ref().map_or(SqlValue::Null, |c| SqlValue::Text(c.clone())),
                 SqlValue::Integer(*now),
                 SqlValue::Integer(*now),
+            ],
+            "runs",
+            run,
+        ),
+        // `$retention: '0'`: the run's input, output and error go with the status change.
+        Write::FinishRun { status, error_code, purge: true, now, .. } => update(
+            "status = ?, input = NULL, output = NULL, error = NULL, error_code = ?, expired_at = ?, completed_at = ?, updated_at = ?",
+            vec![
+                SqlValue::Text(status.as_str().into()),
+                error_code.as_ref().map_or(SqlValue::Null, |c| SqlValue::Text(c.clone())),
+                SqlValue::Integer(*now),
+                SqlValue::Integer(*now),
+                SqlValue::Integer(*now),
+            ],
+            "runs",
+            run,
+        ),
+        Write::SetAttributes(a) => update(
+            "attributes = ?, purge_on_finish = ?, updated_at = ?",
+            vec![
+                attributes_value(a),
+                SqlValue::Integer(i64::from(crate::engine::attributes::purges_on_finish(a))),
+                SqlValue::Integer(k.now),
             ],
             "runs",
             run,
@@ -456,11 +627,28 @@ pub fn snapshot(k: &Keys) -> Statement {
         .bind_text(k.token.unwrap_or_default());
     sql.push(") AS holder_hook_id, (SELECT status FROM waits WHERE wait_id = ")
         .bind_text(&k.wait_id());
-    sql.push(") AS wait_status, EXISTS (SELECT 1 FROM events WHERE run_id = ")
+    sql.push(") AS wait_status, ");
+    push_logged(&mut sql, k, "IN ('hook_created', 'hook_conflict')");
+    sql.push(" AS hook_create_logged, (SELECT attributes FROM runs WHERE run_id = ")
         .bind_text(k.run_id);
-    sql.push(" AND correlation_id = ")
-        .bind_text(k.correlation_id);
-    sql.push(" AND event_type IN ('hook_created', 'hook_conflict')) AS hook_create_logged");
+    sql.push(") AS run_attributes, (SELECT purge_on_finish FROM runs WHERE run_id = ")
+        .bind_text(k.run_id);
+    sql.push(") AS run_purge_on_finish, ");
+    push_logged(&mut sql, k, "= 'attr_set'");
+    sql.push(" AS attr_set_logged");
+    if let Some(resume_id) = k.resume_id {
+        for (column, alias) in [
+            ("slot", "resume_slot"),
+            ("correlation_id", "resume_hook_id"),
+            ("resume_digest", "resume_digest"),
+        ] {
+            sql.push(&format!(", (SELECT {column} FROM slots WHERE run_id = "))
+                .bind_text(k.run_id)
+                .push(" AND resume_id = ")
+                .bind_text(resume_id)
+                .push(&format!(") AS {alias}"));
+        }
+    }
     sql.finish()
 }
 
@@ -479,14 +667,64 @@ pub struct ReplyReads {
     pub step: Option<usize>,
     pub hook: Option<usize>,
     pub wait: Option<usize>,
+    /// A 4.x run's preloaded log.
     pub log: Option<usize>,
+    /// A slot run: the plan's own events as committed (with their slots).
+    pub ours: Option<usize>,
+    /// A slot run: its log after a slot (the preload, a delta or a report).
+    pub span: Option<usize>,
 }
 
 /// How many events `run_started` preloads (contract §3.4.2); more are paged by the runtime.
+/// A slot run's delta or report of skipped slots is bounded the same way.
 pub const PRELOAD_LIMIT: i64 = 1000;
 
-/// Appends the reads a reply needs to `statements`.
-pub fn reply_reads(statements: &mut Vec<Statement>, reply: &Reply, k: &Keys) -> ReplyReads {
+/// What a slot run's reply reads of its log.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SlotReads {
+    /// How many events the plan appends (read back last).
+    pub ours: usize,
+    /// Read the log after this slot too, up to [`PRELOAD_LIMIT`] + 1 events.
+    pub span_from: Option<i64>,
+}
+
+fn slot_span(k: &Keys, from: i64) -> Statement {
+    let mut sql = Sql::new("SELECT * FROM slots WHERE run_id = ");
+    sql.bind_text(k.run_id)
+        .push(" AND slot > ")
+        .bind_int(from)
+        .push(" ORDER BY slot ASC LIMIT ")
+        .bind_int(PRELOAD_LIMIT + 1);
+    sql.finish()
+}
+
+/// The run's last `n` events: after a commit, the plan's own.
+fn slot_tail(k: &Keys, n: usize) -> Statement {
+    let mut sql = Sql::new("SELECT * FROM slots WHERE run_id = ");
+    sql.bind_text(k.run_id)
+        .push(" AND slot > (SELECT MAX(slot) FROM slots WHERE run_id = ")
+        .bind_text(k.run_id)
+        .push(&format!(") - {n} ORDER BY slot ASC"));
+    sql.finish()
+}
+
+/// One event of a slot log.
+pub fn slot_event(run_id: &str, slot: i64) -> Statement {
+    let mut sql = Sql::new("SELECT * FROM slots WHERE run_id = ");
+    sql.bind_text(run_id)
+        .push(" AND slot = ")
+        .bind_int(slot)
+        .finish()
+}
+
+/// Appends the reads a reply needs to `statements`: for a slot run (`slots`), its log
+/// reads instead of the 4.x preload.
+pub fn reply_reads(
+    statements: &mut Vec<Statement>,
+    reply: &Reply,
+    k: &Keys,
+    slots: Option<&SlotReads>,
+) -> ReplyReads {
     let mut reads = ReplyReads::default();
     let mut add = |s: Statement| {
         statements.push(s);
@@ -515,23 +753,56 @@ pub fn reply_reads(statements: &mut Vec<Statement>, reply: &Reply, k: &Keys) -> 
             .bind_text(&k.wait_id())
             .finish());
     }
-    if reply.log {
-        let mut sql = Sql::new("SELECT * FROM events WHERE run_id = ");
-        sql.bind_text(k.run_id)
-            .push(" ORDER BY seq ASC LIMIT ")
-            .bind(SqlValue::Integer(PRELOAD_LIMIT + 1));
-        reads.log = add(sql.finish());
+    match slots {
+        Some(slots) => {
+            if slots.ours > 0 {
+                reads.ours = add(slot_tail(k, slots.ours));
+            }
+            if let Some(from) = slots.span_from {
+                reads.span = add(slot_span(k, from));
+            }
+        }
+        None if reply.log => {
+            let mut sql = Sql::new("SELECT * FROM events WHERE run_id = ");
+            sql.bind_text(k.run_id)
+                .push(" ORDER BY seq ASC LIMIT ")
+                .bind(SqlValue::Integer(PRELOAD_LIMIT + 1));
+            reads.log = add(sql.finish());
+        }
+        None => {}
     }
     reads
 }
 
 /// The batch for `plan`: the snapshot read, the guarded marker, everything else
-/// conditional on the marker, then the reads of the reply. One round trip.
-pub fn plan_batch(plan: &Plan, k: &Keys) -> PlanBatch {
+/// conditional on the marker, then the reads of the reply. One round trip. A slot run's
+/// events are numbered inside the batch, and `batch_id` marks the rows it writes.
+pub fn plan_batch(plan: &Plan, k: &Keys, batch_id: i64, span_from: Option<i64>) -> PlanBatch {
     let mut statements = vec![snapshot(k)];
     let marker = statements.len();
     let writes = plan.writes.iter();
     match plan.events.split_first() {
+        Some((first, rest)) if plan.slots => {
+            let digest = |e: &Event| e.resume_id.as_ref().and(k.resume_digest);
+            statements.push(insert_slot_event(
+                first,
+                batch_id,
+                &Condition::Guards(&plan.guards),
+                k,
+                digest(first),
+            ));
+            for w in writes {
+                statements.push(write_statement(
+                    w,
+                    &Condition::SlotMarker { batch_id, back: 0 },
+                    k,
+                ));
+            }
+            for (back, e) in rest.iter().enumerate() {
+                let when = Condition::SlotMarker { batch_id, back };
+                statements.push(insert_slot_event(e, batch_id, &when, k, digest(e)));
+            }
+        }
         Some((first, rest)) => {
             statements.push(insert_event(first, &Condition::Guards(&plan.guards), k));
             let when = Condition::Marker(&first.event_id);
@@ -549,7 +820,11 @@ pub fn plan_batch(plan: &Plan, k: &Keys) -> PlanBatch {
             }
         }
     }
-    let reads = reply_reads(&mut statements, &plan.reply, k);
+    let slot_reads = plan.slots.then_some(SlotReads {
+        ours: plan.events.len(),
+        span_from,
+    });
+    let reads = reply_reads(&mut statements, &plan.reply, k, slot_reads.as_ref());
     PlanBatch {
         statements,
         marker,

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::model::value::{entry, text};
+use crate::model::Line;
 use crate::model::{EventType, Payload, StepStatus};
 use crate::ports::{Clock, Entropy};
 use crate::sql::Statement;
@@ -34,9 +35,10 @@ impl Store for Fixture {
     fn create(&self, run_id: &str, data: Value) -> Result<EventResult, WorldError> {
         futures_executor::block_on(create_event(
             &self.io(),
+            Line::V4,
             Some(run_id),
             &data,
-            ResolveData::All,
+            &CreateParams::default(),
         ))
     }
 
@@ -77,21 +79,24 @@ impl Store for Fixture {
     /// The statements another writer's `events.create` would commit, decided on the
     /// current state (so the injected writer is correct, not hand-written SQL).
     fn competing(&self, run_id: &str, data: Value) -> Vec<Statement> {
-        let req = EventRequest::parse(&data).unwrap();
+        let now = self.clock.now();
+        let req = EventRequest::parse(&data, Line::V4, now, None).unwrap();
         let keys = Keys {
             run_id,
             correlation_id: req.correlation(),
             token: token_of(&req),
+            resume_id: None,
+            resume_digest: None,
+            now,
         };
         let snap = read_snapshot(&self.db.run(&[sql::snapshot(&keys)]).unwrap()).unwrap();
-        let now = self.clock.now();
         let rival_id = || ids::new_id(ids::EVENT_PREFIX, now, self.entropy.random() + (1 << 70));
         let ctx = Ctx {
             now,
             event_ids: [rival_id(), rival_id()],
         };
         match engine::decide(&req, run_id, &snap, &ctx).unwrap() {
-            Decision::Commit(plan) => sql::plan_batch(&plan, &keys).statements,
+            Decision::Commit(plan) => sql::plan_batch(&plan, &keys, 1, None).statements,
             Decision::Unchanged(_) => panic!("the rival would write nothing"),
         }
     }

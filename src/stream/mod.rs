@@ -10,7 +10,7 @@ pub mod sql;
 
 use crate::model::params::{page_limit, MAX_PAGE_SIZE};
 use crate::model::value::{self, Value};
-use crate::model::{ids, Bytes, Cursor, ErrorName, WorldError};
+use crate::model::{ids, Bytes, Cursor, WorldError};
 use crate::ports::{batch, query, unavailable, Blobs, Database, Io};
 use serde::Serialize;
 use sql::SegmentBody;
@@ -47,20 +47,27 @@ fn check_name(name: &str) -> Result<(), WorldError> {
     Ok(())
 }
 
-/// `closeStream`, then a write: refused by name, so the writer learns its data is lost.
-fn closed(name: &str) -> WorldError {
-    WorldError {
-        status: Some(409),
-        code: Some("STREAM_CLOSED"),
-        ..WorldError::new(
-            ErrorName::WorkflowWorld,
-            format!("Stream \"{name}\" is closed: nothing can be written to it"),
-        )
+/// 5.x `streams.*` take the run id first (world-contract-v5 §2.4), 4.x's the name. Any run
+/// id is accepted (the health check's `wrun_hc_…` names no run), but a name that is a run id
+/// beside a run id that is not is the old argument order: refused, before anything is stored
+/// under the wrong name.
+pub fn check_run_first(run_id: &str, name: &str) -> Result<(), WorldError> {
+    if name.starts_with(ids::RUN_PREFIX) && !run_id.starts_with(ids::RUN_PREFIX) {
+        return Err(WorldError::invalid(
+            "INVALID_STREAM",
+            format!(
+                "streams.* take (runId, name, …): got runId {:?} and name {:?}, which look swapped; pass the run id (wrun_…) first",
+                run_id, name
+            ),
+        ));
     }
+    Ok(())
 }
 
 /// `writeToStream` / `writeToStreamMulti`: appends `chunks` in order, atomically, as one
-/// segment. An empty list writes nothing (contract §6.1).
+/// segment. An empty list writes nothing (contract §6.1). A write after `closeStream` is
+/// accepted and stores nothing (contract §6.1): a retried step that writes again must not
+/// fail, and no reader may see chunks after the EOF.
 pub async fn write<D: Database, B: Blobs, S>(
     io: &Io<'_, D, B, S>,
     name: &str,
@@ -115,7 +122,6 @@ pub async fn write<D: Database, B: Blobs, S>(
         if let SegmentBody::Object(key) = body {
             let _ = io.blobs.delete(&key).await;
         }
-        return Err(closed(name));
     }
     Ok(())
 }
@@ -355,6 +361,31 @@ pub async fn chunks_page<D: Database, B: Blobs, S>(
         has_more,
         done: read.info.done,
     })
+}
+
+/// Drops a stream's contents and leaves it closed and empty (`$retention: '0'`,
+/// `src/store/purge.rs`): its segment rows go in one batch, then the R2 objects they named.
+pub async fn purge<D: Database, B: Blobs, S>(
+    io: &Io<'_, D, B, S>,
+    name: &str,
+) -> Result<(), WorldError> {
+    let results = batch(
+        io.db,
+        vec![
+            sql::object_keys(name),
+            sql::delete_segments(name),
+            sql::append_eof(name, io.clock.now()),
+        ],
+    )
+    .await?;
+    for row in results.first().map_or(&[][..], |r| &r.rows[..]) {
+        let key = row.text("object_key")?;
+        io.blobs
+            .delete(&key)
+            .await
+            .map_err(|e| unavailable("R2 delete of a stream segment", e))?;
+    }
+    Ok(())
 }
 
 pub async fn list_by_run<D: Database>(db: &D, run_id: &str) -> Result<Vec<String>, WorldError> {

@@ -85,6 +85,18 @@ pub fn object_users(key: &str) -> Statement {
     check.bind_text(key).finish()
 }
 
+pub fn object_keys(name: &str) -> Statement {
+    let mut sql = Sql::new("SELECT object_key FROM stream_segments WHERE stream_name = ");
+    sql.bind_text(name)
+        .push(" AND object_key IS NOT NULL")
+        .finish()
+}
+
+pub fn delete_segments(name: &str) -> Statement {
+    let mut sql = Sql::new("DELETE FROM stream_segments WHERE stream_name = ");
+    sql.bind_text(name).finish()
+}
+
 pub fn count(results: &[QueryResult]) -> Option<i64> {
     first_row(results, 0)?.int("n").ok()
 }

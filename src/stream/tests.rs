@@ -56,13 +56,19 @@ fn chunks_keep_their_boundaries_order_and_bytes() {
 }
 
 #[test]
-fn close_ends_the_stream_and_later_writes_are_refused() {
+fn close_ends_the_stream_and_later_writes_are_accepted_and_invisible() {
     let f = Fixture::new();
     f.write("s", &[b"1", b"2"]).unwrap();
     f.close("s");
     f.close("s");
-    let e = f.write("s", &[b"3"]).unwrap_err();
-    assert_eq!(e.code, Some("STREAM_CLOSED"));
+    // a retried step writing again must not fail (contract §6.1), and stores nothing
+    f.write("s", &[b"3"]).unwrap();
+    f.write("s", &[&vec![7u8; INLINE_SEGMENT_LIMIT + 1]])
+        .unwrap();
+    assert!(
+        f.blobs.objects.borrow().is_empty(),
+        "the refused segment's object is deleted"
+    );
     let r = f.read("s", 0, 100);
     assert_eq!(
         (r.chunks.len(), r.info),
@@ -264,4 +270,37 @@ fn chunk_pages_move_their_cursor_and_report_the_tail() {
     );
     let none = futures_executor::block_on(info(&f.db, "nothing")).unwrap();
     assert_eq!(StreamInfo::from(none).tail_index, -1);
+}
+
+#[test]
+fn a_purge_leaves_a_closed_empty_stream_and_no_objects() {
+    let f = Fixture::new();
+    f.write("s", &[b"secret"]).unwrap();
+    f.write("s", &[&vec![7u8; INLINE_SEGMENT_LIMIT + 1]])
+        .unwrap();
+    assert_eq!(f.blobs.objects.borrow().len(), 1);
+    futures_executor::block_on(purge(&f.io(), "s")).unwrap();
+    assert!(f.blobs.objects.borrow().is_empty());
+    let r = f.read("s", 0, 100);
+    assert_eq!(
+        (r.chunks.len(), r.info),
+        (
+            0,
+            Info {
+                count: 0,
+                done: true
+            }
+        )
+    );
+    f.write("s", &[b"late"]).unwrap();
+    assert_eq!(f.read("s", 0, 100).chunks.len(), 0);
+}
+
+#[test]
+fn swapped_5x_stream_arguments_are_named() {
+    assert!(check_run_first("wrun_01", "out").is_ok());
+    assert!(check_run_first("wrun_hc_01", "__health_check__01").is_ok());
+    let e = check_run_first("out", "wrun_01").unwrap_err();
+    assert_eq!(e.status, Some(400));
+    assert!(e.message.contains("look swapped"), "{}", e.message);
 }

@@ -108,6 +108,15 @@ impl Delivery {
         }
     }
 
+    /// The spec version of the line that sent the message (3 or 7): its handler is that
+    /// line's, for `deliver`.
+    #[wasm_bindgen(getter, js_name = specVersion)]
+    pub fn spec_version(&self) -> Option<u32> {
+        self.deliverable()
+            .ok()
+            .map(|(e, _)| e.line.spec_version() as u32)
+    }
+
     /// The logical queue name, for `deliver`.
     #[wasm_bindgen(getter, js_name = queueName)]
     pub fn queue_name(&self) -> Option<String> {

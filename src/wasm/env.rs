@@ -22,6 +22,9 @@ pub const WORKFLOW_APP: &str = "WORKFLOW_APP";
 pub const WORKFLOW_APP_URL: &str = "WORKFLOW_APP_URL";
 /// HMAC secret for signed HTTP deliveries; unset: unsigned, as world-local.
 pub const WORKFLOW_SECRET: &str = "WORKFLOW_SECRET";
+/// Secret from which per-run encryption keys are derived (`src/encryption.rs`); unset:
+/// payloads are stored as the runtime serialized them.
+pub const WORKFLOW_ENCRYPTION_KEY: &str = "WORKFLOW_ENCRYPTION_KEY";
 /// The longest delay one queue send asks for; lower it to test chaining.
 pub const WORKFLOW_QUEUE_MAX_DELAY_SECONDS: &str = "WORKFLOW_QUEUE_MAX_DELAY_SECONDS";
 
@@ -40,6 +43,7 @@ pub struct BindingNames {
     pub app: &'static str,
     pub app_url: &'static str,
     pub secret: &'static str,
+    pub encryption_key: &'static str,
     pub max_delay_seconds: &'static str,
 }
 
@@ -52,6 +56,7 @@ pub const BINDING_NAMES: BindingNames = BindingNames {
     app: WORKFLOW_APP,
     app_url: WORKFLOW_APP_URL,
     secret: WORKFLOW_SECRET,
+    encryption_key: WORKFLOW_ENCRYPTION_KEY,
     max_delay_seconds: WORKFLOW_QUEUE_MAX_DELAY_SECONDS,
 };
 
@@ -83,6 +88,10 @@ impl Env {
 
     pub fn secret(&self) -> Option<String> {
         self.text(WORKFLOW_SECRET)
+    }
+
+    pub fn encryption_secret(&self) -> Option<String> {
+        self.text(WORKFLOW_ENCRYPTION_KEY)
     }
 
     /// `WORKFLOW_QUEUE_MAX_DELAY_SECONDS` when it is a positive number (text or number).

@@ -7,12 +7,14 @@ use super::convert::{from_js, to_value};
 use super::delivery::Delivery;
 use super::env::{Bindings, Env, BINDING_NAMES};
 use crate::engine::request::{CreateEventParamsInput, EventInput};
-use crate::model::params::{ReadParams, ReadParamsInput, ResolveData, SortOrder};
-use crate::model::{Value, WorldError};
+use crate::model::params::{
+    CreateParams, ReadParams, ReadParamsInput, ResolveData, SortOrder, CREATE_PARAMS_FIELDS,
+};
+use crate::model::{Line, Value, WorldError};
 use crate::queue::{self, envelope, signature, QueueOptionsInput, SendOptions};
 use crate::store;
 use crate::stream::{self, ChunkPageInput, StreamInfo};
-use js_sys::{Array, Promise, Uint8Array};
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use serde::Serialize;
 use std::future::Future;
 use tsify::{Ts, Tsify};
@@ -48,6 +50,40 @@ fn params<T: Tsify>(
 
 fn resolve<T: Tsify>(v: &Option<Ts<T>>) -> Result<ResolveData, WorldError> {
     Ok(params(v, 1, SortOrder::Asc)?.resolve_data)
+}
+
+/// `events.create`'s params: only the fields this World reads are converted, because core
+/// also passes functions (`replayEventObserver`) and telemetry in the same object.
+fn create_params(v: &Option<Ts<CreateEventParamsInput>>) -> Result<CreateParams, WorldError> {
+    let Some(params) = v.as_ref().map(Ts::js_value).filter(|p| p.is_object()) else {
+        return CreateParams::parse(None);
+    };
+    let picked = Object::new();
+    for field in CREATE_PARAMS_FIELDS {
+        let key = JsValue::from_str(field);
+        if let Ok(v) = Reflect::get(&params, &key) {
+            if !v.is_undefined() {
+                let _ = Reflect::set(&picked, &key, &v);
+            }
+        }
+    }
+    CreateParams::parse(value(&picked.into(), "params")?.as_ref())
+}
+
+/// The run id of `getEncryptionKeyForRun(run | runId, context?)`.
+fn run_id_of(run: &JsValue) -> Result<String, WorldError> {
+    if let Some(id) = run.as_string() {
+        return Ok(id);
+    }
+    Reflect::get(run, &JsValue::from_str("runId"))
+        .ok()
+        .and_then(|id| id.as_string())
+        .ok_or_else(|| {
+            WorldError::invalid(
+                "INVALID_ARGUMENT",
+                "getEncryptionKeyForRun takes a run (with `runId`) or a run id string",
+            )
+        })
 }
 
 /// A chunk as stored: a string is its UTF-8 bytes (contract §6.1).
@@ -88,9 +124,19 @@ pub struct Recovered {
     pub failed: Vec<Unsent>,
 }
 
+/// `createWorld`'s options.
+#[derive(Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct WorldOptions {
+    /// 3 (the default): the `workflow` 4.x World; 7: the 5.x World.
+    #[tsify(optional, type = "3 | 7")]
+    pub spec_version: i64,
+}
+
 #[wasm_bindgen]
 pub struct World {
     env: Env,
+    line: Line,
 }
 
 impl World {
@@ -108,14 +154,68 @@ impl World {
             Ok(to_value(&out)?)
         })
     }
+
+    /// A 5.x read's check of its `(runId, name)` order; 4.x reads pass no run id.
+    fn run_first(&self, run_id: Option<String>) -> impl Fn(&str) -> Result<(), WorldError> {
+        let line = self.line;
+        move |name| match (&run_id, line) {
+            (Some(run_id), Line::V5) => stream::check_run_first(run_id, name),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[wasm_bindgen]
 impl World {
     /// The World over a Worker's `env`. Reads nothing yet: bindings are read by each call.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "object | undefined")] env: JsValue) -> World {
-        World { env: Env(env) }
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "object | undefined")] env: JsValue,
+        options: Option<Ts<WorldOptions>>,
+    ) -> Result<World, JsValue> {
+        let options = options.as_ref().map_or(JsValue::UNDEFINED, Ts::js_value);
+        let spec_version = match value(&options, "options")? {
+            None | Some(Value::Null) => None,
+            Some(o) => match crate::model::value::get(&o, "specVersion") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(crate::model::value::integer(v).ok_or_else(|| {
+                    WorldError::invalid(
+                        "INVALID_OPTIONS",
+                        format!(
+                            "createWorld: `specVersion` must be 3 or 7, got {}",
+                            crate::model::params::describe(v)
+                        ),
+                    )
+                })?),
+            },
+        };
+        Ok(World {
+            env: Env(env),
+            line: Line::from_option(spec_version)?,
+        })
+    }
+
+    /// The spec version of this World's line: 3 (`workflow` 4.x) or 7 (5.x).
+    #[wasm_bindgen(getter, js_name = specVersion)]
+    pub fn spec_version(&self) -> u32 {
+        self.line.spec_version() as u32
+    }
+
+    /// `getEncryptionKeyForRun(run | runId)`: the run's 32-byte key, or `undefined` when
+    /// no `WORKFLOW_ENCRYPTION_KEY` is set (nothing is encrypted).
+    #[wasm_bindgen(js_name = encryptionKey, unchecked_return_type = "Promise<Uint8Array | undefined>")]
+    pub fn encryption_key(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | { runId: string }")] run: JsValue,
+    ) -> Promise {
+        let secret = self.env.encryption_secret();
+        future_to_promise(async move {
+            let Some(secret) = secret else {
+                return Ok(JsValue::UNDEFINED);
+            };
+            let key = crate::encryption::run_key(&secret, &run_id_of(&run)?)?;
+            Ok(Uint8Array::from(&key[..]).into())
+        })
     }
 
     /// `DEPLOYMENT_ID`, or `"cloudflare"`.
@@ -133,11 +233,12 @@ impl World {
         data: Ts<EventInput>,
         params: Option<Ts<CreateEventParamsInput>>,
     ) -> Promise {
+        let line = self.line;
         self.spawn(move |b| async move {
             let run_id = optional_text(&run_id, "runId")?;
             let data = value(&data.js_value(), "data")?.unwrap_or(Value::Null);
-            let resolve = resolve(&params)?;
-            store::create_event(&b.io(), run_id.as_deref(), &data, resolve).await
+            let params = create_params(&params)?;
+            store::create_event(&b.io(), line, run_id.as_deref(), &data, &params).await
         })
     }
 
@@ -198,8 +299,10 @@ impl World {
     /// `events.list` and `events.listByCorrelationId`: the params say which.
     #[wasm_bindgen(js_name = listEvents, unchecked_return_type = "Promise<Page<Event>>")]
     pub fn list_events(&self, params: Option<Ts<ReadParamsInput>>) -> Promise {
+        let line = self.line;
         self.spawn(move |b| async move {
-            store::list_events(&b.db, &self::params(&params, 100, SortOrder::Asc)?).await
+            let params = self::params(&params, 100, SortOrder::Asc)?;
+            store::list_events_of_line(&b.db, line, &params).await
         })
     }
 
@@ -241,12 +344,13 @@ impl World {
         #[wasm_bindgen(unchecked_param_type = "unknown")] payload: JsValue,
         opts: Option<Ts<QueueOptionsInput>>,
     ) -> Promise {
+        let line = self.line;
         self.spawn(move |b| async move {
             let name = text(&queue_name, "queueName")?;
             let payload = value(&payload, "payload")?.unwrap_or(Value::Null);
             let opts = opts.as_ref().map_or(JsValue::UNDEFINED, Ts::js_value);
             let opts = SendOptions::parse(value(&opts, "opts")?.as_ref())?;
-            let message_id = queue::send(&b.io(), &name, &payload, &opts).await?;
+            let message_id = queue::send(&b.io(), line, &name, &payload, &opts).await?;
             Ok(QueueSent { message_id })
         })
     }
@@ -335,6 +439,7 @@ impl World {
         #[wasm_bindgen(unchecked_param_type = "string", js_name = runId)] run_id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "(string | Uint8Array)[]")] chunks: JsValue,
     ) -> Promise {
+        let line = self.line;
         self.spawn(move |b| async move {
             let chunks = Array::from(&chunks)
                 .iter()
@@ -342,6 +447,9 @@ impl World {
                 .map(|(i, c)| chunk_bytes(&c, i))
                 .collect::<Result<Vec<_>, _>>()?;
             let (name, run_id) = (text(&name, "name")?, text(&run_id, "runId")?);
+            if line == Line::V5 {
+                stream::check_run_first(&run_id, &name)?;
+            }
             stream::write(&b.io(), &name, &run_id, &chunks).await
         })
     }
@@ -352,10 +460,24 @@ impl World {
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string", js_name = runId)] run_id: JsValue,
     ) -> Promise {
+        let line = self.line;
         self.spawn(move |b| async move {
             let (name, run_id) = (text(&name, "name")?, text(&run_id, "runId")?);
+            if line == Line::V5 {
+                stream::check_run_first(&run_id, &name)?;
+            }
             stream::close(&b.io(), &name, &run_id).await
         })
+    }
+
+    /// Refuses a 5.x stream call whose `(runId, name)` look swapped; 4.x calls pass.
+    #[wasm_bindgen(js_name = checkStream)]
+    pub fn check_stream(
+        &self,
+        name: &str,
+        #[wasm_bindgen(js_name = runId)] run_id: &str,
+    ) -> Result<(), JsValue> {
+        Ok(self.run_first(Some(run_id.to_owned()))(name)?)
     }
 
     /// One read of a live reader from `from` (negative: back from the end).
@@ -364,9 +486,13 @@ impl World {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
         from: f64,
+        #[wasm_bindgen(js_name = runId)] run_id: Option<String>,
     ) -> Promise {
+        let check = self.run_first(run_id);
         self.spawn(move |b| async move {
-            stream::tail(&b.io(), &text(&name, "name")?, from as i64).await
+            let name = text(&name, "name")?;
+            check(&name)?;
+            stream::tail(&b.io(), &name, from as i64).await
         })
     }
 
@@ -375,11 +501,15 @@ impl World {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
         options: Option<Ts<ChunkPageInput>>,
+        #[wasm_bindgen(js_name = runId)] run_id: Option<String>,
     ) -> Promise {
+        let check = self.run_first(run_id);
         self.spawn(move |b| async move {
+            let name = text(&name, "name")?;
+            check(&name)?;
             let options = options.as_ref().map_or(JsValue::UNDEFINED, Ts::js_value);
             let options = value(&options, "options")?;
-            stream::chunks_page(&b.io(), &text(&name, "name")?, options.as_ref()).await
+            stream::chunks_page(&b.io(), &name, options.as_ref()).await
         })
     }
 
@@ -387,11 +517,13 @@ impl World {
     pub fn stream_info(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        #[wasm_bindgen(js_name = runId)] run_id: Option<String>,
     ) -> Promise {
+        let check = self.run_first(run_id);
         self.spawn(move |b| async move {
-            Ok(StreamInfo::from(
-                stream::info(&b.db, &text(&name, "name")?).await?,
-            ))
+            let name = text(&name, "name")?;
+            check(&name)?;
+            Ok(StreamInfo::from(stream::info(&b.db, &name).await?))
         })
     }
 

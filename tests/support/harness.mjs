@@ -90,6 +90,8 @@ export async function startHarness({ world: withWorld = true, vars } = {}) {
     env,
     db,
     roundTrips,
+    /** Everything the wrapper counted (tests/support/counting.mjs), e.g. `d1.rowsWritten`. */
+    counts,
     world,
     async close() {
       if (closed) return;

@@ -117,6 +117,21 @@ export function spyQueue(real, { copies = 0 } = {}) {
   return binding;
 }
 
+/**
+ * Every `delaySeconds` the World asked for: the sends the fixture Worker's consumer made
+ * (D1 table `test_sends`, tests/workers/worker.js) and those of `spies` made from Node.
+ */
+export async function recordedDelays(db, spies = []) {
+  await db
+    .prepare(
+      'CREATE TABLE IF NOT EXISTS test_sends (seq INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT, delay_seconds INTEGER, at INTEGER)',
+    )
+    .run();
+  const { results } = await db.prepare('SELECT delay_seconds AS d FROM test_sends').all();
+  const fromNode = spies.flatMap((spy) => spy.sent.map((s) => s.options?.delaySeconds ?? 0));
+  return [...results.map((r) => r.d), ...fromNode];
+}
+
 /** Rough serialized size of a queue body (bytes of binary, length of strings, recursive). */
 export function approxSize(value) {
   if (value == null) return 4;

@@ -12,6 +12,7 @@
 //   sleep             return { timeoutSeconds: seconds } for the first `times` invocations
 //                     of this tag (default 1), then void
 //   fail              throw for the first `times` invocations of this tag (default 1)
+//   value             return `value` (any other return value acknowledges)
 //   hold              wait `ms` milliseconds, then return void (keeps a delivery in flight)
 //   script            invocation n follows `script[n-1]` ('ok' once the script is over):
 //                     'ok' → void, 'fail' → throw, 'sleep:<s>' → { timeoutSeconds: s }
@@ -132,6 +133,8 @@ export function createProbe(db, source) {
       case 'fail':
         if (n <= times) throw new Error(`probe ${tagOf(p)}: failing invocation ${n} on purpose`);
         return undefined;
+      case 'value':
+        return p.value;
       case 'hold':
         await new Promise((resolve) => setTimeout(resolve, typeof p.ms === 'number' ? p.ms : 1000));
         return undefined;

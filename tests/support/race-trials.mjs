@@ -177,6 +177,98 @@ const KINDS = {
   },
 };
 
+/** What a 5.x contender got, with the 5.x fields the checks read. */
+function outcomeV5(settled) {
+  const o = outcome(settled);
+  if (settled.status === 'fulfilled') {
+    o.stepCreated = settled.value?.stepCreated;
+    o.attributes = settled.value?.run?.attributes;
+  }
+  return o;
+}
+
+async function raceV5(trial, a, b) {
+  if (trial % 2 === 0) return (await Promise.allSettled([a(), b()])).map(outcomeV5);
+  const [rb, ra] = await Promise.allSettled([b(), a()]);
+  return [outcomeV5(ra), outcomeV5(rb)];
+}
+
+const attrSet = (world, runId, correlationId, key, value, writer) =>
+  world.events.create(runId, {
+    eventType: 'attr_set',
+    ...(correlationId ? { correlationId } : {}),
+    eventData: { changes: [{ key, value }], writer },
+  });
+
+/** The 5.x races: run by the 5.x World (`/race` with `specVersion: 7`). */
+const KINDS_V5 = {
+  /** Concurrent appends to one run, all sent with the same stale eventCount. */
+  async 'v5 concurrent appends'(world, _trial) {
+    const runId = await runningRun(world);
+    const settled = await Promise.allSettled(
+      Array.from({ length: 6 }, () =>
+        world.events.create(
+          runId,
+          { eventType: 'wait_created', correlationId: `wait_${ulid()}`, eventData: { resumeAt: new Date() } },
+          { eventCount: 2 },
+        ),
+      ),
+    );
+    return {
+      runId,
+      outcomes: settled.map((r) => ({
+        ...outcomeV5(r),
+        reported: r.value?.events?.map((e) => e.eventId),
+        hasMore: r.value?.hasMore,
+      })),
+    };
+  },
+
+  async 'v5 two lazy step_started'(world, trial, shared) {
+    const runId = (shared.runId ??= await runningRun(world));
+    const stepId = `step_${ulid()}`;
+    const start = (tag) => () =>
+      world.events.create(runId, {
+        eventType: 'step_started',
+        correlationId: stepId,
+        eventData: { stepName: STEP_NAME, input: bytes(tag) },
+      });
+    const [a, b] = await raceV5(trial, start(`A${trial}`), start(`B${trial}`));
+    return { runId, stepId, a, b };
+  },
+
+  /** Two workflow writers claiming one correlation id, and two step writers on other keys. */
+  async 'v5 attr_set writers'(world, trial) {
+    const runId = await runningRun(world);
+    const attrId = `attr_${ulid()}`;
+    const step = { type: 'step', stepId: `step_${ulid()}`, attempt: 1 };
+    const [[a, b], [c, d]] = await Promise.all([
+      raceV5(
+        trial,
+        () => attrSet(world, runId, attrId, 'claimed', 'A', { type: 'workflow' }),
+        () => attrSet(world, runId, attrId, 'claimed', 'B', { type: 'workflow' }),
+      ),
+      raceV5(
+        trial,
+        () => attrSet(world, runId, undefined, 'left', 'L', step),
+        () => attrSet(world, runId, undefined, 'right', 'R', step),
+      ),
+    ]);
+    return { runId, attrId, a, b, c, d };
+  },
+
+  async 'v5 run_completed vs run_cancelled'(world, trial) {
+    const runId = await runningRun(world);
+    const [a, b] = await raceV5(
+      trial,
+      () => world.events.create(runId, { eventType: 'run_completed', eventData: { output: bytes(`out${trial}`) } }),
+      () => world.events.create(runId, { eventType: 'run_cancelled' }),
+    );
+    return { runId, a, b };
+  },
+};
+Object.assign(KINDS, KINDS_V5);
+
 export const RACE_KINDS = Object.keys(KINDS);
 
 /**

@@ -17,7 +17,7 @@ import type {
   World,
 } from '@workflow/world';
 import type { z } from 'zod';
-import type { CloudflareEnv } from '../../js/index.js';
+import type { CloudflareEnv, EventV4, RunV4, StepV4 } from '../../js/index.js';
 import { createWorld as declared } from '../../js/index.js';
 import { createWorld as implemented } from '../../js/world.js';
 import type * as Generated from '../../pkg/world_cloudflare.js';
@@ -38,11 +38,11 @@ export const worldViaImplementation: World = implemented(env);
 /** Compiles only when `Actual` is assignable to `Contract`. */
 type Fits<Contract, Actual extends Contract> = Actual;
 
-export type RunFits = Fits<z.infer<typeof WorkflowRunBaseSchema>, Generated.Run>;
-export type StepFits = Fits<Step, Generated.Step>;
+export type RunFits = Fits<z.infer<typeof WorkflowRunBaseSchema>, RunV4>;
+export type StepFits = Fits<Step, StepV4>;
 export type HookFits = Fits<Hook, Generated.Hook>;
 export type WaitFits = Fits<Wait, Generated.Wait>;
-export type EventFits = Fits<z.infer<typeof BaseEventSchema>, Generated.Event>;
+export type EventFits = Fits<z.infer<typeof BaseEventSchema>, EventV4>;
 export type PageFits = Fits<PaginatedResponse<Generated.Run>, Generated.Page<Generated.Run>>;
 export type ChunksFit = Fits<StreamChunksResponse, Generated.StreamChunksPage>;
 export type InfoFits = Fits<StreamInfoResponse, Generated.StreamInfo>;

@@ -59,12 +59,43 @@ async function selftest(env) {
 }
 
 /**
- * Registers the probe as this isolate's handler for `__wkf_workflow_`
- * (createQueueHandler registers as a side effect; the returned HTTP handler is unused).
+ * Registers the probe as this isolate's handler for `__wkf_workflow_`, once per line: the
+ * 4.x World's records as `isolate`, the 5.x World's as `isolate-v5`, so a test sees which
+ * line's handler a message reached (createQueueHandler registers as a side effect; the
+ * returned HTTP handler is unused).
  */
 function registerTestHandlers(env) {
   createWorld(env).createQueueHandler('__wkf_workflow_', createProbe(env.DB, 'isolate'));
+  createWorld(env, { specVersion: 7 }).createQueueHandler('__wkf_workflow_', createProbe(env.DB, 'isolate-v5'));
 }
+
+/**
+ * The consumer's env with its Queue bindings recording every send's `delaySeconds` in the
+ * D1 table `test_sends` (tests/support/queue-node.mjs `recordedDelays`), so tests can prove
+ * no send asks for more than the platform's maximum.
+ */
+function recordingEnv(env) {
+  const record = async (queue, delaySeconds) => {
+    await env.DB.prepare(SENDS_DDL).run();
+    await env.DB.prepare('INSERT INTO test_sends (queue, delay_seconds, at) VALUES (?, ?, ?)')
+      .bind(queue, delaySeconds ?? 0, Date.now())
+      .run();
+  };
+  const wrap = (binding, name) => ({
+    async send(body, options) {
+      await record(name, options?.delaySeconds);
+      return binding.send(body, options);
+    },
+    async sendBatch(messages, options) {
+      for (const m of messages) await record(name, m.delaySeconds ?? options?.delaySeconds);
+      return binding.sendBatch(messages, options);
+    },
+  });
+  return { ...env, WORKFLOW_QUEUE: wrap(env.WORKFLOW_QUEUE, 'workflow'), STEP_QUEUE: wrap(env.STEP_QUEUE, 'step') };
+}
+
+const SENDS_DDL =
+  'CREATE TABLE IF NOT EXISTS test_sends (seq INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT, delay_seconds INTEGER, at INTEGER)';
 
 /**
  * POST /queue `{queueName, payload, opts?}` (payload in the encodeTestValue form of
@@ -87,10 +118,30 @@ export default {
     if (url.pathname === '/race' && request.method === 'POST') {
       // Race trials inside workerd (tests/support/race-trials.mjs, tests/reliability/races.test.mjs).
       try {
-        return Response.json(await runRaceTrials(createWorld(env), await request.json()));
+        const spec = await request.json();
+        const world = spec.specVersion === 7 ? createWorld(env, { specVersion: 7 }) : createWorld(env);
+        return Response.json(await runRaceTrials(world, spec));
       } catch (e) {
         return Response.json({ error: `${e?.name}: ${e?.message}` }, { status: 500 });
       }
+    }
+    if (url.pathname === '/bulk-hook-received' && request.method === 'POST') {
+      // Grows a spec-7 run's log inside workerd (tests/conformance-v5/reads.test.mjs): from
+      // Node each write crosses the harness proxy (~100 ms), here it is a direct binding call.
+      const { runId, hookId, count } = await request.json();
+      const world = createWorld(env, { specVersion: 7 });
+      for (let i = 0; i < count; i += 25) {
+        await Promise.all(
+          Array.from({ length: Math.min(25, count - i) }, () =>
+            world.events.create(runId, {
+              eventType: 'hook_received',
+              correlationId: hookId,
+              eventData: { payload: new TextEncoder().encode('bulk') },
+            }),
+          ),
+        );
+      }
+      return Response.json({ ok: true });
     }
     if (url.pathname === '/selftest') {
       try {
@@ -104,10 +155,11 @@ export default {
 
   async queue(batch, env) {
     registerTestHandlers(env);
-    // The seed example of the README, verbatim.
+    const recorded = recordingEnv(env);
+    // The seed example of the README, verbatim (with the recording env).
     for (const message of batch.messages) {
       try {
-        await handleQueueMessage(env, message);
+        await handleQueueMessage(recorded, message);
         message.ack();
       } catch {
         message.retry();

@@ -127,3 +127,14 @@ export async function parent(x: number) {
   const childRunId = await startChild(x);
   return { childRunId };
 }
+
+async function shout(text: string) {
+  'use step';
+  return text.toUpperCase();
+}
+
+/** Input, step data and output that must never be stored readable when a key is set. */
+export async function sealed(secret: string) {
+  'use workflow';
+  return { secret, shouted: await shout(secret) };
+}

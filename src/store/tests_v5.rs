@@ -1,0 +1,461 @@
+//! The 5.x line's store natively (world-contract-v5 §3–§4): slot allocation, bump and
+//! report, the log answers, lazy starts, attributes, resume dedup and the purge, over real
+//! SQLite with the schema of `migrations/`.
+
+use super::*;
+use crate::model::value::{date, entry, text};
+use crate::model::{ErrorName, EventType, Payload, StepStatus};
+use crate::testing::Fixture;
+
+const RUN: &str = "wrun_01KAV9FT000000000000000000";
+
+fn ev(event_type: &str, corr: Option<&str>, data: Vec<(Value, Value)>) -> Value {
+    let mut m = vec![
+        text("eventType", event_type),
+        entry("eventData", Value::Map(data)),
+    ];
+    if let Some(c) = corr {
+        m.push(text("correlationId", c));
+    }
+    Value::Map(m)
+}
+
+fn wait(corr: &str) -> Value {
+    ev("wait_created", Some(corr), vec![entry("resumeAt", date(9))])
+}
+
+fn counted(count: i64) -> CreateParams {
+    CreateParams {
+        event_count: Some(count),
+        ..CreateParams::default()
+    }
+}
+
+trait V5 {
+    fn create(&self, data: Value, params: &CreateParams) -> Result<EventResult, WorldError>;
+    fn trips(&self, data: Value, params: &CreateParams)
+        -> (Result<EventResult, WorldError>, usize);
+    fn slots(&self) -> Vec<(String, EventType)>;
+    fn started(&self);
+}
+
+impl V5 for Fixture {
+    fn create(&self, data: Value, params: &CreateParams) -> Result<EventResult, WorldError> {
+        futures_executor::block_on(create_event(&self.io(), Line::V5, Some(RUN), &data, params))
+    }
+
+    fn trips(
+        &self,
+        data: Value,
+        params: &CreateParams,
+    ) -> (Result<EventResult, WorldError>, usize) {
+        self.db.round_trips.set(0);
+        let r = self.create(data, params);
+        (r, self.db.round_trips.get())
+    }
+
+    fn slots(&self) -> Vec<(String, EventType)> {
+        let p = ReadParams {
+            run_id: Some(RUN.into()),
+            ..ReadParams::parse(None, 1000, SortOrder::Asc).unwrap()
+        };
+        futures_executor::block_on(list_events(&self.db, &p))
+            .unwrap()
+            .data
+            .into_iter()
+            .map(|e| (e.event_id, e.event_type))
+            .collect()
+    }
+
+    fn started(&self) {
+        let created = ev(
+            "run_created",
+            None,
+            vec![
+                text("deploymentId", "d"),
+                text("workflowName", "w"),
+                entry("input", Value::Bytes(vec![1])),
+            ],
+        );
+        self.create(created, &CreateParams::default()).unwrap();
+        let skip = CreateParams {
+            skip_preload: true,
+            ..CreateParams::default()
+        };
+        self.create(ev("run_started", None, vec![]), &skip).unwrap();
+    }
+}
+
+fn slot(n: i64) -> String {
+    ids::slot_event_id(n)
+}
+
+#[test]
+fn slot_runs_get_dense_slot_ids_in_one_round_trip_each() {
+    let f = Fixture::new();
+    f.started();
+    let (r, n) = f.trips(wait("wait_1"), &counted(2));
+    let r = r.unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(r.event.unwrap().event_id, slot(3));
+    assert!(r.log.is_none(), "no report when the expected slot was free");
+    assert_eq!(
+        f.slots(),
+        [
+            (slot(1), EventType::RunCreated),
+            (slot(2), EventType::RunStarted),
+            (slot(3), EventType::WaitCreated)
+        ]
+    );
+    assert_eq!(slot(3), "evnt_00000000000000000000000003");
+}
+
+#[test]
+fn a_taken_slot_bumps_the_write_and_reports_what_it_skipped() {
+    let f = Fixture::new();
+    f.started();
+    f.create(wait("wait_1"), &counted(2)).unwrap();
+    f.create(wait("wait_2"), &counted(3)).unwrap();
+    // a writer that still holds slot 2 lands on 5 and learns of slots 3 and 4
+    let (r, n) = f.trips(wait("wait_3"), &counted(2));
+    let r = r.unwrap();
+    assert_eq!(n, 1, "bump and report is the same round trip");
+    assert_eq!(r.event.unwrap().event_id, slot(5));
+    let report = r.log.unwrap();
+    let reported: Vec<_> = report.events.iter().map(|e| e.event_id.clone()).collect();
+    assert_eq!(reported, [slot(3), slot(4)]);
+    assert_eq!((report.cursor.0, report.has_more), (None, false));
+}
+
+#[test]
+fn since_cursor_answers_the_delta_including_the_write() {
+    let f = Fixture::new();
+    f.started();
+    f.create(wait("wait_1"), &counted(2)).unwrap();
+    let params = CreateParams {
+        since_cursor: Some("s:2".into()),
+        event_count: Some(3),
+        ..CreateParams::default()
+    };
+    let r = f.create(wait("wait_2"), &params).unwrap();
+    let delta = r.log.unwrap();
+    let ids: Vec<_> = delta.events.iter().map(|e| e.event_id.clone()).collect();
+    assert_eq!(ids, [slot(3), slot(4)]);
+    assert_eq!(delta.cursor.0.as_deref(), Some("s:4"));
+    // the cursor pages events.list from the same place
+    let p = ReadParams {
+        run_id: Some(RUN.into()),
+        page: crate::model::params::Page {
+            cursor: Some("s:2".into()),
+            ..ReadParams::parse(None, 10, SortOrder::Asc).unwrap().page
+        },
+        ..ReadParams::parse(None, 10, SortOrder::Asc).unwrap()
+    };
+    let listed = futures_executor::block_on(list_events(&f.db, &p)).unwrap();
+    assert_eq!(listed.data.len(), 2);
+}
+
+#[test]
+fn a_repeated_run_started_returns_the_log_unless_preload_is_skipped() {
+    let f = Fixture::new();
+    f.started();
+    f.create(wait("wait_1"), &counted(2)).unwrap();
+    let (r, n) = f.trips(ev("run_started", None, vec![]), &CreateParams::default());
+    let r = r.unwrap();
+    assert_eq!(n, 1);
+    assert!(r.event.is_none());
+    assert!(r.run.unwrap().started_at.is_some());
+    let log = r.log.unwrap();
+    assert_eq!(log.events.len(), 3);
+    assert_eq!(
+        (log.cursor.0.as_deref(), log.has_more),
+        (Some("s:3"), false)
+    );
+    let skip = CreateParams {
+        skip_preload: true,
+        ..CreateParams::default()
+    };
+    let r = f.create(ev("run_started", None, vec![]), &skip).unwrap();
+    assert!(r.log.is_none());
+}
+
+#[test]
+fn resilient_run_started_puts_the_synthetic_run_created_first() {
+    let f = Fixture::new();
+    let data = vec![
+        text("deploymentId", "d"),
+        text("workflowName", "w"),
+        entry("input", Value::Bytes(vec![0, 7])),
+    ];
+    let r = f
+        .create(ev("run_started", None, data), &CreateParams::default())
+        .unwrap();
+    assert_eq!(r.run.unwrap().status, RunStatus::Running);
+    assert_eq!(
+        f.slots(),
+        [
+            (slot(1), EventType::RunCreated),
+            (slot(2), EventType::RunStarted)
+        ]
+    );
+    let bare = Fixture::new();
+    let e = bare
+        .create(ev("run_started", None, vec![]), &CreateParams::default())
+        .unwrap_err();
+    assert_eq!(e.name, ErrorName::WorkflowRunNotFound);
+}
+
+#[test]
+fn a_lazy_step_started_creates_its_step_once() {
+    let f = Fixture::new();
+    f.started();
+    let lazy = || {
+        ev(
+            "step_started",
+            Some("step_1"),
+            vec![text("stepName", "s"), entry("input", Value::Bytes(vec![4]))],
+        )
+    };
+    let (r, n) = f.trips(lazy(), &CreateParams::default());
+    let r = r.unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(r.step_created, Some(true));
+    let step = r.step.unwrap();
+    assert_eq!((step.status, step.attempt), (StepStatus::Running, 1));
+    assert_eq!(step.input, Some(Payload(Value::Bytes(vec![4]))));
+    assert_eq!(
+        f.slots()[2..],
+        [
+            (slot(3), EventType::StepCreated),
+            (slot(4), EventType::StepStarted)
+        ]
+    );
+    let again = f.create(lazy(), &CreateParams::default()).unwrap_err();
+    assert_eq!(again.name, ErrorName::EntityConflict);
+    assert_eq!(f.slots().len(), 4, "the loser appends nothing");
+}
+
+#[test]
+fn attributes_validate_dedupe_workflow_writers_and_read_back() {
+    let f = Fixture::new();
+    f.started();
+    let set = |corr: Option<&str>, key: &str, value: &str, writer: Value| {
+        ev(
+            "attr_set",
+            corr,
+            vec![
+                entry(
+                    "changes",
+                    Value::Array(vec![Value::Map(vec![
+                        text("key", key),
+                        text("value", value),
+                    ])]),
+                ),
+                entry("writer", writer),
+            ],
+        )
+    };
+    let workflow = || Value::Map(vec![text("type", "workflow")]);
+    let step = || {
+        Value::Map(vec![
+            text("type", "step"),
+            text("stepId", "step_1"),
+            entry("attempt", Value::Integer(1.into())),
+        ])
+    };
+    let r = f
+        .create(
+            set(Some("attr_1"), "a", "1", workflow()),
+            &CreateParams::default(),
+        )
+        .unwrap();
+    assert_eq!(
+        r.run.unwrap().attributes.unwrap().0,
+        [("a".to_owned(), "1".to_owned())]
+    );
+    let e = f
+        .create(
+            set(Some("attr_1"), "a", "2", workflow()),
+            &CreateParams::default(),
+        )
+        .unwrap_err();
+    assert_eq!(e.name, ErrorName::EntityConflict);
+    f.create(set(None, "b", "1", step()), &CreateParams::default())
+        .unwrap();
+    f.create(set(None, "b", "2", step()), &CreateParams::default())
+        .unwrap();
+    let reserved = f
+        .create(
+            set(Some("attr_2"), "$retention", "0", workflow()),
+            &CreateParams::default(),
+        )
+        .unwrap_err();
+    assert_eq!(reserved.name, ErrorName::AttributeValidation);
+    let run = futures_executor::block_on(get_run(&f.db, RUN, ResolveData::All)).unwrap();
+    assert_eq!(
+        run.attributes.unwrap().0,
+        [
+            ("a".to_owned(), "1".to_owned()),
+            ("b".to_owned(), "2".to_owned())
+        ]
+    );
+    // the failed validation left attr_2 unclaimed
+    f.create(
+        set(Some("attr_2"), "c", "1", workflow()),
+        &CreateParams::default(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_resume_id_commits_one_hook_received() {
+    let f = Fixture::new();
+    f.started();
+    f.create(
+        ev("hook_created", Some("hook_1"), vec![text("token", "t1")]),
+        &counted(2),
+    )
+    .unwrap();
+    let resume = CreateParams {
+        resume_id: Some("r1".into()),
+        resume_digest: Some("d1".into()),
+        ..CreateParams::default()
+    };
+    let received = || {
+        ev(
+            "hook_received",
+            Some("hook_1"),
+            vec![entry("payload", Value::Bytes(vec![1]))],
+        )
+    };
+    let first = f.create(received(), &resume).unwrap().event.unwrap();
+    let again = f.create(received(), &resume).unwrap().event.unwrap();
+    assert_eq!(first.event_id, again.event_id);
+    assert_eq!(again.resume_id.as_deref(), Some("r1"));
+    assert_eq!(f.slots().len(), 4);
+}
+
+#[test]
+fn retention_zero_purges_the_runs_user_data_at_its_end() {
+    let f = Fixture::new();
+    let created = ev(
+        "run_created",
+        None,
+        vec![
+            text("deploymentId", "d"),
+            text("workflowName", "w"),
+            entry("input", Value::Bytes(vec![1, 2, 3])),
+            entry("attributes", Value::Map(vec![text("$retention", "0")])),
+            entry("allowReservedAttributes", Value::Bool(true)),
+        ],
+    );
+    f.create(created, &CreateParams::default()).unwrap();
+    f.create(ev("run_started", None, vec![]), &CreateParams::default())
+        .unwrap();
+    f.create(
+        ev(
+            "step_created",
+            Some("step_1"),
+            vec![text("stepName", "s"), entry("input", Value::Bytes(vec![5]))],
+        ),
+        &CreateParams::default(),
+    )
+    .unwrap();
+    futures_executor::block_on(crate::stream::write(
+        &f.io(),
+        "out",
+        RUN,
+        &[b"secret".to_vec()],
+    ))
+    .unwrap();
+    let done = f
+        .create(
+            ev(
+                "run_completed",
+                None,
+                vec![entry("output", Value::Bytes(vec![9]))],
+            ),
+            &CreateParams::default(),
+        )
+        .unwrap();
+    let run = done.run.unwrap();
+    assert_eq!(run.status, RunStatus::Completed);
+    assert!(run.input.is_none() && run.expired_at.is_some());
+    let run = futures_executor::block_on(get_run(&f.db, RUN, ResolveData::All)).unwrap();
+    assert_eq!((run.input, run.output), (None, Some(None)));
+    let step =
+        futures_executor::block_on(get_step(&f.db, Some(RUN), "step_1", ResolveData::All)).unwrap();
+    assert!(step.input.is_none());
+    let p = ReadParams {
+        run_id: Some(RUN.into()),
+        ..ReadParams::parse(None, 100, SortOrder::Asc).unwrap()
+    };
+    let events = futures_executor::block_on(list_events(&f.db, &p))
+        .unwrap()
+        .data;
+    assert_eq!(events.len(), 4, "events stay listable");
+    assert!(events
+        .iter()
+        .all(|e| e.event_type.ref_fields().iter().all(|k| {
+            e.event_data
+                .as_ref()
+                .is_none_or(|d| crate::model::value::get(&d.0, k).is_none())
+        })));
+    let info = futures_executor::block_on(crate::stream::info(&f.db, "out")).unwrap();
+    assert_eq!((info.count, info.done), (0, true));
+}
+
+#[test]
+fn event_ids_say_which_log_they_belong_to() {
+    let f = Fixture::new();
+    f.started();
+    let got =
+        futures_executor::block_on(get_event(&f.db, RUN, &slot(2), ResolveData::All)).unwrap();
+    assert_eq!(got.event_type, EventType::RunStarted);
+    let e = futures_executor::block_on(get_event(
+        &f.db,
+        RUN,
+        "wevt_01KAV9FT000000000000000000",
+        ResolveData::All,
+    ))
+    .unwrap_err();
+    assert_eq!(e.status, Some(400));
+    assert!(e.message.contains("not a slot id"), "{}", e.message);
+    let missing = futures_executor::block_on(get_event(&f.db, RUN, &slot(9), ResolveData::All));
+    assert_eq!(missing.unwrap_err().status, Some(404));
+}
+
+#[test]
+fn a_4x_run_and_a_slot_run_share_one_database() {
+    let f = Fixture::new();
+    f.started();
+    let old = "wrun_01KAV9FT000000000000000001";
+    let created = ev(
+        "run_created",
+        None,
+        vec![text("deploymentId", "d"), text("workflowName", "w")],
+    );
+    let r = futures_executor::block_on(create_event(
+        &f.io(),
+        Line::V4,
+        Some(old),
+        &created,
+        &CreateParams::default(),
+    ))
+    .unwrap();
+    assert!(r.event.unwrap().event_id.starts_with(ids::EVENT_PREFIX));
+    // a 4.x World refuses the slot run by name, with both versions
+    let e = futures_executor::block_on(create_event(
+        &f.io(),
+        Line::V4,
+        Some(RUN),
+        &wait("wait_9"),
+        &CreateParams::default(),
+    ))
+    .unwrap_err();
+    assert_eq!(
+        (e.name, e.run_spec_version, e.world_spec_version),
+        (ErrorName::RunNotSupported, Some(7), Some(3))
+    );
+    assert_eq!(f.slots().len(), 2);
+}

@@ -1,0 +1,330 @@
+// D1 round trips and rows written per events.create of a spec-7 run (docs/design.md
+// decision 1: one round trip per write). The 5.x hot path (run_started, lazy step_started,
+// step_completed, wait_created, hook_created) must take exactly 1 round trip; nothing may
+// take more than 2, including a write that finds its slot taken (bump and report). Rows
+// written are D1's `meta.rows_written`, which is what D1 bills. White-box: counted by the
+// harness's D1 wrapper (tests/support/counting.mjs), so this file runs on the cloudflare kind only.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  createHook,
+  createRun,
+  createRunningRun,
+  createRunningStep,
+  createStep,
+  createWait,
+  localDivergence,
+  newAttrId,
+  newHookId,
+  newRunId,
+  newStepId,
+  newToken,
+  newWaitId,
+  payload,
+  runCreatedEvent,
+  STEP_NAME,
+  slotOf,
+  useWorldV5,
+  WHITE_BOX,
+} from '../support/world-v5.mjs';
+
+const HOT_PATH = new Set([
+  'run_started (pending run)',
+  'step_started (lazy)',
+  'step_completed',
+  'wait_created',
+  'hook_created',
+]);
+const MAX_ROUND_TRIPS = 2;
+
+const v = useWorldV5();
+const measured = new Map();
+const only = localDivergence(WHITE_BOX);
+
+async function measure(label, expectedEventType, setup, act) {
+  const ctx = await setup();
+  const counts = v.h.counts.d1;
+  const [trips, rows] = [counts.trips, counts.rowsWritten];
+  const res = await act(ctx);
+  const count = counts.trips - trips;
+  measured.set(label, { count, rows: counts.rowsWritten - rows });
+  assert.equal(res?.event?.eventType, expectedEventType, `${label}: wrong outcome`);
+  const hot = HOT_PATH.has(label);
+  assert.ok(
+    hot ? count === 1 : count <= MAX_ROUND_TRIPS,
+    `${label}: ${count} round trips, want ${hot ? 'exactly 1' : `at most ${MAX_ROUND_TRIPS}`}`,
+  );
+  return res;
+}
+
+const world = () => v.world;
+const lazyStart = (runId, stepId = newStepId()) =>
+  world().events.create(runId, {
+    eventType: 'step_started',
+    correlationId: stepId,
+    eventData: { stepName: STEP_NAME, input: payload('i') },
+  });
+
+test('round trips (spec 7): run_created', only, () =>
+  measure(
+    'run_created',
+    'run_created',
+    async () => ({ runId: newRunId() }),
+    ({ runId }) => world().events.create(runId, runCreatedEvent()),
+  ),
+);
+
+test('round trips (spec 7): run_started on a pending run, with its preload (hot path: 1)', only, async () => {
+  const res = await measure(
+    'run_started (pending run)',
+    'run_started',
+    () => createRun(world()),
+    ({ runId }) => world().events.create(runId, { eventType: 'run_started' }),
+  );
+  assert.deepEqual(
+    res.events.map((e) => e.eventType),
+    ['run_created', 'run_started'],
+  );
+});
+
+test('round trips (spec 7): run_started with skipPreload', only, () =>
+  measure(
+    'run_started (skipPreload)',
+    'run_started',
+    () => createRun(world()),
+    ({ runId }) => world().events.create(runId, { eventType: 'run_started' }, { skipPreload: true }),
+  ),
+);
+
+test('round trips (spec 7): a resilient run_started on a missing run', only, () =>
+  measure(
+    'run_started (resilient)',
+    'run_started',
+    async () => ({ runId: newRunId() }),
+    ({ runId }) => world().events.create(runId, { eventType: 'run_started', eventData: runCreatedEvent().eventData }),
+  ),
+);
+
+test('round trips (spec 7): lazy step_started (hot path: 1)', only, async () => {
+  const res = await measure(
+    'step_started (lazy)',
+    'step_started',
+    () => createRunningRun(world()),
+    ({ runId }) => lazyStart(runId),
+  );
+  assert.equal(res.stepCreated, true);
+});
+
+test('round trips (spec 7): step_created, then a bare step_started', only, async () => {
+  await measure(
+    'step_created',
+    'step_created',
+    () => createRunningRun(world()),
+    ({ runId }) =>
+      world().events.create(runId, {
+        eventType: 'step_created',
+        correlationId: newStepId(),
+        eventData: { stepName: STEP_NAME, input: payload('i') },
+      }),
+  );
+  await measure(
+    'step_started (bare)',
+    'step_started',
+    async () => {
+      const { runId } = await createRunningRun(world());
+      const { stepId } = await createStep(world(), runId);
+      return { runId, stepId };
+    },
+    ({ runId, stepId }) =>
+      world().events.create(runId, {
+        eventType: 'step_started',
+        correlationId: stepId,
+        eventData: { stepName: STEP_NAME },
+      }),
+  );
+});
+
+async function runningStep() {
+  const { runId } = await createRunningRun(world());
+  const { stepId } = await createRunningStep(world(), runId);
+  return { runId, stepId };
+}
+
+test('round trips (spec 7): step_completed (hot path: 1), and with sinceCursor', only, async () => {
+  await measure('step_completed', 'step_completed', runningStep, ({ runId, stepId }) =>
+    world().events.create(runId, {
+      eventType: 'step_completed',
+      correlationId: stepId,
+      eventData: { result: payload('r') },
+    }),
+  );
+  const res = await measure('step_completed (sinceCursor)', 'step_completed', runningStep, ({ runId, stepId }) =>
+    world().events.create(
+      runId,
+      { eventType: 'step_completed', correlationId: stepId, eventData: { result: payload('r') } },
+      { sinceCursor: 's:2' },
+    ),
+  );
+  assert.ok(res.events.length >= 1);
+});
+
+test('round trips (spec 7): step_failed and step_retrying', only, async () => {
+  await measure('step_failed', 'step_failed', runningStep, ({ runId, stepId }) =>
+    world().events.create(runId, {
+      eventType: 'step_failed',
+      correlationId: stepId,
+      eventData: { error: payload('e') },
+    }),
+  );
+  await measure('step_retrying', 'step_retrying', runningStep, ({ runId, stepId }) =>
+    world().events.create(runId, {
+      eventType: 'step_retrying',
+      correlationId: stepId,
+      eventData: { error: payload('e'), retryAfter: new Date(Date.now() + 1000) },
+    }),
+  );
+});
+
+test('round trips (spec 7): wait_created (hot path: 1), and with a taken slot (bump and report)', only, async () => {
+  await measure(
+    'wait_created',
+    'wait_created',
+    () => createRunningRun(world()),
+    ({ runId }) =>
+      world().events.create(
+        runId,
+        { eventType: 'wait_created', correlationId: newWaitId(), eventData: { resumeAt: new Date(Date.now() + 5000) } },
+        { eventCount: 2 },
+      ),
+  );
+  const res = await measure(
+    'wait_created (slot taken: bump and report)',
+    'wait_created',
+    async () => {
+      const { runId } = await createRunningRun(world());
+      await createWait(world(), runId);
+      return { runId };
+    },
+    ({ runId }) =>
+      world().events.create(
+        runId,
+        { eventType: 'wait_created', correlationId: newWaitId(), eventData: { resumeAt: new Date(Date.now() + 5000) } },
+        { eventCount: 2 },
+      ),
+  );
+  assert.equal(slotOf(res.event.eventId), 4);
+  assert.deepEqual(
+    res.events.map((e) => slotOf(e.eventId)),
+    [3],
+  );
+});
+
+test('round trips (spec 7): wait_completed', only, () =>
+  measure(
+    'wait_completed',
+    'wait_completed',
+    async () => {
+      const { runId } = await createRunningRun(world());
+      const { correlationId } = await createWait(world(), runId);
+      return { runId, correlationId };
+    },
+    ({ runId, correlationId }) => world().events.create(runId, { eventType: 'wait_completed', correlationId }),
+  ),
+);
+
+test(
+  'round trips (spec 7): hook_created (hot path: 1), hook_conflict, hook_received (and its repeat), hook_disposed',
+  only,
+  async () => {
+    await measure(
+      'hook_created',
+      'hook_created',
+      () => createRunningRun(world()),
+      ({ runId }) =>
+        world().events.create(runId, {
+          eventType: 'hook_created',
+          correlationId: newHookId(),
+          eventData: { token: newToken(), isWebhook: false },
+        }),
+    );
+    await measure(
+      'hook_conflict',
+      'hook_conflict',
+      async () => {
+        const { runId: holder } = await createRunningRun(world());
+        const { token } = await createHook(world(), holder);
+        const { runId } = await createRunningRun(world());
+        return { runId, token };
+      },
+      ({ runId, token }) =>
+        world().events.create(runId, { eventType: 'hook_created', correlationId: newHookId(), eventData: { token } }),
+    );
+    const hooked = async () => {
+      const { runId } = await createRunningRun(world());
+      const { hookId } = await createHook(world(), runId);
+      return { runId, hookId };
+    };
+    const receive = ({ runId, hookId }) =>
+      world().events.create(
+        runId,
+        { eventType: 'hook_received', correlationId: hookId, eventData: { payload: payload('p') } },
+        { resumeId: `resume-${hookId}`, resumePayloadDigest: 'd' },
+      );
+    let ctx;
+    await measure(
+      'hook_received',
+      'hook_received',
+      async () => {
+        ctx = await hooked();
+        return ctx;
+      },
+      receive,
+    );
+    await measure('hook_received (repeated resumeId)', 'hook_received', async () => ctx, receive);
+    await measure('hook_disposed', 'hook_disposed', hooked, ({ runId, hookId }) =>
+      world().events.create(runId, { eventType: 'hook_disposed', correlationId: hookId }),
+    );
+  },
+);
+
+test('round trips (spec 7): attr_set', only, () =>
+  measure(
+    'attr_set',
+    'attr_set',
+    () => createRunningRun(world()),
+    ({ runId }) =>
+      world().events.create(runId, {
+        eventType: 'attr_set',
+        correlationId: newAttrId(),
+        eventData: { changes: [{ key: 'k', value: 'v' }], writer: { type: 'workflow' } },
+      }),
+  ),
+);
+
+for (const [type, eventData] of [
+  ['run_completed', { output: payload('o') }],
+  ['run_failed', { error: payload('e'), errorCode: 'USER_ERROR' }],
+  ['run_cancelled', { cancelReason: 'stop' }],
+]) {
+  test(`round trips (spec 7): ${type}`, only, () =>
+    measure(
+      type,
+      type,
+      () => createRunningRun(world()),
+      ({ runId }) => world().events.create(runId, { eventType: type, eventData }),
+    ),
+  );
+}
+
+test('round trips (spec 7): the table', only, () => {
+  const rows = [...measured.entries()].map(([event, { count, rows }]) => ({
+    event,
+    'round trips': count,
+    'rows written': rows,
+    budget: HOT_PATH.has(event) ? '= 1 (hot path)' : `<= ${MAX_ROUND_TRIPS}`,
+  }));
+  console.log('\nD1 round trips and rows written per events.create on a spec-7 run');
+  console.table(rows);
+  assert.equal(measured.size, 23, `measured ${measured.size}: ${[...measured.keys()].join(', ')}`);
+});
