@@ -13,6 +13,22 @@ import { decodeBody, encodeBody } from './wire.js';
  */
 const HANDLERS_KEY = Symbol.for('@workflow/world-cloudflare//queue-handlers/v2');
 const handlers = (globalThis[HANDLERS_KEY] ??= new Map());
+/**
+ * Flow routes registered by a Worker runtime (js/runtime.js), by line: a message whose
+ * handler core has not registered yet in this isolate (core does so on its route's first
+ * request) is delivered through the route, in the isolate, with no HTTP hop.
+ */
+const ROUTES_KEY = Symbol.for('@workflow/world-cloudflare//flow-routes');
+const routes = (globalThis[ROUTES_KEY] ??= new Map());
+/** In-isolate deliveries through a route, by one-time token: the message and the outcome. */
+const inIsolate = new Map();
+const IN_ISOLATE_HEADER = 'x-wcf-in-isolate';
+
+/** Registers `route` (a `(Request) => Promise<Response>` flow route) for line `specVersion`. */
+export function registerRoute(specVersion, route) {
+  routes.set(specVersion, route);
+}
+
 const handlersOf = (specVersion) => {
   if (!handlers.has(specVersion)) handlers.set(specVersion, new Map());
   return handlers.get(specVersion);
@@ -40,6 +56,8 @@ const isQueueName = (name) => {
 export function createQueueHandler(core, prefix, handler) {
   handlersOf(core.specVersion).set(prefix, handler);
   return async (request) => {
+    const token = request.headers.get(IN_ISOLATE_HEADER);
+    if (token !== null) return runInIsolate(token, handler);
     const queueName = request.headers.get('x-vqs-queue-name');
     const messageId = request.headers.get('x-vqs-message-id');
     const attemptHeader = request.headers.get('x-vqs-message-attempt');
@@ -67,6 +85,48 @@ export function createQueueHandler(core, prefix, handler) {
       return json(String(error), 500);
     }
   };
+}
+
+/**
+ * The route's side of an in-isolate delivery: the message is taken from the token's entry,
+ * never from the request, so Uint8Arrays and Dates arrive as they were sent, and only code
+ * in this isolate can make one (an unknown token is refused).
+ */
+async function runInIsolate(token, handler) {
+  const entry = inIsolate.get(token);
+  if (!entry) return json({ error: 'Unknown in-isolate delivery' }, 400);
+  try {
+    entry.result = await handler(entry.payload, entry.meta);
+    entry.ran = true;
+    return json({ ok: true });
+  } catch (error) {
+    entry.error = error;
+    return json(String(error), 500);
+  }
+}
+
+/** Delivers through a registered flow route; resolves to the handler's result. */
+async function throughRoute(route, delivery) {
+  const token = crypto.randomUUID();
+  const entry = { payload: delivery.payload(), meta: delivery.meta() };
+  inIsolate.set(token, entry);
+  try {
+    const response = await route(
+      new Request('https://in-isolate.invalid/.well-known/workflow/v1/flow', {
+        method: 'POST',
+        headers: { [IN_ISOLATE_HEADER]: token },
+      }),
+    );
+    if (entry.error) throw entry.error;
+    if (!entry.ran) {
+      throw new Error(
+        `The flow route answered ${response.status} without running the handler: ${(await response.text()).slice(0, 500)}`,
+      );
+    }
+    return entry.result;
+  } finally {
+    inIsolate.delete(token);
+  }
 }
 
 function registeredHandler(specVersion, queueName) {
@@ -118,7 +178,12 @@ export async function handleQueueMessage(env, message) {
     let result;
     try {
       const handler = registeredHandler(delivery.specVersion, delivery.queueName);
-      result = handler ? await handler(delivery.payload(), delivery.meta()) : await post(delivery);
+      const route = routes.get(delivery.specVersion);
+      result = handler
+        ? await handler(delivery.payload(), delivery.meta())
+        : route
+          ? await throughRoute(route, delivery)
+          : await post(delivery);
     } catch (error) {
       await delivery.fail();
       throw error;

@@ -1,6 +1,7 @@
 // npm run lint: every repository path that a comment or a document cites must exist, so
 // a reader can follow it. A path is a word starting with one of the top-level folders
-// below and ending in a file extension; `<…>` and `*` patterns are not paths.
+// below and ending in a file extension; `<…>` and `*` patterns are not paths. A path is
+// found from the repository root or, as configs cite them, from the citing file's folder.
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ const CITED = new RegExp(
 );
 const SOURCES = /\.(rs|mjs|js|ts|toml|md|sh|jsonc)$|^\.ci\/run$/;
 // Built or fetched at run time, not in a clone.
-const GENERATED = [/^pkg\//, /\/\.well-known\//, /^examples\/[^/]+\/\.well-known\//];
+const GENERATED = [/^pkg\//, /\/\.well-known\//, /^examples\/[^/]+\/\.well-known\//, /\.workflow\//];
 
 const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
   cwd: ROOT,
@@ -28,7 +29,8 @@ for (const file of files) {
   for (const [, cited] of text.matchAll(CITED)) {
     const clean = cited.replace(/[.,)]+$/, '');
     if (GENERATED.some((g) => g.test(clean))) continue;
-    if (!existsSync(path.join(ROOT, clean))) missing.push(`${file}: ${clean}`);
+    const found = existsSync(path.join(ROOT, clean)) || existsSync(path.join(ROOT, path.dirname(file), clean));
+    if (!found) missing.push(`${file}: ${clean}`);
   }
 }
 if (missing.length) {

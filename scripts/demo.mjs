@@ -1,10 +1,15 @@
-// npm run demo: builds what it needs, starts local Cloudflare emulation (D1, Queues, R2 in
-// workerd) with the example's Node host, runs every example workflow on this World and
+// npm run demo: builds what it needs, starts the example Worker (examples/worker) in local
+// Cloudflare emulation (workerd with D1, Queues, R2), runs every example workflow inside it
+// (workflow 5.x on QuickJS: nothing of the workflows runs in Node), drives each over HTTP and
 // prints a table. Exits non-zero if any workflow misbehaves.
+//
+// npm run demo:node (--node): the same workflows on workflow 4.8.9, whose routes run on a
+// Node host beside local workerd (examples/basic).
 import path from 'node:path';
 import { NODE, ROOT, run, WF4 } from './env.mjs';
 
-const EXAMPLE = path.join(ROOT, 'examples', 'basic');
+const ON_NODE = process.argv.includes('--node');
+const EXAMPLE = path.join(ROOT, 'examples', ON_NODE ? 'basic' : 'worker');
 
 function step(title, cmd, args, cwd = ROOT) {
   process.stdout.write(`• ${title}\n`);
@@ -16,10 +21,19 @@ function step(title, cmd, args, cwd = ROOT) {
 }
 
 step('building the wasm package', 'node', [path.join(ROOT, 'scripts', 'build.mjs')]);
-step('building the example workflows (wf build)', NODE, [WF4, 'build'], EXAMPLE);
+if (ON_NODE) step('building the example workflows (wf build)', NODE, [WF4, 'build'], EXAMPLE);
+else
+  step(
+    'building the example workflows (world-cloudflare build)',
+    NODE,
+    [path.join(ROOT, 'js', 'cli.mjs'), 'build'],
+    EXAMPLE,
+  );
 
-const { startApp } = await import(path.join(EXAMPLE, 'app.mjs'));
 const { scenarios, runScenario } = await import(path.join(EXAMPLE, 'scenarios.mjs'));
+const startApp = ON_NODE
+  ? (await import(path.join(EXAMPLE, 'app.mjs'))).startApp
+  : (await import(path.join(EXAMPLE, 'app.mjs'))).startWorkerApp;
 
 const tty = process.stdout.isTTY;
 const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -40,7 +54,11 @@ function progress(label, promise) {
   });
 }
 
-process.stdout.write('• starting local Cloudflare emulation and the workflow host\n');
+process.stdout.write(
+  ON_NODE
+    ? '• starting local Cloudflare emulation and the workflow host (Node)\n'
+    : '• starting the example Worker in local Cloudflare emulation (workflows run inside workerd)\n',
+);
 const app = await startApp();
 const results = [];
 try {

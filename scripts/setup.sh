@@ -5,7 +5,8 @@
 #   - ~/.cargo/bin and node_modules/.bin (Node 22, wrangler, wasm-opt) on PATH
 #   - Rust target wasm32-unknown-unknown
 #   - wasm-bindgen-cli at the exact version pinned in Cargo.toml, wasm-pack 0.15.1
-#   - npm ci when node_modules is missing or older than package-lock.json
+#   - npm ci when node_modules is missing or older than package-lock.json (the root's and
+#     examples/worker's)
 #   - Node >= 22.12 asserted
 
 _wcf_setup() {
@@ -77,6 +78,15 @@ _wcf_setup() {
     fi
     echo "$log_prefix npm ci"
     (cd "$root" && npm ci --include=dev --no-audit --no-fund </dev/null) || return 1
+  fi
+
+  # The Worker example's own dependencies: workflow 5.x, which the root cannot install under
+  # its own name beside workflow 4.8.9 (the root has it as the alias workflow-v5).
+  local example="$root/examples/worker"
+  if [[ ! -f "$example/node_modules/.package-lock.json" \
+        || "$example/package-lock.json" -nt "$example/node_modules/.package-lock.json" ]]; then
+    echo "$log_prefix npm ci in examples/worker"
+    (cd "$example" && npm ci --no-audit --no-fund </dev/null) || return 1
   fi
 
   # Node 22 from node_modules first (P6), and check it.

@@ -184,7 +184,7 @@ pub async fn create_event<D: Database, B: Blobs, S>(
     };
     // Marks the slot rows this request's batches write (their commit marker). 53 bits: it
     // crosses to D1 as a JS number, which holds integers exactly only up to 2^53.
-    let batch_id = (io.entropy.random() as u64 >> 11) as i64;
+    let batch_id = (io.entropy.random() as u64 & ((1 << 53) - 1)) as i64;
 
     // Round one decides on the state the event usually meets; if that guess is wrong,
     // the same batch has read the real state for the next round.

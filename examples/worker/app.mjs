@@ -1,0 +1,74 @@
+// Starts the example Worker in local workerd (wrangler's test harness: local D1, Queues and
+// R2) and drives it over HTTP, as a client of the deployed Worker would. Nothing of the
+// workflows runs in Node: `world` here is only a reader of the same D1, for the logs.
+//
+//   const app = await startWorkerApp();   // needs `npm run build` and `world-cloudflare build`
+//   const runId = await app.start('sequential', [2, 3]);
+//   await app.settle(runId);              // {runId, status, result | error}
+//   await app.close();
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const NAME = 'world-cloudflare-example-worker';
+const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function startWorkerApp({ vars } = {}) {
+  const { createTestHarness } = await import('wrangler');
+  const harness = createTestHarness({
+    root: HERE,
+    workers: [{ configPath: './wrangler.toml', ...(vars ? { vars } : {}) }],
+  });
+  await harness.listen();
+  const worker = harness.getWorker(NAME);
+  await worker.applyD1Migrations('DB');
+  const { createWorld } = await import('../../js/node.js');
+  const world = createWorld(await worker.getEnv(), { specVersion: 7 });
+
+  async function call(method, pathname, body) {
+    const response = await harness.fetch(pathname, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
+    const text = await response.text();
+    let json;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!response.ok) throw new Error(`${method} ${pathname} answered ${response.status}: ${text.slice(0, 500)}`);
+    return json;
+  }
+
+  return {
+    harness,
+    worker,
+    world,
+    fetch: (pathname, init) => harness.fetch(pathname, init),
+    start: async (name, args = []) => (await call('POST', `/runs/${encodeURIComponent(name)}`, { args })).runId,
+    status: (runId) => call('GET', `/runs/${runId}`),
+    /** Polls the run until it ends (or `timeoutMs`); its last status. */
+    async settle(runId, { timeoutMs = 60_000 } = {}) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const status = await call('GET', `/runs/${runId}`);
+        if (TERMINAL.has(status.status) || Date.now() > until) return status;
+        await sleep(100);
+      }
+    },
+    wake: (runId) => call('POST', `/runs/${runId}/wake`),
+    resumeHook: (token, payload) => call('POST', `/hooks/${encodeURIComponent(token)}`, payload),
+    /** Reads `GET /runs/:id/stream` to its end: the chunks, decoded. */
+    async stream(runId) {
+      const response = await harness.fetch(`/runs/${runId}/stream`);
+      const text = await response.text();
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line));
+    },
+    close: () => harness.close(),
+  };
+}

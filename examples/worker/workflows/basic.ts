@@ -1,0 +1,130 @@
+// The example workflows, run inside the Worker (examples/worker/src/worker.js): one per behaviour a World
+// must support, the same as examples/basic (the 4.x Node-host example).
+import { createHook, createWebhook, FatalError, getStepMetadata, getWritable, sleep } from 'workflow';
+import { start } from 'workflow/api';
+
+async function add(a: number, b: number) {
+  'use step';
+  return a + b;
+}
+
+/** Sequential steps. */
+export async function sequential(a: number, b: number) {
+  'use workflow';
+  const sum = await add(a, b);
+  const doubled = await add(sum, sum);
+  return { sum, doubled };
+}
+
+/** Parallel steps (Promise.all). */
+export async function parallel(n: number) {
+  'use workflow';
+  return Promise.all([1, 2, 3].map((i) => add(i, n)));
+}
+
+async function now() {
+  'use step';
+  return Date.now();
+}
+
+/** A short sleep, measured by steps on either side. */
+export async function shortSleep(ms: number) {
+  'use workflow';
+  const before = await now();
+  await sleep(ms);
+  const after = await now();
+  return { sleptAtLeast: after - before >= ms };
+}
+
+/** A week-long sleep: the demo wakes it early with `run.wakeUp()`. */
+export async function longSleep() {
+  'use workflow';
+  await sleep('7d');
+  return 'woke up';
+}
+
+/** A hook with a known token, resumed with `resumeHook(token, payload)`. */
+export async function hooked(token: string) {
+  'use workflow';
+  const hook = createHook<{ message: string }>({ token });
+  const payload = await hook;
+  return payload.message;
+}
+
+/** A webhook, resumed by an HTTP request to /.well-known/workflow/v1/webhook/:token. */
+export async function webhooked() {
+  'use workflow';
+  const webhook = createWebhook();
+  const request = await webhook;
+  return { method: request.method, body: await request.text() };
+}
+
+async function emit(count: number) {
+  'use step';
+  const writer = getWritable<string>().getWriter();
+  for (let i = 0; i < count; i++) await writer.write(`chunk-${i}`);
+  await writer.close();
+  return count;
+}
+
+/** A step writing to the run's stream, read live by the client with `run.getReadable()`. */
+export async function streaming(count: number) {
+  'use workflow';
+  const written = await emit(count);
+  return { written };
+}
+
+async function flaky() {
+  'use step';
+  const { attempt } = getStepMetadata();
+  if (attempt < 2) throw new Error(`transient failure on attempt ${attempt}`);
+  return attempt;
+}
+
+/** A step that fails once, then succeeds on its retry. */
+export async function retried() {
+  'use workflow';
+  return { succeededOnAttempt: await flaky() };
+}
+
+async function refuse() {
+  'use step';
+  throw new FatalError('this input can never work');
+}
+
+/** A FatalError: no retries, the run fails. */
+export async function fatal() {
+  'use workflow';
+  await refuse();
+  return 'unreachable';
+}
+
+async function bytes() {
+  'use step';
+  return new Uint8Array([0, 1, 0, 255, 0]);
+}
+
+/** A step returning bytes that include 0x00. */
+export async function binary() {
+  'use workflow';
+  const b = await bytes();
+  return Array.from(b);
+}
+
+export async function child(x: number) {
+  'use workflow';
+  return add(x, 1);
+}
+
+async function startChild(x: number) {
+  'use step';
+  const run = await start(child, [x]);
+  return run.runId;
+}
+
+/** A child workflow started from a step. */
+export async function parent(x: number) {
+  'use workflow';
+  const childRunId = await startChild(x);
+  return { childRunId };
+}

@@ -1,0 +1,82 @@
+// The Worker runtime of `workflow` 5.x (@workflow/world-cloudflare/runtime): a Worker that
+// imports this first runs its workflows inside workerd, on this World, with no Node host.
+// Its first import (./runtime/prelude.js) prepares core for workerd before any module of
+// `workflow` is evaluated; createWorkflowRuntime() then sets the spec-7 World and hands
+// the flow route to the queue consumer (js/queue.js), so handleQueueMessage runs flows in
+// the isolate. The app passes its own `workflow/runtime` and `workflow/api` modules, so the
+// runtime is always the app's installed `workflow`, never one resolved from this package.
+
+import { env } from 'cloudflare:workers';
+import { registerRoute } from './queue.js';
+import { endStartup } from './runtime/prelude.js';
+import { createWorld } from './worker.js';
+
+const WEBHOOK_PATH = /^\/\.well-known\/workflow\/v1\/webhook\/([^/]+)$/;
+
+const json = (body, status = 200) => Response.json(body, { status });
+
+/**
+ * @param {{
+ *   runtime: { setWorld(world: unknown): void },
+ *   api: { start: Function, getRun: Function, resumeWebhook: Function },
+ *   workflows: { POST: (request: Request) => Promise<Response>, workflowIds: Record<string, string>, deploymentId: string },
+ * }} app the app's `workflow/runtime` and `workflow/api` modules, and the module
+ *   `world-cloudflare build` wrote (the flow route, the workflow ids, the deployment id)
+ */
+export function createWorkflowRuntime({ runtime, api, workflows }) {
+  // The env of cloudflare:workers is the isolate's, readable at module scope; the built
+  // deployment id wins over DEPLOYMENT_ID, so every build is its own deployment.
+  const worldEnv = new Proxy(env, {
+    get: (target, key) => (key === 'DEPLOYMENT_ID' ? workflows.deploymentId : target[key]),
+  });
+  const world = createWorld(worldEnv, { specVersion: 7 });
+  runtime.setWorld(world);
+  registerRoute(world.specVersion, workflows.POST);
+  endStartup();
+
+  const workflowId = (name) => {
+    const id = workflows.workflowIds[name];
+    if (!id) {
+      const known = Object.keys(workflows.workflowIds).join(', ');
+      throw Object.assign(new Error(`Unknown workflow "${name}"; this build has: ${known}`), { status: 404 });
+    }
+    return id;
+  };
+
+  return {
+    world,
+    /** `start()` of a workflow by its export name; resolves to the run id. */
+    async start(name, args = []) {
+      const run = await api.start({ workflowId: workflowId(name) }, args);
+      return run.runId;
+    },
+    /** A run's status, and its result or error once it ended. */
+    async status(runId) {
+      const run = await world.runs.get(runId, { resolveData: 'none' });
+      const out = { runId, workflowName: run.workflowName, status: run.status };
+      if (run.status === 'completed') out.result = await api.getRun(runId).returnValue;
+      if (run.status === 'failed') {
+        out.error = await api.getRun(runId).returnValue.then(
+          () => undefined,
+          (e) => String(e?.message ?? e),
+        );
+      }
+      return out;
+    },
+    /** The run's default stream, live, as the runtime decodes it. */
+    readable(runId) {
+      return api.getRun(runId).getReadable();
+    },
+    /** Answers `POST /.well-known/workflow/v1/webhook/:token`, or `undefined` for other paths. */
+    async webhook(request) {
+      const match = WEBHOOK_PATH.exec(new URL(request.url).pathname);
+      if (!match) return undefined;
+      try {
+        return await api.resumeWebhook(decodeURIComponent(match[1]), request);
+      } catch (error) {
+        if (error?.name === 'HookNotFoundError') return json({ error: 'Webhook not found' }, 404);
+        throw error;
+      }
+    },
+  };
+}
