@@ -30,3 +30,8 @@ ALTER TABLE runs ADD COLUMN encryption_public_key TEXT;
 ALTER TABLE hooks ADD COLUMN is_system INTEGER;
 ALTER TABLE hooks ADD COLUMN token_retention_until INTEGER;
 
+
+-- Queue deliveries: the run each send targets, and how many times a handler ran for it (the
+-- flow invocations of a run: what a Worker is billed per request, and what tests compare).
+ALTER TABLE queue_deliveries ADD COLUMN run_id TEXT;
+ALTER TABLE queue_deliveries ADD COLUMN handled INTEGER NOT NULL DEFAULT 0;

@@ -22,13 +22,15 @@ function step(title, cmd, args, cwd = ROOT) {
 
 step('building the wasm package', 'node', [path.join(ROOT, 'scripts', 'build.mjs')]);
 if (ON_NODE) step('building the example workflows (wf build)', NODE, [WF4, 'build'], EXAMPLE);
-else
+else {
+  const cli = path.join(ROOT, 'js', 'cli.mjs');
   step(
-    'building the example workflows (world-cloudflare build)',
+    'building the example Worker (world-cloudflare build)',
     NODE,
-    [path.join(ROOT, 'js', 'cli.mjs'), 'build'],
+    [cli, 'build', '--entry', path.join(EXAMPLE, 'src', 'worker.js')],
     EXAMPLE,
   );
+}
 
 const { scenarios, runScenario } = await import(path.join(EXAMPLE, 'scenarios.mjs'));
 const startApp = ON_NODE

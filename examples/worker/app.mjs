@@ -2,7 +2,8 @@
 // R2) and drives it over HTTP, as a client of the deployed Worker would. Nothing of the
 // workflows runs in Node: `world` here is only a reader of the same D1, for the logs.
 //
-//   const app = await startWorkerApp();   // needs `npm run build` and `world-cloudflare build`
+//   const app = await startWorkerApp();   // needs the wasm (`npm run build` at the root) and
+//                                         // the Worker (`npm run build` here)
 //   const runId = await app.start('sequential', [2, 3]);
 //   await app.settle(runId);              // {runId, status, result | error}
 //   await app.close();

@@ -334,7 +334,7 @@ pub async fn finish<D: Database, B: Blobs, S: Sender>(
     let now = io.clock.now();
     match outcome {
         Outcome::Done => {
-            let mut statements = vec![sql::mark_done(envelope, now)];
+            let mut statements = vec![sql::mark_handled(envelope, now)];
             statements.extend(sql::finish_claim(envelope, now));
             // The handler's work is done and durable. If this bookkeeping fails, the
             // message is still acknowledged: a retry could only wait for the lease and run
@@ -361,7 +361,7 @@ pub async fn finish<D: Database, B: Blobs, S: Sender>(
                 let _ = io.db.batch(vec![sql::release_lease(envelope, now)]).await;
                 return Err(unavailable("Queue send", e));
             }
-            let mut statements = vec![sql::mark_done(envelope, now)];
+            let mut statements = vec![sql::mark_handled(envelope, now)];
             statements.extend(sql::extend_claim(
                 envelope,
                 now + seconds * 1000 + CLAIM_GRACE_MS,
@@ -371,7 +371,7 @@ pub async fn finish<D: Database, B: Blobs, S: Sender>(
             let _ = batch(io.db, statements).await;
         }
         Outcome::Failed => {
-            batch(io.db, vec![sql::release_lease(envelope, now)]).await?;
+            batch(io.db, vec![sql::release_after_run(envelope, now)]).await?;
         }
     }
     Ok(())

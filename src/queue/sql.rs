@@ -72,11 +72,13 @@ pub fn finish_claim(e: &Envelope, now: Millis) -> Option<Statement> {
 /// redelivers after the earlier attempt ended, so that holder is gone.
 pub fn take_lease(e: &Envelope, cf_attempts: i64, now: Millis) -> Vec<Statement> {
     let mut take = Sql::new(
-        "INSERT INTO queue_deliveries (send_id, message_id, state, lease_until, updated_at, holder_attempt) VALUES (",
+        "INSERT INTO queue_deliveries (send_id, message_id, run_id, state, lease_until, updated_at, holder_attempt) VALUES (",
     );
     take.bind_text(&e.send_id)
         .push(", ")
         .bind_text(&e.message_id)
+        .push(", ")
+        .bind(e.run_id.clone().map_or(SqlValue::Null, SqlValue::Text))
         .push(", 'running', ");
     take.bind_int(now + LEASE_MS)
         .push(", ")
@@ -133,7 +135,18 @@ pub fn lease_record(results: &[QueryResult]) -> LeaseRecord {
 
 /// Gives up a running delivery's lease, so the next delivery of the send takes it at once.
 pub fn release_lease(e: &Envelope, now: Millis) -> Statement {
-    let mut release = Sql::new("UPDATE queue_deliveries SET lease_until = 0, updated_at = ");
+    release(e, now, "")
+}
+
+/// [`release_lease`] after a handler ran and failed: the invocation is counted.
+pub fn release_after_run(e: &Envelope, now: Millis) -> Statement {
+    release(e, now, "handled = handled + 1, ")
+}
+
+fn release(e: &Envelope, now: Millis, also: &str) -> Statement {
+    let mut release = Sql::new(&format!(
+        "UPDATE queue_deliveries SET {also}lease_until = 0, updated_at = "
+    ));
     release
         .bind_int(now)
         .push(" WHERE send_id = ")
@@ -144,6 +157,17 @@ pub fn release_lease(e: &Envelope, now: Millis) -> Statement {
 /// The send's delivery is finished: later copies of it are acknowledged.
 pub fn mark_done(e: &Envelope, now: Millis) -> Statement {
     let mut done = Sql::new("UPDATE queue_deliveries SET state = 'done', updated_at = ");
+    done.bind_int(now)
+        .push(" WHERE send_id = ")
+        .bind_text(&e.send_id);
+    done.finish()
+}
+
+/// A delivery whose handler ran: done, and one more invocation counted for its send.
+pub fn mark_handled(e: &Envelope, now: Millis) -> Statement {
+    let mut done = Sql::new(
+        "UPDATE queue_deliveries SET state = 'done', handled = handled + 1, updated_at = ",
+    );
     done.bind_int(now)
         .push(" WHERE send_id = ")
         .bind_text(&e.send_id);

@@ -47,6 +47,12 @@ async function route(request) {
 }
 
 export default {
+  // A cron trigger re-enqueues every pending or running run (a crash between a commit and its
+  // message is recovered here): world.start(), contract §5.6.
+  async scheduled() {
+    await workflow.world.start();
+  },
+
   async fetch(request) {
     try {
       return await route(request);

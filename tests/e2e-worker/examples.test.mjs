@@ -1,0 +1,98 @@
+// End to end inside a Worker: the example Worker (examples/worker) in local workerd, its
+// workflows executed there by workflow 5.0.0-beta.55 on QuickJS (nothing runs in Node but
+// the HTTP client), every example scenario checked for its result and status, and its
+// event log and flow invocations compared with the same built workflows on
+// @workflow/world-local 5.0.0-beta.46, run in a child process (tests/support/reference-v5.mjs).
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startWorkerApp } from '../../examples/worker/app.mjs';
+import { runScenario, scenarios } from '../../examples/worker/scenarios.mjs';
+import { buildExampleWorker } from '../support/example-worker.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const TERMINAL = new Set(['run_completed', 'run_failed', 'run_cancelled']);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function reference() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'tests/support/reference-v5.mjs')], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('@@REFERENCE@@'));
+      if (code !== 0 || !line) reject(new Error(`world-local reference failed (exit ${code}): ${err.slice(-2000)}`));
+      else resolve(JSON.parse(line.slice('@@REFERENCE@@'.length)));
+    });
+  });
+}
+
+let app;
+let db;
+const ours = {};
+before(async () => {
+  buildExampleWorker();
+  app = await startWorkerApp();
+  db = (await app.worker.getEnv()).DB;
+});
+after(async () => {
+  await app?.close();
+});
+
+/** Flow invocations of a run: the deliveries whose handler ran (queue_deliveries.handled). */
+async function invocations(runId) {
+  const row = await db
+    .prepare('SELECT COALESCE(SUM(handled), 0) AS n FROM queue_deliveries WHERE run_id = ?')
+    .bind(runId)
+    .first();
+  return row.n;
+}
+
+for (const scenario of scenarios) {
+  test(`worker e2e ${scenario.name}: ${scenario.title}`, async () => {
+    const result = await runScenario(app, scenario);
+    assert.deepEqual(result.problems, [], `${scenario.name}: ${result.problems.join('; ')}`);
+    assert.equal(result.events[0], 'run_created');
+    assert.equal(result.events.filter((t) => TERMINAL.has(t)).length, 1, `one terminal event: ${result.events}`);
+    const log = await app.world.events.list({ runId: result.outcome.runId, pagination: { limit: 1000 } });
+    assert.deepEqual(
+      log.data.map((e) => e.eventId),
+      log.data.map((_, i) => `evnt_${String(i + 1).padStart(26, '0')}`),
+      'a dense slot log',
+    );
+    await sleep(300); // a delivery's bookkeeping commits just after its run's last event
+    ours[scenario.name] = { events: result.events, invocations: await invocations(result.outcome.runId) };
+  });
+}
+
+test('worker e2e: event logs and flow invocations match @workflow/world-local 5.0.0-beta.46 for every scenario', async () => {
+  const theirs = await reference();
+  for (const scenario of scenarios) {
+    const name = scenario.name;
+    assert.deepEqual(theirs[name].problems, [], `world-local ${name}: ${theirs[name].problems}`);
+    const same = scenario.ordered === false ? (log) => [...log].sort() : (log) => log;
+    assert.deepEqual(same(ours[name].events), same(theirs[name].events), `${name}: event log`);
+    assert.equal(ours[name].invocations, theirs[name].invocations, `${name}: flow invocations`);
+  }
+  console.table(
+    Object.fromEntries(
+      scenarios.map(({ name }) => [
+        name,
+        {
+          events: ours[name].events.length,
+          'flow invocations': ours[name].invocations,
+          'world-local': theirs[name].invocations,
+        },
+      ]),
+    ),
+  );
+});
