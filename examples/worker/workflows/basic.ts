@@ -128,3 +128,16 @@ export async function parent(x: number) {
   const childRunId = await startChild(x);
   return { childRunId };
 }
+
+async function pause(ms: number) {
+  'use step';
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return ms;
+}
+
+/** A step that takes its time: tests/e2e-worker/reliability.test.mjs kills the Worker while it runs. */
+export async function slowStep(ms: number) {
+  'use workflow';
+  const paused = await pause(ms);
+  return { paused, next: await add(paused, 1) };
+}

@@ -1,0 +1,262 @@
+// Reliability end to end inside a Worker: the example Worker (examples/worker, its workflows
+// executed in workerd by workflow 5.0.0-beta.55 on QuickJS) under what Queues and machines
+// do to it.
+//
+// - Duplicate delivery: every queue message handled twice, one copy after the other and both
+//   at once (tests/workers/example-twice.js wraps the example's own queue()). Every example
+//   scenario still ends with its right result and an event log in which nothing that must
+//   happen once happened twice (tests/support/example-worker.mjs logProblems).
+// - A malformed message on the queue: logged by the consumer, acknowledged on its first
+//   delivery, never dead-lettered, and the consumer goes on running workflows.
+// - Crashes: `wrangler dev --persist-to <dir>` of the example is killed with SIGKILL (no
+//   shutdown code runs) mid-sleep and mid-step, started again on the same D1 / R2 state, and
+//   its cron trigger (world.start(), through wrangler's /__scheduled) re-enqueues the runs
+//   whose messages died with the process: local Queues live in workerd's memory, so every
+//   in-flight message is lost, the worst case (Cloudflare Queues keep accepted messages).
+//   Each run completes with its right result and no step result lost or recorded twice. The
+//   step a killed Worker was running runs again once its owner's lease is over: 900 s in the
+//   example (a consumer invocation's wall-time limit), 3 s here.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { runScenario, scenarios } from '../../examples/worker/scenarios.mjs';
+import {
+  buildExampleWorker,
+  EXAMPLE,
+  eventually,
+  logOf,
+  logProblems,
+  sleep,
+  startsByStep,
+  workerClient,
+} from '../support/example-worker.mjs';
+import { ROOT } from '../support/harness.mjs';
+
+before(() => buildExampleWorker());
+
+/** The example Worker behind tests/workers/example-twice.js, in wrangler's test harness. */
+async function startTwice() {
+  const { createTestHarness } = await import('wrangler');
+  const harness = createTestHarness({
+    root: ROOT,
+    workers: [{ configPath: './tests/workers/example-twice.wrangler.toml' }],
+  });
+  await harness.listen();
+  const worker = harness.getWorker('world-cloudflare-example-twice');
+  await worker.applyD1Migrations('DB');
+  const env = await worker.getEnv();
+  const { createWorld } = await import('../../js/node.js');
+  const app = workerClient((pathname, init) => harness.fetch(pathname, init), createWorld(env, { specVersion: 7 }));
+  const twice = async (mode) =>
+    (await harness.fetch('/__twice', mode ? { method: 'POST', body: JSON.stringify({ mode }) } : undefined)).json();
+  return { harness, env, app, twice };
+}
+
+describe('inside the Worker, every message delivered twice', () => {
+  let worker;
+  before(async () => {
+    worker = await startTwice();
+  });
+  after(() => worker?.harness.close());
+
+  for (const mode of ['sequential', 'concurrent']) {
+    test(`${mode} copies of every message: every scenario ends right, nothing in its log doubled`, async () => {
+      await worker.twice(mode);
+      for (const scenario of scenarios) {
+        const result = await runScenario(worker.app, scenario);
+        assert.deepEqual(result.problems, [], `${mode} ${scenario.name}: ${result.problems.join('; ')}`);
+        const log = await logOf(worker.app.world, result.outcome.runId);
+        assert.deepEqual(logProblems(log, result.outcome.status), [], `${mode} ${scenario.name}: its log`);
+      }
+      const { counters } = await worker.twice();
+      assert.ok(counters.messages >= scenarios.length, `messages seen: ${JSON.stringify(counters)}`);
+      assert.equal(counters.copies, 2 * counters.messages, 'each message handled twice');
+      assert.equal(counters.deadLettered, 0, 'no message dead-lettered');
+      console.log(`# ${mode} duplicates: ${JSON.stringify(counters)}`);
+    });
+  }
+
+  test('a malformed message is logged and acknowledged on its first delivery; the consumer keeps running workflows', async () => {
+    await worker.twice('once');
+    worker.harness.clearLogs();
+    const bodies = {
+      'not an envelope': 'this is not an envelope {',
+      'an empty object': {},
+      'a number': 42,
+      'an unknown queue': { wcf: 1, queueName: '__wkf_nope_x', messageId: 'msg_x', sendId: 'x', payload: '' },
+      'raw bytes': new Uint8Array([0, 1, 2, 0xff]),
+    };
+    for (const body of Object.values(bodies)) await worker.env.WORKFLOW_QUEUE.send(body);
+    const seen = await eventually('every malformed message delivered', async () => {
+      const { deliveries } = await worker.twice();
+      return deliveries.length >= Object.keys(bodies).length && deliveries;
+    });
+    for (const delivery of seen) {
+      assert.equal(delivery.outcome, 'ack', `acknowledged: ${JSON.stringify(delivery)}`);
+      assert.equal(delivery.attempts, 1, `on its first delivery: ${JSON.stringify(delivery)}`);
+    }
+    const after = await runScenario(
+      worker.app,
+      scenarios.find((s) => s.name === 'sequential'),
+    );
+    assert.deepEqual(after.problems, [], 'a workflow after the malformed messages');
+    await sleep(500);
+    const { counters } = await worker.twice();
+    assert.equal(counters.retried, 0, 'nothing retried');
+    assert.equal(counters.deadLettered, 0, 'nothing dead-lettered');
+    const drops = worker.harness
+      .getLogs()
+      .map(({ message }) => message)
+      .filter((message) => message.includes('[world-cloudflare] dropped queue message'));
+    assert.equal(drops.length, Object.keys(bodies).length, `one log line per malformed message: ${drops.join('\n')}`);
+  });
+});
+
+describe('inside the Worker, the workerd process killed and restarted on its persisted state', () => {
+  const CONFIG = path.join(EXAMPLE, 'wrangler.toml');
+  const env = {
+    ...process.env,
+    PATH: `${path.join(ROOT, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}`,
+    CI: '1',
+    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    WRANGLER_SEND_METRICS: 'false',
+  };
+  let dir;
+  let port;
+  let dev;
+  let proxy;
+  let reader;
+  let app;
+
+  const freePort = () =>
+    new Promise((resolve, reject) => {
+      const server = net.createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address();
+        server.close(() => resolve(port));
+      });
+    });
+
+  /** `wrangler dev` of the example in a process group of its own, on the persisted state. */
+  function startDev() {
+    const args = ['dev', '-c', CONFIG, '--persist-to', dir, '--port', String(port), '--ip', '127.0.0.1'];
+    // A step's owner lease of 3 s, not the example's 900: the step a killed Worker was running
+    // is re-run once the lease is over (examples/worker/wrangler.toml), within the test.
+    const lease = ['--var', 'WORKFLOW_INLINE_OWNERSHIP_LEASE_SECONDS:3'];
+    const child = spawn('wrangler', [...args, ...lease, '--test-scheduled', '--show-interactive-dev-session=false'], {
+      cwd: EXAMPLE,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`wrangler dev not ready: ${out.slice(-3000)}`)), 90_000);
+      const on = (data) => {
+        out += data;
+        if (/Ready on/.test(out)) {
+          clearTimeout(timer);
+          resolve({ child, log: () => out });
+        }
+      };
+      child.stdout.on('data', on);
+      child.stderr.on('data', on);
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`wrangler dev exited (${code ?? signal}): ${out.slice(-3000)}`));
+      });
+    });
+  }
+
+  /** SIGKILL to the group: wrangler and its workerd die at once, no shutdown code runs. */
+  async function kill(proc) {
+    if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+    const gone = new Promise((resolve) => proc.child.once('exit', resolve));
+    try {
+      process.kill(-proc.child.pid, 'SIGKILL');
+    } catch {}
+    await gone;
+  }
+  const killNow = () => {
+    try {
+      if (dev) process.kill(-dev.child.pid, 'SIGKILL');
+    } catch {}
+  };
+
+  /** What the cron trigger does: world.start() re-enqueues every pending or running run. */
+  async function cron() {
+    const response = await fetch(`http://127.0.0.1:${port}/__scheduled?cron=*/10+*+*+*+*`);
+    assert.equal(response.status, 200, await response.text());
+  }
+
+  /** Kills the Worker once `ready(log)` holds for the run, restarts it, runs the cron. */
+  async function crashWhen(runId, what, ready) {
+    await eventually(what, async () => ready(await logOf(reader, runId)));
+    await kill(dev);
+    dev = await startDev();
+    await cron();
+  }
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'wcf-worker-crash-'));
+    port = await freePort();
+    env.WRANGLER_REGISTRY_PATH = path.join(dir, 'registry');
+    process.on('exit', killNow);
+    const migrate = spawnSync(
+      'wrangler',
+      ['d1', 'migrations', 'apply', 'workflow', '--local', '--persist-to', dir, '-c', CONFIG],
+      { cwd: EXAMPLE, env, encoding: 'utf8' },
+    );
+    assert.equal(migrate.status, 0, migrate.stderr || migrate.stdout);
+    dev = await startDev();
+    // A reader of the same persisted D1 for the logs; it sends nothing.
+    const { getPlatformProxy } = await import('wrangler');
+    proxy = await getPlatformProxy({ configPath: CONFIG, persist: { path: path.join(dir, 'v3') } });
+    const { createWorld } = await import('../../js/node.js');
+    reader = createWorld(proxy.env, { specVersion: 7 });
+    app = workerClient((pathname, init) => fetch(`http://127.0.0.1:${port}${pathname}`, init), reader);
+  });
+  after(async () => {
+    await kill(dev);
+    await proxy?.dispose();
+    process.off('exit', killNow);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('killed mid-sleep: after the restart and the cron the run wakes and completes, its log intact', async () => {
+    const runId = await app.start('shortSleep', [4000]);
+    await crashWhen(runId, 'the sleep', (log) => log.some((e) => e.eventType === 'wait_created'));
+    const status = await app.settle(runId, { timeoutMs: 60_000 });
+    assert.equal(status.status, 'completed', JSON.stringify(status));
+    assert.deepEqual(status.result, { sleptAtLeast: true });
+    assert.deepEqual(logProblems(await logOf(reader, runId), 'completed'), []);
+  });
+
+  test('killed mid-step: after the restart and the cron the step runs again and completes once, the run completes', async () => {
+    const runId = await app.start('slowStep', [4000]);
+    await crashWhen(runId, 'the slow step running', (log) => log.some((e) => e.eventType === 'step_started'));
+    const status = await app.settle(runId, { timeoutMs: 60_000 });
+    assert.equal(status.status, 'completed', JSON.stringify(status));
+    assert.deepEqual(status.result, { paused: 4000, next: 4001 });
+    const log = await logOf(reader, runId);
+    assert.deepEqual(logProblems(log, 'completed'), []);
+    const starts = Object.values(startsByStep(log));
+    assert.ok(
+      starts.some((n) => n >= 2),
+      `the killed step started again: ${JSON.stringify(startsByStep(log))}`,
+    );
+  });
+
+  test('after the crashes, a new run on the restarted Worker completes', async () => {
+    const result = await runScenario(
+      app,
+      scenarios.find((s) => s.name === 'sequential'),
+    );
+    assert.deepEqual(result.problems, []);
+  });
+});

@@ -1,0 +1,107 @@
+// The example Worker (examples/worker/src/worker.js as `world-cloudflare build --entry` bundles
+// it into examples/worker/.workflow/worker.mjs; its workflows run in this isolate)
+// with a consumer that can deliver every queue message twice, for
+// tests/e2e-worker/reliability.test.mjs (config: tests/workers/example-twice.wrangler.toml).
+// The example's own queue() handles each copy, unchanged; this file only calls it twice.
+//
+// POST /__twice {mode}  'once' (the example as it is), 'sequential' (each message handled
+//                       twice, one copy after the other) or 'concurrent' (both copies at
+//                       once); resets the counters. Isolate memory: local workerd runs one.
+// GET  /__twice         {mode, counters, deliveries}: what the consumer saw since the POST.
+//
+// Each copy gets the message behind a stand-in whose ack()/retry() are recorded; the real
+// message is retried if a copy asked for it, acknowledged otherwise. Every other request,
+// and the cron, go to the example as they are.
+import example from '../../examples/worker/.workflow/worker.mjs';
+
+let mode = 'once';
+let counters;
+let deliveries;
+const reset = () => {
+  counters = { batches: 0, messages: 0, copies: 0, acked: 0, retried: 0, deadLettered: 0 };
+  deliveries = [];
+};
+reset();
+
+/** Keeps the latest deliveries (a woken 7-day sleep still hops every few seconds). */
+function record(delivery) {
+  deliveries.push(delivery);
+  if (deliveries.length > 5000) deliveries.splice(0, deliveries.length - 5000);
+}
+
+/** A short description of a body, so a test can find the messages it sent. */
+function describe(body) {
+  try {
+    return JSON.stringify(body)?.slice(0, 80) ?? String(body);
+  } catch {
+    return String(body);
+  }
+}
+
+/** The message as one copy sees it: ack() and retry() are recorded, not forwarded. */
+function copyOf(message) {
+  const seen = { outcome: undefined };
+  const stand = new Proxy(message, {
+    get(target, key) {
+      if (key === 'ack') return () => void (seen.outcome ??= 'ack');
+      if (key === 'retry') return () => void (seen.outcome = 'retry');
+      const value = Reflect.get(target, key);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { seen, stand };
+}
+
+async function handle(queue, message, env, ctx) {
+  const copies = mode === 'once' ? 1 : 2;
+  const made = Array.from({ length: copies }, () => copyOf(message));
+  const run = ({ stand }) => example.queue({ queue, messages: [stand], ackAll() {}, retryAll() {} }, env, ctx);
+  if (mode === 'concurrent') await Promise.all(made.map(run));
+  else for (const copy of made) await run(copy);
+  counters.copies += copies;
+  const retry = made.some(({ seen }) => seen.outcome === 'retry');
+  record({
+    queue,
+    id: message.id,
+    attempts: message.attempts,
+    body: describe(message.body),
+    outcome: retry ? 'retry' : 'ack',
+  });
+  if (retry) {
+    counters.retried++;
+    message.retry();
+  } else {
+    counters.acked++;
+    message.ack();
+  }
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    const { pathname } = new URL(request.url);
+    if (pathname === '/__twice' && request.method === 'POST') {
+      ({ mode = 'once' } = await request.json());
+      reset();
+      return Response.json({ mode });
+    }
+    if (pathname === '/__twice') return Response.json({ mode, counters, deliveries });
+    return example.fetch(request, env, ctx);
+  },
+
+  scheduled: (controller, env, ctx) => example.scheduled(controller, env, ctx),
+
+  async queue(batch, env, ctx) {
+    counters.batches++;
+    if (batch.queue === 'workflow-dlq') {
+      counters.deadLettered += batch.messages.length;
+      for (const message of batch.messages) {
+        record({ queue: batch.queue, id: message.id, attempts: message.attempts, body: describe(message.body) });
+      }
+      return example.queue(batch, env, ctx);
+    }
+    for (const message of batch.messages) {
+      counters.messages++;
+      await handle(batch.queue, message, env, ctx);
+    }
+  },
+};
