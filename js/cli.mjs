@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `world-cloudflare build`: turns an app's "use workflow" / "use step" files into modules
-// wrangler bundles into the Worker (RUNTIME-WORKER.md §8: `wf build` has no Worker target).
+// wrangler bundles into the Worker (`wf build` has no Worker target; docs/design.md, "Where
+// workflow 5.x runs").
 // It runs @workflow/builders 5.x from the app's own node_modules, so the build and the
 // runtime are the app's installed `workflow`.
 //

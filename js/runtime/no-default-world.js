@@ -1,5 +1,5 @@
-// Stands in for @workflow/world-local and @workflow/world-vercel in a Worker bundle (wrangler
-// `alias`, RUNTIME-WORKER.md §5): core imports their createWorld statically, but a Worker
+// Stands in for @workflow/world-local and @workflow/world-vercel in a Worker bundle (swapped in
+// by `world-cloudflare build --entry`, js/cli.mjs): core imports their createWorld statically, but a Worker
 // sets its World with setWorld (js/runtime.js), and bundling them would drag node:fs and
 // HTTP clients into the Worker.
 export function createWorld() {

@@ -1,5 +1,5 @@
 // Imported first by js/runtime.js, so it runs before any module of `workflow` 5.x is
-// evaluated. Three things core needs inside workerd (RUNTIME-WORKER.md §3, §4, §6), all at
+// evaluated. Three things core needs inside workerd (docs/design.md, "Where workflow 5.x runs"), all at
 // module scope and with no I/O:
 //  1. core's compiled QuickJS assets, seeded from the modules wrangler compiled at deploy
 //     time (workerd refuses WebAssembly.compile at run time);

@@ -67,12 +67,26 @@ for (const scenario of scenarios) {
     assert.deepEqual(
       log.data.map((e) => e.eventId),
       log.data.map((_, i) => `evnt_${String(i + 1).padStart(26, '0')}`),
-      'a dense slot log',
+      'V114: a QuickJS run inside the Worker has its events on slots 1..n',
+    );
+    const run = await app.world.runs.get(result.outcome.runId, { resolveData: 'none' });
+    assert.equal(run.specVersion, 7, "V3: core's start() stamps the World's spec version on the run");
+    assert.ok(
+      log.data.every((e) => e.specVersion === 7),
+      'V3: every event of the run is stamped 7',
     );
     await sleep(300); // a delivery's bookkeeping commits just after its run's last event
     ours[scenario.name] = { events: result.events, invocations: await invocations(result.outcome.runId) };
   });
 }
+
+test('V101 worker e2e: healthCheck(world) inside the Worker answers healthy, spec 7, through the queue and the flow route', async () => {
+  const response = await app.fetch('/health');
+  const health = await response.json();
+  assert.equal(response.status, 200, JSON.stringify(health));
+  assert.equal(health.healthy, true, JSON.stringify(health));
+  assert.equal(health.specVersion, 7, JSON.stringify(health));
+});
 
 test('worker e2e: event logs and flow invocations match @workflow/world-local 5.0.0-beta.46 for every scenario', async () => {
   const theirs = await reference();

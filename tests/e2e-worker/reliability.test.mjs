@@ -38,12 +38,16 @@ import { ROOT } from '../support/harness.mjs';
 
 before(() => buildExampleWorker());
 
-/** The example Worker behind tests/workers/example-twice.js, in wrangler's test harness. */
+/**
+ * The example Worker behind tests/workers/example-twice.js, in wrangler's test harness, with a
+ * WORKFLOW_ENCRYPTION_KEY: its runs are encrypted by core inside the Worker.
+ */
 async function startTwice() {
   const { createTestHarness } = await import('wrangler');
+  const vars = { WORKFLOW_ENCRYPTION_KEY: 'e2e-worker reliability secret' };
   const harness = createTestHarness({
     root: ROOT,
-    workers: [{ configPath: './tests/workers/example-twice.wrangler.toml' }],
+    workers: [{ configPath: './tests/workers/example-twice.wrangler.toml', vars }],
   });
   await harness.listen();
   const worker = harness.getWorker('world-cloudflare-example-twice');
@@ -56,7 +60,7 @@ async function startTwice() {
   return { harness, env, app, twice };
 }
 
-describe('inside the Worker, every message delivered twice', () => {
+describe('inside the Worker, encrypted runs, every message delivered twice', () => {
   let worker;
   before(async () => {
     worker = await startTwice();
@@ -79,6 +83,25 @@ describe('inside the Worker, every message delivered twice', () => {
       console.log(`# ${mode} duplicates: ${JSON.stringify(counters)}`);
     });
   }
+
+  test('V104 V105 encryption inside the Worker: the run keeps its run_created public key; a health check with runId publishes it', async () => {
+    await worker.twice('once');
+    const result = await runScenario(
+      worker.app,
+      scenarios.find((s) => s.name === 'sequential'),
+    );
+    assert.deepEqual(result.problems, []);
+    const { runId } = result.outcome;
+    const run = await worker.app.world.runs.get(runId, { resolveData: 'none' });
+    const [created] = (await worker.app.world.events.list({ runId, pagination: { limit: 1 }, resolveData: 'all' }))
+      .data;
+    assert.equal(typeof run.encryptionPublicKey, 'string', 'V104: the run has a public key');
+    assert.equal(run.encryptionPublicKey.length, 44, 'V104: 32 bytes in base64');
+    assert.equal(run.encryptionPublicKey, created.eventData.encryptionPublicKey, "V104: it is run_created's");
+    const health = await (await worker.app.fetch(`/health?runId=${runId}`)).json();
+    assert.equal(health.healthy, true, JSON.stringify(health));
+    assert.equal(health.encryptionPublicKey, run.encryptionPublicKey, 'V105: the probe publishes the same key');
+  });
 
   test('a malformed message is logged and acknowledged on its first delivery; the consumer keeps running workflows', async () => {
     await worker.twice('once');

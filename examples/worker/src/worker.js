@@ -7,6 +7,7 @@
 //   GET  /runs/:id/stream       the run's stream, live, one JSON value per line
 //   POST /runs/:id/wake         wakes the run from its sleep
 //   POST /hooks/:token          resumes the hook with the JSON body
+//   GET  /health[?runId=]       core's healthCheck(): a probe through the queue and the flow route
 //   POST /.well-known/workflow/v1/webhook/:token   webhooks (answered by the runtime)
 
 import { handleDeadLetter, handleQueueMessage } from '@workflow/world-cloudflare';
@@ -38,6 +39,11 @@ async function route(request) {
   if (first === 'runs' && request.method === 'POST' && action === 'wake') {
     await api.getRun(id).wakeUp();
     return json({ ok: true });
+  }
+  if (first === 'health' && request.method === 'GET' && !id) {
+    const runId = url.searchParams.get('runId') ?? undefined;
+    const health = await runtime.healthCheck(workflow.world, { timeout: 20_000, runId });
+    return json(health, health.healthy ? 200 : 503);
   }
   if (first === 'hooks' && request.method === 'POST' && id) {
     const hook = await api.resumeHook(id, await request.json());
