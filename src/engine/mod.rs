@@ -22,7 +22,7 @@ use crate::model::{
     ids, is_legacy_spec_version, wait_id, Attributes, ErrorValue, Event, EventType, Hook, Line,
     Millis, Payload, Run, RunStatus, Step, StepStatus, Timestamp, Value, Wait, WaitStatus,
     WorldError, HOOK_ENVIRONMENT, HOOK_OWNER_ID, HOOK_PROJECT_ID, SPEC_VERSION_CURRENT,
-    SPEC_VERSION_FIRST_SLOTS, SPEC_VERSION_SLOTS,
+    SPEC_VERSION_FIRST_SLOTS, SPEC_VERSION_FIRST_STAMPED_SLOTS, SPEC_VERSION_SLOTS,
 };
 pub use request::{EventRequest, Kind, LazyStart, NewRun, Resume};
 
@@ -542,9 +542,16 @@ pub fn decide(
         s.run.as_ref()
     } else {
         // An event that does not load the run still never writes a run in the other
-        // scheme: a 4.x World must refuse a slot run (world-contract-v5 §10).
+        // scheme: a 4.x World must refuse the runs core 5 stamps, 6 and 7 (world-contract-v5
+        // §10). Specs 4 and 5 are stamped by no core; there the 4.x contract (§8.91) wants no
+        // version error, so the run's own slot rules serve the step event.
         if let Some(r) = &s.run {
             match (Era::of(r.spec_version).rules(), req.line) {
+                (Era::Slots, Line::V4)
+                    if r.spec_version < Some(SPEC_VERSION_FIRST_STAMPED_SLOTS) =>
+                {
+                    d.era = Era::Slots
+                }
                 (Era::Slots | Era::Future, Line::V4) => {
                     return Err(not_supported(r.spec_version, SPEC_VERSION_CURRENT))
                 }
@@ -555,7 +562,7 @@ pub fn decide(
                 _ => {}
             }
         }
-        d.guards.push(Guard::RunRules(line_era));
+        d.guards.push(Guard::RunRules(d.era));
         None
     };
     if let Some(r) = run {

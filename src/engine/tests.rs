@@ -444,18 +444,27 @@ fn spec_versions_gate_and_legacy_runs_take_their_own_path() {
         (e.name, e.run_spec_version, e.world_spec_version),
         (ErrorName::RunNotSupported, Some(4), Some(3))
     );
-    // step_completed does not load the run (§8.91), but a 4.x World still never writes a
-    // slot run (world-contract-v5 §10)
+    // step_completed does not load the run: on a spec-4 run (stamped by no core) it raises
+    // no version error (§8.91) and follows the run's own slot rules, so the log never mixes
+    // schemes; on the runs core 5 stamps a 4.x World refuses it (world-contract-v5 §10)
     let mut s = too_new.clone();
     s.step = Some(StepFacts {
         status: StepStatus::Running,
         retry_after: None,
     });
-    let e = rejection(&by_type("step_completed"), &s);
-    assert_eq!(
-        (e.name, e.run_spec_version),
-        (ErrorName::RunNotSupported, Some(4))
-    );
+    let Ok(Decision::Commit(p)) = decide(&by_type("step_completed"), RUN, &s, &ctx()) else {
+        panic!("step_completed on a spec-4 run")
+    };
+    assert!(p.slots, "a spec-4 run's event takes a slot");
+    for stamped in [6, 7] {
+        let mut s = s.clone();
+        s.run = Some(run_facts(RunStatus::Running, Some(stamped)));
+        let e = rejection(&by_type("step_completed"), &s);
+        assert_eq!(
+            (e.name, e.run_spec_version),
+            (ErrorName::RunNotSupported, Some(stamped))
+        );
+    }
     // on a 4.x run it commits whatever the run's status (§8.91)
     let mut done = snapshot_with_run(RunStatus::Completed, Some(3));
     done.step = s.step.clone();

@@ -24,6 +24,8 @@ pub const SPEC_VERSION_SLOTS: i64 = 7;
 /// this World serves runs stamped 4 to 7 with the 5.x rules and slot-numbered logs
 /// (world-contract-v5 §10: 4 and 5 are never stamped, and are treated as 6).
 pub const SPEC_VERSION_FIRST_SLOTS: i64 = 4;
+/// The first spec version a core stamps on slot runs (core 5: 6 and 7; 4 and 5 are never stamped).
+pub const SPEC_VERSION_FIRST_STAMPED_SLOTS: i64 = 6;
 
 /// The runtime line a World serves: `workflow` 4.x (spec 3) or 5.x (spec 7). A run is
 /// served by the rules of the spec version it was created with, whichever line writes.

@@ -25,7 +25,9 @@ test('npm pack ships the entries, the wasm and the migrations, and the Node entr
     assert.deepEqual(
       packed.files.map((f) => f.path).sort(),
       [
-        ...readdirSync(path.join(ROOT, 'js')).map((f) => `js/${f}`),
+        ...readdirSync(path.join(ROOT, 'js'), { recursive: true, withFileTypes: true })
+          .filter((entry) => entry.isFile())
+          .map((entry) => path.relative(ROOT, path.join(entry.parentPath, entry.name))),
         ...readdirSync(path.join(ROOT, 'migrations')).map((f) => `migrations/${f}`),
         'package.json',
         'pkg/world_cloudflare.d.ts',

@@ -26,6 +26,7 @@ const { runScenario, scenarios } = await import(pathToFileURL(path.join(EXAMPLE,
 
 /** Flow route requests by run id: world-local delivers each message as one POST. */
 const invocations = {};
+const TERMINAL_EVENTS = new Set(['run_completed', 'run_failed', 'run_cancelled']);
 const WEBHOOK = /^\/\.well-known\/workflow\/v1\/webhook\/([^/]+)$/;
 
 async function serve(req, res) {
@@ -110,10 +111,19 @@ const logs = {};
 try {
   for (const scenario of scenarios) {
     const result = await runScenario(app, scenario);
-    // Settled deliveries may still be in flight when the run's status turns terminal.
+    // Settled deliveries may still be in flight when the run's status turns terminal, and
+    // world-local writes the run's file before its terminal event's: read the log once it
+    // holds that event (within 10 s).
     await sleep(300);
+    let events = result.events;
+    for (const until = Date.now() + 10_000; !events.some((t) => TERMINAL_EVENTS.has(t)) && Date.now() < until; ) {
+      await sleep(100);
+      events = (await world.events.list({ runId: result.outcome.runId, pagination: { limit: 1000 } })).data.map(
+        (e) => e.eventType,
+      );
+    }
     logs[scenario.name] = {
-      events: result.events,
+      events,
       problems: result.problems,
       invocations: invocations[result.outcome.runId] ?? 0,
     };
