@@ -7,7 +7,7 @@
 //
 // Knobs: BENCH_ROUNDS (3), BENCH_RUNS (10 runs of the 3-step workflow per mode),
 // BENCH_CONCURRENCY (10), BENCH_STEPS (50), BENCH_CHUNKS (1000),
-// BENCH_WORLDS (cloudflare,cloudflare-gateway,local,postgres), BENCH_SKIP_BUILD=1,
+// BENCH_WORLDS (cloudflare,cloudflare-gateway,cloudflare-worker,local,postgres), BENCH_SKIP_BUILD=1,
 // BENCH_WRITE=0 (do not touch BENCHMARKS.md), BENCH_WORKERD_LOCK=<file> (run each
 // workerd-backed child under `flock <file>`, so that only one workerd job runs at a time
 // on a shared machine).
@@ -15,7 +15,9 @@
 // Worlds: cloudflare = this World in the e2e topology (examples/basic/app.mjs: local
 // workerd, the Node host's bindings through wrangler's binding proxy); cloudflare-gateway
 // = the same with the Node host's D1 and queue calls sent as one HTTP request each to the
-// consumer Worker (bench/gateway.mjs); local = @workflow/world-local 4.4.1;
+// consumer Worker (bench/gateway.mjs); cloudflare-worker = the 5.x line with its workflows
+// executed inside the example Worker (examples/worker, counted by bench/worker-v5.js), nothing
+// in Node but the HTTP client; local = @workflow/world-local 4.4.1;
 // postgres = @workflow/world-postgres 4.3.7 on a scratch PostgreSQL server.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,7 +28,7 @@ import { startPostgres } from './postgres.mjs';
 import { buildReport } from './report.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const WORLDS = (process.env.BENCH_WORLDS ?? 'cloudflare,cloudflare-gateway,local,postgres')
+const WORLDS = (process.env.BENCH_WORLDS ?? 'cloudflare,cloudflare-gateway,cloudflare-worker,local,postgres')
   .split(',')
   .map((w) => w.trim())
   .filter(Boolean);
@@ -80,6 +82,13 @@ function child(script, args, env = {}, { lock } = {}) {
 if (process.env.BENCH_SKIP_BUILD !== '1') {
   step('building the wasm package', process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')]);
   step('building the example workflows (wf build)', NODE, [WF4, 'build'], EXAMPLE);
+  const worker = path.join(ROOT, 'examples', 'worker');
+  step(
+    'building the example Worker (world-cloudflare build)',
+    NODE,
+    [path.join(ROOT, 'js', 'cli.mjs'), 'build', '--entry', path.join(worker, 'src', 'worker.js')],
+    worker,
+  );
 }
 
 // bench/wrangler.toml must stay examples/basic/wrangler.toml with another consumer.
@@ -173,5 +182,6 @@ if (process.env.BENCH_WRITE !== '0' && existsSync(FILE)) {
     log(`BENCHMARKS.md: results section rewritten`);
   }
 }
+const failures = WORLDS.filter((w) => !skipped[w] && (results[w]?.length ?? 0) < ROUNDS);
 const anyFailed = failures.length > 0 || Boolean(wasm.error);
 process.exit(anyFailed ? 1 : 0);

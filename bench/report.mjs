@@ -20,8 +20,20 @@ export function quantile(values, q) {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
-/** Cloudflare's list prices, per unit. */
-export const PRICE = { d1RowWritten: 1.0 / 1e6, queueOp: 0.4 / 1e6, opsPerMessage: 3, r2A: 4.5 / 1e6, r2B: 0.36 / 1e6 };
+/**
+ * Cloudflare's list prices, per unit: D1 rows written, Queues operations (3 per delivered
+ * message), R2 Class A / B, Workers requests; and Cloudflare Workflows per step, the
+ * alternative a Cloudflare user weighs this against.
+ */
+export const PRICE = {
+  d1RowWritten: 1.0 / 1e6,
+  queueOp: 0.4 / 1e6,
+  opsPerMessage: 3,
+  r2A: 4.5 / 1e6,
+  r2B: 0.36 / 1e6,
+  workerRequest: 0.3 / 1e6,
+  workflowsStep: 8 / 1e6,
+};
 
 const get = (obj, pathStr) => pathStr.split('.').reduce((o, k) => o?.[k], obj);
 
@@ -70,16 +82,18 @@ export function buildReport({
   ];
 
   const NAMES = {
-    cloudflare: 'this World',
+    cloudflare: 'this World (4.x, Node host)',
     'cloudflare-gateway': 'this World + gateway',
+    'cloudflare-worker': 'this World (5.x, in the Worker)',
     local: 'world-local',
     postgres: 'world-postgres',
   };
+  const SHORT = { cloudflare: 'this', 'cloudflare-gateway': 'this+gw', 'cloudflare-worker': 'worker' };
   const present = WORLDS.filter((w) => results[w]?.length);
   const ours = present.filter((w) => w.startsWith('cloudflare'));
   const refs = present.filter((w) => !w.startsWith('cloudflare'));
   const ratioCols = ours.flatMap((o) => refs.map((r) => [o, r]));
-  const ratioName = (o, r) => `${o === 'cloudflare' ? 'this' : 'this+gw'} / ${r === 'local' ? 'local' : 'pg'}`;
+  const ratioName = (o, r) => `${SHORT[o]} / ${r === 'local' ? 'local' : 'pg'}`;
 
   const comparison = table(
     ['workload', ...present.map((w) => NAMES[w]), ...ratioCols.map(([o, r]) => ratioName(o, r))],
@@ -94,73 +108,87 @@ export function buildReport({
     ]),
   );
 
-  // This World only: counts from the e2e topology (the gateway changes none of them).
-  const countWorld = ours.includes('cloudflare') ? 'cloudflare' : ours[0];
-  function perUnit(kind, unitsKey, group, key) {
-    const v = med(countWorld, `${kind}.counts.total.${group}.${key}`);
-    const n = med(countWorld, `${kind}.${unitsKey}`);
-    return v === undefined || !n ? undefined : v / n;
-  }
-  const per = {
-    trips: perUnit('perRun', 'runs', 'd1', 'trips'),
-    tripsNode: (() => {
-      const v = med(countWorld, 'perRun.counts.node.d1.trips');
-      const n = med(countWorld, 'perRun.runs');
+  // This World's costs, by topology: the 4.x Node host (the gateway changes none of the
+  // counts) and the 5.x Worker, where the queue consumer's invocations are Workers requests.
+  const costWorlds = ['cloudflare', 'cloudflare-worker'].filter((w) => present.includes(w));
+  function costsOf(world) {
+    const perUnit = (kind, unitsKey, what) => {
+      const v = med(world, `${kind}.counts.total.${what}`);
+      const n = med(world, `${kind}.${unitsKey}`);
       return v === undefined || !n ? undefined : v / n;
-    })(),
-    rowsWritten: perUnit('perRun', 'runs', 'd1', 'rowsWritten'),
-    rowsRead: perUnit('perRun', 'runs', 'd1', 'rowsRead'),
-    messages: perUnit('perRun', 'runs', 'queue', 'messages'),
-    streamA: perUnit('perStream', 'chunks', 'r2', 'A'),
-    streamB: perUnit('perStream', 'chunks', 'r2', 'B'),
-    streamRows: perUnit('perStream', 'chunks', 'd1', 'rowsWritten'),
-    streamTrips: perUnit('perStream', 'chunks', 'd1', 'trips'),
-  };
-  const runCost =
-    per.rowsWritten === undefined
-      ? undefined
-      : {
-          d1: per.rowsWritten * PRICE.d1RowWritten * 1e6,
-          queues: per.messages * PRICE.opsPerMessage * PRICE.queueOp * 1e6,
-          r2: 0,
-        };
-  if (runCost) runCost.total = runCost.d1 + runCost.queues + runCost.r2;
-  const streamCost =
-    per.streamRows === undefined
-      ? undefined
-      : {
-          d1: per.streamRows * 1000 * PRICE.d1RowWritten * 1e6,
-          r2: (per.streamA * PRICE.r2A + per.streamB * PRICE.r2B) * 1000 * 1e6,
-        };
+    };
+    const per = {
+      trips: perUnit('perRun', 'runs', 'd1.trips'),
+      rowsWritten: perUnit('perRun', 'runs', 'd1.rowsWritten'),
+      rowsRead: perUnit('perRun', 'runs', 'd1.rowsRead'),
+      messages: perUnit('perRun', 'runs', 'queue.messages'),
+      // The 4.x consumer's invocations are not counted: one per message sent (no retries).
+      requests: perUnit('perRun', 'runs', 'worker.invocations') ?? perUnit('perRun', 'runs', 'queue.messages'),
+      streamA: perUnit('perStream', 'chunks', 'r2.A'),
+      streamB: perUnit('perStream', 'chunks', 'r2.B'),
+      streamRows: perUnit('perStream', 'chunks', 'd1.rowsWritten'),
+      streamTrips: perUnit('perStream', 'chunks', 'd1.trips'),
+    };
+    const run =
+      per.rowsWritten === undefined
+        ? undefined
+        : {
+            d1: per.rowsWritten * PRICE.d1RowWritten * 1e6,
+            queues: per.messages * PRICE.opsPerMessage * PRICE.queueOp * 1e6,
+            workers: per.requests * PRICE.workerRequest * 1e6,
+          };
+    if (run) run.total = run.d1 + run.queues + run.workers;
+    const stream =
+      per.streamRows === undefined
+        ? undefined
+        : {
+            d1: per.streamRows * 1000 * PRICE.d1RowWritten * 1e6,
+            r2: (per.streamA * PRICE.r2A + per.streamB * PRICE.r2B) * 1000 * 1e6,
+          };
+    return { per, run, stream };
+  }
+  const costs = Object.fromEntries(costWorlds.map((w) => [w, costsOf(w)]));
   const $ = (v) => (v === undefined ? '–' : `$${v.toFixed(2)}`);
-  const ev = wasm.eventsCreate;
-  const inst = wasm.instantiate;
-  const onlyRows = [
+  const byWorld = (f) => costWorlds.map((w) => f(costs[w], w));
+  const costRows = [
+    ['D1 round trips per completed 3-step run', ...byWorld(({ per }) => fmt(per.trips, 1))],
+    ['D1 rows written per 3-step run', ...byWorld(({ per }) => fmt(per.rowsWritten, 1))],
+    ['D1 rows read per 3-step run (not priced: $0.001/M)', ...byWorld(({ per }) => fmt(per.rowsRead, 1))],
+    ['queue messages sent per 3-step run', ...byWorld(({ per }) => fmt(per.messages, 1))],
+    ['Workers requests (queue consumer invocations) per 3-step run', ...byWorld(({ per }) => fmt(per.requests, 1))],
     [
-      'D1 round trips per completed 3-step run (Node host + queue consumer)',
-      per.trips === undefined
-        ? '–'
-        : `${fmt(per.trips, 1)} (${fmt(per.tripsNode, 1)} + ${fmt(per.trips - per.tripsNode, 1)})`,
+      'cost per million 3-step runs (D1 rows + Queues + Workers requests, list prices)',
+      ...byWorld(({ run }) =>
+        run ? `${$(run.total)} (D1 ${$(run.d1)} + Queues ${$(run.queues)} + Workers ${$(run.workers)})` : '–',
+      ),
     ],
-    ['D1 rows written per 3-step run', fmt(per.rowsWritten, 1)],
-    ['D1 rows read per 3-step run (not priced: $0.001/M)', fmt(per.rowsRead, 1)],
-    ['queue messages sent per 3-step run', fmt(per.messages, 1)],
+    [
+      `cost per million steps (Cloudflare Workflows: ${$(PRICE.workflowsStep * 1e6)})`,
+      ...byWorld(({ run }) => (run ? $(run.total / 3) : '–')),
+    ],
     [
       'R2 Class A / Class B operations per 1,000 stream chunks',
-      per.streamA === undefined ? '–' : `${fmt(per.streamA * 1000, 0)} / ${fmt(per.streamB * 1000, 0)}`,
+      ...byWorld(({ per }) =>
+        per.streamA === undefined ? '–' : `${fmt(per.streamA * 1000, 0)} / ${fmt(per.streamB * 1000, 0)}`,
+      ),
     ],
     [
       'D1 round trips / rows written per 1,000 stream chunks (writer + live reader)',
-      per.streamRows === undefined ? '–' : `${fmt(per.streamTrips * 1000)} / ${fmt(per.streamRows * 1000)}`,
-    ],
-    [
-      'cost per million 3-step runs (D1 rows written + Queues, list prices)',
-      runCost ? `${$(runCost.total)} (D1 ${$(runCost.d1)} + Queues ${$(runCost.queues)} + R2 ${$(runCost.r2)})` : '–',
+      ...byWorld(({ per }) =>
+        per.streamRows === undefined ? '–' : `${fmt(per.streamTrips * 1000)} / ${fmt(per.streamRows * 1000)}`,
+      ),
     ],
     [
       'cost per million 1,000-chunk streams (D1 rows written + R2)',
-      streamCost ? `${$(streamCost.d1 + streamCost.r2)} (D1 ${$(streamCost.d1)} + R2 ${$(streamCost.r2)})` : '–',
+      ...byWorld(({ stream }) =>
+        stream ? `${$(stream.d1 + stream.r2)} (D1 ${$(stream.d1)} + R2 ${$(stream.r2)})` : '–',
+      ),
     ],
+  ];
+  const costTable = table(['this World, local workerd', ...costWorlds.map((w) => NAMES[w])], costRows);
+  const ev = wasm.eventsCreate;
+  const inst = wasm.instantiate;
+  const onlyRows = [
     [
       'CPU inside the wasm core per events.create, median (p99)',
       ev ? `${fmt(ev.medianUs, 0)} µs (${fmt(ev.p99Us, 0)} µs), n = ${ev.calls}` : '–',
@@ -176,7 +204,7 @@ export function buildReport({
       wasm.size ? `${wasm.size.raw.toLocaleString('en-US')} B / ${wasm.size.gzip.toLocaleString('en-US')} B` : '–',
     ],
   ];
-  const onlyTable = table(['this World only (local workerd, e2e topology)', 'value'], onlyRows);
+  const onlyTable = table(['the wasm core', 'value'], onlyRows);
 
   // Where a 3-step run's time goes (this World): D1 time by side, and proxy-blocking time.
   const profileRows = ours.map((w) => {
@@ -241,6 +269,8 @@ export function buildReport({
     ...(skippedNotes.length || failures.length ? ['', ...skippedNotes, ...failures] : []),
     '',
     comparison,
+    '',
+    costTable,
     '',
     onlyTable,
     '',

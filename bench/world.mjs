@@ -1,10 +1,13 @@
 // One World's part of `npm run bench` (bench/main.mjs starts it, once per World and
 // round, each in its own process because a World is set once per process):
 //
-//   node bench/world.mjs cloudflare|cloudflare-gateway|local|postgres
+//   node bench/world.mjs cloudflare|cloudflare-gateway|cloudflare-worker|local|postgres
 //
 // Starts the example app (examples/basic/app.mjs) on that World, runs the workloads of
 // examples/basic/workflows/bench.ts and prints one line `@@BENCH@@<json>` with the results.
+// cloudflare-worker is the 5.x line's topology instead: the example Worker
+// (examples/worker, its workflows executed inside workerd, the same workloads in
+// examples/worker/workflows/bench.ts) behind bench/worker-v5.js, driven over HTTP.
 // Knobs (env): BENCH_RUNS (runs of the 3-step workflow per mode, default 10),
 // BENCH_CONCURRENCY (10), BENCH_STEPS (50), BENCH_CHUNKS (1000), BENCH_POSTGRES_URL,
 // BENCH_ONLY (a,b,c: the workloads to run), BENCH_PROFILE=1 (cloudflare*: also a timeline
@@ -15,6 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startApp } from '../examples/basic/app.mjs';
 import { createWorld } from '../js/node.js';
+import { ROOT } from '../scripts/env.mjs';
 import { addCounts, countingEnv, newCounts, resetCounts } from '../tests/support/counting.mjs';
 import { localWorld, postgresWorld } from '../tests/support/worlds.mjs';
 import { gatewayEnv } from './gateway.mjs';
@@ -52,8 +56,11 @@ const viaGateway = (env, worker) =>
   );
 
 const cloudflare = which === 'cloudflare' || which === 'cloudflare-gateway';
+const workerTopology = which === 'cloudflare-worker';
 const options = {};
-if (cloudflare) {
+if (workerTopology) {
+  // Nothing runs in Node: the app is a client of the Worker's routes.
+} else if (cloudflare) {
   // bench/wrangler.toml: the example's Cloudflare side with the counting consumer.
   options.wranglerConfig = '../../bench/wrangler.toml';
   options.wrapEnv = (env, worker) =>
@@ -68,14 +75,62 @@ if (cloudflare) {
   if (!process.env.BENCH_POSTGRES_URL) throw new Error('bench/world.mjs postgres needs BENCH_POSTGRES_URL');
   options.world = ({ base }) => postgresWorld(process.env.BENCH_POSTGRES_URL, base);
 } else {
-  console.error('usage: node bench/world.mjs cloudflare|cloudflare-gateway|local|postgres');
+  console.error('usage: node bench/world.mjs cloudflare|cloudflare-gateway|cloudflare-worker|local|postgres');
   process.exit(2);
 }
 
 // Deliveries reaching the routes' host, and their answers, go on the profile's timeline.
 options.onRoute = (phase, req) =>
   mark(`${phase} ${req.url.replace('/.well-known/workflow/v1/', '')} ${req.headers['x-vqs-queue-name'] ?? ''}`);
-const app = await startApp(options);
+/**
+ * The 5.x Worker topology, shaped like startApp()'s app for the workloads below: `start()`
+ * and `getReadable()` over the example Worker's routes (examples/worker/src/worker.js),
+ * `returnValue` from its `GET /runs/:id`.
+ */
+async function startWorkerTopology() {
+  const { createTestHarness } = await import('wrangler');
+  const harness = createTestHarness({ root: ROOT, workers: [{ configPath: './bench/worker-v5.wrangler.toml' }] });
+  await harness.listen();
+  const worker = harness.getWorker('world-cloudflare-bench-worker');
+  await worker.applyD1Migrations('DB');
+  async function call(method, pathname, body) {
+    const response = await harness.fetch(pathname, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${pathname} answered ${response.status}: ${text.slice(0, 300)}`);
+    return JSON.parse(text);
+  }
+  async function* readable(runId) {
+    const response = await harness.fetch(`/runs/${runId}/stream`);
+    const decoder = new TextDecoder();
+    let buffered = '';
+    for await (const bytes of response.body) {
+      buffered += decoder.decode(bytes, { stream: true });
+      const lines = buffered.split('\n');
+      buffered = lines.pop();
+      for (const line of lines) if (line) yield JSON.parse(line);
+    }
+  }
+  const returnValue = async (runId) => {
+    const run = await call('GET', `/runs/${runId}`);
+    if (run.status !== 'completed') throw new Error(`run ${runId} is ${run.status}: ${run.error ?? ''}`);
+    return run.result;
+  };
+  return {
+    harness,
+    worker,
+    start: async (name, args) => {
+      const { runId } = await call('POST', `/runs/${name}`, { args });
+      return { runId, getReadable: () => readable(runId) };
+    },
+    api: { getRun: (runId) => ({ returnValue: returnValue(runId) }) },
+    close: () => harness.close(),
+  };
+}
+
+const app = workerTopology ? await startWorkerTopology() : await startApp(options);
 if (FLUSH_MS !== undefined) app.world.streamFlushIntervalMs = Number(FLUSH_MS);
 
 // In the profile, every call the runtime makes on the World goes on the timeline too.
@@ -107,7 +162,15 @@ if (PROFILE && cloudflare) {
 let poller = app.world;
 let pollDb;
 let consumer;
-if (cloudflare) {
+if (workerTopology) {
+  const env = await app.worker.getEnv();
+  poller = createWorld(env, { specVersion: 7 });
+  pollDb = env.DB;
+  consumer = {
+    reset: async () => (await app.harness.fetch('/__bench/reset', { method: 'POST' })).json(),
+    counts: async () => (await app.harness.fetch('/__bench/counts')).json(),
+  };
+} else if (cloudflare) {
   const worker = app.harness.getWorker('world-cloudflare-example');
   const pollEnv = viaGateway(await worker.getEnv(), worker);
   poller = createWorld(pollEnv);
@@ -129,7 +192,7 @@ if (cloudflare) {
 const waiting = new Map(); // runId -> { resolve, reject, until }
 let ticking = false;
 async function pollOnce(ids) {
-  if (cloudflare) {
+  if (pollDb) {
     const rows = (
       await pollDb.batch([
         pollDb

@@ -30,6 +30,7 @@ export function resetCounts(counts) {
 /** Adds `b` into `a` (same shape). */
 export function addCounts(a, b) {
   for (const [group, values] of Object.entries(b)) {
+    a[group] ??= {};
     for (const [k, v] of Object.entries(values)) a[group][k] = (a[group][k] ?? 0) + v;
   }
   return a;
