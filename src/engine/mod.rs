@@ -10,7 +10,7 @@
 //! so it costs one D1 round trip (docs/design.md decision 1).
 //!
 //! A run is served by the rules of the spec version it was created with: 4.x runs by
-//! contract §3 (`world-contract.md`), spec ≥ 4 runs by the 5.x rules (world-contract-v5
+//! contract §3, spec ≥ 4 runs by the 5.x rules (world-contract-v5
 //! §4), which differ in the places marked "5.x".
 
 pub mod attributes;

@@ -1,4 +1,4 @@
-// Conformance (spec 7): attr_set (§4.5). Checklist items V47–V52 of world-contract-v5.md §12.
+// Conformance (spec 7): attr_set (§4.5). Checklist items V47–V52 of the 5.x checklist (docs/conformance-v5.md).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {

@@ -1,6 +1,6 @@
 // Conformance (spec 7): cross-cutting rules: error identity (§0.3), the all-or-none report
 // fields (§2.6), ignored and telemetry params (§2.6), and refusal of malformed creates (§11.1).
-// Checklist items V111–V113 of world-contract-v5.md §12.
+// Checklist items V111–V113 of the 5.x checklist (docs/conformance-v5.md).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {

@@ -1,6 +1,6 @@
 // Conformance (spec 7): hook_created (isSystem, tokenRetentionUntil, conflicts), hook_received
 // (terminal runs, disposal, resumeId and its dedup) and hook_disposed (§4.9–4.11). Checklist items
-// V65–V74 of world-contract-v5.md §12.
+// V65–V74 of the 5.x checklist (docs/conformance-v5.md).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {

@@ -1,6 +1,6 @@
 // Conformance (spec 7): listing and cursors on long logs (§3.8), run-scoped correlation reads
 // (§5), status arrays on runs.list (§2.2) and resolveData 'none' ref fields (§2.5). Checklist
-// items V75–V81 of world-contract-v5.md §12.
+// items V75–V81 of the 5.x checklist (docs/conformance-v5.md).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {

@@ -1,5 +1,5 @@
 // Conformance (spec 7): run_started, its preload and skipPreload, and the resilient start
-// (§3.6, §4.3). Checklist items V24–V31 of world-contract-v5.md §12.
+// (§3.6, §4.3). Checklist items V24–V31 of the 5.x checklist (docs/conformance-v5.md).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {

@@ -1,6 +1,6 @@
 // Conformance (spec 7): run_created with attributes and keys (§4.2), spec stamping (§4.1), the
 // terminal events, terminal cleanup, hook retention and the `$retention: '0'` purge (§4.4, §4.9).
-// Checklist items V32–V45 of world-contract-v5.md §12 (V46 needs the runtime; see
+// Checklist items V32–V45 of the 5.x checklist (docs/conformance-v5.md) (V46 is not proven; see
 // docs/conformance-v5.md).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

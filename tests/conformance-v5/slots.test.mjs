@@ -1,5 +1,5 @@
 // Conformance (spec 7): slot ids and density (§3.1–3.3), bump and report (§3.4) and the inline
-// delta (§3.5). Checklist items V6–V23 of world-contract-v5.md §12.
+// delta (§3.5). Checklist items V6–V23 of the 5.x checklist (docs/conformance-v5.md).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { eventIdToSlot } from '@workflow/world-v5';

@@ -1,5 +1,5 @@
 // Conformance (spec 7): steps: lazy start, terminal runs, ownership, byte errors (§4.6–4.8), and
-// run-scoped step reads (§2.2). Checklist items V53–V64 of world-contract-v5.md §12.
+// run-scoped step reads (§2.2). Checklist items V53–V64 of the 5.x checklist (docs/conformance-v5.md).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {

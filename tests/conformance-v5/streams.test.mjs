@@ -1,6 +1,6 @@
 // Conformance (spec 7): the Streamer under world.streams with runId first (§2.4, 4x §6) and the
 // health-check stream under a fake run id (§7). Checklist items V98–V100 and V102 of
-// world-contract-v5.md §12 (V101 needs the deployed Worker; see docs/conformance-v5.md).
+// the 5.x checklist (docs/conformance-v5.md) (V101 is proven inside the example Worker: tests/e2e-worker/examples.test.mjs).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {

@@ -1,6 +1,6 @@
 // Shared fixtures for the spec-7 (workflow 5.x) Storage conformance suite
-// (tests/conformance-v5/, /work/shared/docs/world-contract-v5.md §12, items V6–V81, V98–V102,
-// V111–V113; map in docs/conformance-v5.md).
+// (tests/conformance-v5/: items V6–V81, V98–V102 and V111–V113 of the 5.x checklist, mapped in
+// docs/conformance-v5.md).
 //
 // One suite, two Worlds under test, chosen by the V5_WORLD environment variable:
 //

@@ -120,6 +120,11 @@ async function startChild(x: number) {
   const run = await start(child, [x]);
   return run.runId;
 }
+// start() is not idempotent: when the World commits a child's run_created but its reply is
+// lost, start() throws and the retry starts another child. Under storage faults
+// (tests/reliability/e2e-faults.test.mjs injects them into 20% of D1 batches) the default 3
+// retries can all go that way, so this step gets more.
+startChild.maxRetries = 10;
 
 /** A child workflow started from a step. */
 export async function parent(x: number) {
