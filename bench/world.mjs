@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startApp } from '../examples/basic/app.mjs';
+import { workerClient } from '../examples/worker/app.mjs';
 import { createWorld } from '../js/node.js';
 import { ROOT } from '../scripts/env.mjs';
 import { addCounts, countingEnv, newCounts, resetCounts } from '../tests/support/counting.mjs';
@@ -93,28 +94,9 @@ async function startWorkerTopology() {
   await harness.listen();
   const worker = harness.getWorker('world-cloudflare-bench-worker');
   await worker.applyD1Migrations('DB');
-  async function call(method, pathname, body) {
-    const response = await harness.fetch(pathname, {
-      method,
-      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${pathname} answered ${response.status}: ${text.slice(0, 300)}`);
-    return JSON.parse(text);
-  }
-  async function* readable(runId) {
-    const response = await harness.fetch(`/runs/${runId}/stream`);
-    const decoder = new TextDecoder();
-    let buffered = '';
-    for await (const bytes of response.body) {
-      buffered += decoder.decode(bytes, { stream: true });
-      const lines = buffered.split('\n');
-      buffered = lines.pop();
-      for (const line of lines) if (line) yield JSON.parse(line);
-    }
-  }
+  const client = workerClient((pathname, init) => harness.fetch(pathname, init));
   const returnValue = async (runId) => {
-    const run = await call('GET', `/runs/${runId}`);
+    const run = await client.status(runId);
     if (run.status !== 'completed') throw new Error(`run ${runId} is ${run.status}: ${run.error ?? ''}`);
     return run.result;
   };
@@ -122,8 +104,8 @@ async function startWorkerTopology() {
     harness,
     worker,
     start: async (name, args) => {
-      const { runId } = await call('POST', `/runs/${name}`, { args });
-      return { runId, getReadable: () => readable(runId) };
+      const runId = await client.start(name, args);
+      return { runId, getReadable: () => client.readable(runId) };
     },
     api: { getRun: (runId) => ({ returnValue: returnValue(runId) }) },
     close: () => harness.close(),

@@ -4,6 +4,7 @@
 //
 //   const app = await startWorkerApp();   // needs the wasm (`npm run build` at the root) and
 //                                         // the Worker (`npm run build` here)
+//   const client = workerClient((pathname, init) => fetch(`${url}${pathname}`, init));
 //   const runId = await app.start('sequential', [2, 3]);
 //   await app.settle(runId);              // {runId, status, result | error}
 //   await app.close();
@@ -26,28 +27,44 @@ export async function startWorkerApp({ vars } = {}) {
   await worker.applyD1Migrations('DB');
   const { createWorld } = await import('../../js/node.js');
   const world = createWorld(await worker.getEnv(), { specVersion: 7 });
+  return {
+    harness,
+    worker,
+    ...workerClient((pathname, init) => harness.fetch(pathname, init), world),
+    close: () => harness.close(),
+  };
+}
 
+/**
+ * A client of the Worker's routes (src/worker.js), wherever it runs: `fetchPath(pathname,
+ * init)` reaches it (the test harness, a `wrangler dev` URL, a deployment); `world`, if given,
+ * is a reader of the same D1, handed through for the logs.
+ */
+export function workerClient(fetchPath, world) {
   async function call(method, pathname, body) {
-    const response = await harness.fetch(pathname, {
+    const response = await fetchPath(pathname, {
       method,
       ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
     });
     const text = await response.text();
-    let json;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
     if (!response.ok) throw new Error(`${method} ${pathname} answered ${response.status}: ${text.slice(0, 500)}`);
-    return json;
+    return text ? JSON.parse(text) : undefined;
   }
-
+  /** `GET /runs/:id/stream`, live: each chunk as it arrives, decoded. */
+  async function* readable(runId) {
+    const response = await fetchPath(`/runs/${runId}/stream`);
+    const decoder = new TextDecoder();
+    let buffered = '';
+    for await (const bytes of response.body) {
+      buffered += decoder.decode(bytes, { stream: true });
+      const lines = buffered.split('\n');
+      buffered = lines.pop();
+      for (const line of lines) if (line) yield JSON.parse(line);
+    }
+  }
   return {
-    harness,
-    worker,
     world,
-    fetch: (pathname, init) => harness.fetch(pathname, init),
+    fetch: fetchPath,
     start: async (name, args = []) => (await call('POST', `/runs/${encodeURIComponent(name)}`, { args })).runId,
     status: (runId) => call('GET', `/runs/${runId}`),
     /** Polls the run until it ends (or `timeoutMs`); its last status. */
@@ -61,15 +78,12 @@ export async function startWorkerApp({ vars } = {}) {
     },
     wake: (runId) => call('POST', `/runs/${runId}/wake`),
     resumeHook: (token, payload) => call('POST', `/hooks/${encodeURIComponent(token)}`, payload),
-    /** Reads `GET /runs/:id/stream` to its end: the chunks, decoded. */
+    readable,
+    /** Reads the run's stream to its end: the chunks, decoded. */
     async stream(runId) {
-      const response = await harness.fetch(`/runs/${runId}/stream`);
-      const text = await response.text();
-      return text
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line));
+      const chunks = [];
+      for await (const chunk of readable(runId)) chunks.push(chunk);
+      return chunks;
     },
-    close: () => harness.close(),
   };
 }

@@ -23,6 +23,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { workerClient } from '../../examples/worker/app.mjs';
 import { runScenario, scenarios } from '../../examples/worker/scenarios.mjs';
 import {
   buildExampleWorker,
@@ -32,7 +33,6 @@ import {
   logProblems,
   sleep,
   startsByStep,
-  workerClient,
 } from '../support/example-worker.mjs';
 import { ROOT } from '../support/harness.mjs';
 

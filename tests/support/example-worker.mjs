@@ -1,11 +1,9 @@
 // The example Worker (examples/worker: workflow 5.x on QuickJS, inside workerd) for the
-// end-to-end reliability tests of tests/e2e-worker/: its build, a client of its HTTP routes
-// shaped like examples/worker/app.mjs's (so the drivers of examples/worker/scenarios.mjs run
-// against it, in local workerd or in a `wrangler dev` process), and the rules every event
-// log must keep whatever was delivered twice or lost with a crash.
+// end-to-end tests of tests/e2e-worker/: its build, and the rules every event log must keep
+// whatever was delivered twice or lost with a crash. (Its HTTP client is workerClient of
+// examples/worker/app.mjs.)
 //
 //   buildExampleWorker();                              // examples/worker/.workflow
-//   const app = workerClient((p, init) => harness.fetch(p, init), world);
 //   const runId = await app.start('sequential', [2, 3]);
 //   const log = await app.world.events.list({ runId, pagination: { limit: 1000 } });
 //   logProblems(log.data, 'completed');                // [] when every rule holds
@@ -14,7 +12,6 @@ import path from 'node:path';
 import { ROOT } from './harness.mjs';
 
 export const EXAMPLE = path.join(ROOT, 'examples', 'worker');
-const TERMINAL_STATUS = new Set(['completed', 'failed', 'cancelled']);
 const TERMINAL_EVENTS = new Set(['run_completed', 'run_failed', 'run_cancelled']);
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -47,48 +44,6 @@ export async function eventually(what, probe, { timeoutMs = 30_000, everyMs = 10
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)?.slice(0, 500)}`);
     await sleep(everyMs);
   }
-}
-
-/**
- * A client of the example Worker's routes (examples/worker/src/worker.js), the same members
- * as examples/worker/app.mjs's app. `fetchPath(pathname, init)` reaches the Worker; `world`
- * is a Node-side reader of the same D1 (createWorld(env, { specVersion: 7 })), for the logs.
- */
-export function workerClient(fetchPath, world) {
-  async function call(method, pathname, body) {
-    const response = await fetchPath(pathname, {
-      method,
-      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${pathname} answered ${response.status}: ${text.slice(0, 500)}`);
-    return text ? JSON.parse(text) : undefined;
-  }
-  return {
-    world,
-    fetch: fetchPath,
-    start: async (name, args = []) => (await call('POST', `/runs/${encodeURIComponent(name)}`, { args })).runId,
-    status: (runId) => call('GET', `/runs/${runId}`),
-    /** Polls the run until it ends (or `timeoutMs`); its last status. */
-    async settle(runId, { timeoutMs = 60_000 } = {}) {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const status = await call('GET', `/runs/${runId}`);
-        if (TERMINAL_STATUS.has(status.status) || Date.now() > until) return status;
-        await sleep(100);
-      }
-    },
-    wake: (runId) => call('POST', `/runs/${runId}/wake`),
-    resumeHook: (token, payload) => call('POST', `/hooks/${encodeURIComponent(token)}`, payload),
-    /** Reads `GET /runs/:id/stream` to its end: the chunks, decoded. */
-    async stream(runId) {
-      const text = await (await fetchPath(`/runs/${runId}/stream`)).text();
-      return text
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line));
-    },
-  };
 }
 
 /** A run's whole event log, in slot order. */
