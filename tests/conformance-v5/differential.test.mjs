@@ -6,14 +6,10 @@
 // (docs/conformance-v5.md "Differences from world-local"). A difference not listed fails.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { childJson } from '../support/child.mjs';
 import { runDifferentialScript } from '../support/differential-v5.mjs';
 import { localDivergence, newRunId, useWorldV5, WHITE_BOX } from '../support/world-v5.mjs';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** label → why this World answers differently (world-contract-v5 §11.1 and §3.6). */
 const DIFFERENCES = {
@@ -23,24 +19,8 @@ const DIFFERENCES = {
     'world-local throws a plain Error for a missing event; this World a WorkflowWorldError with status 404 (§11.1)',
 };
 
-function reference(runId, missingRunId) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'tests/support/differential-v5.mjs'), runId, missingRunId], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('@@DIFF@@'));
-      if (code !== 0 || !line) reject(new Error(`world-local run failed (exit ${code}): ${err.slice(-2000)}`));
-      else resolve(JSON.parse(line.slice('@@DIFF@@'.length)));
-    });
-  });
-}
+const reference = (runId, missingRunId) =>
+  childJson('tests/support/differential-v5.mjs', [runId, missingRunId], '@@DIFF@@');
 
 const v = useWorldV5();
 

@@ -5,36 +5,16 @@
 // @workflow/world-local 5.0.0-beta.46, run in a child process (tests/support/reference-v5.mjs).
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { startWorkerApp } from '../../examples/worker/app.mjs';
 import { runScenario, scenarios } from '../../examples/worker/scenarios.mjs';
+import { childJson } from '../support/child.mjs';
 import { buildExampleWorker } from '../support/example-worker.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TERMINAL = new Set(['run_completed', 'run_failed', 'run_cancelled']);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function reference() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'tests/support/reference-v5.mjs')], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('@@REFERENCE@@'));
-      if (code !== 0 || !line) reject(new Error(`world-local reference failed (exit ${code}): ${err.slice(-2000)}`));
-      else resolve(JSON.parse(line.slice('@@REFERENCE@@'.length)));
-    });
-  });
-}
+const reference = () => childJson('tests/support/reference-v5.mjs', [], '@@REFERENCE@@');
 
 let app;
 let db;

@@ -6,35 +6,15 @@
 // @workflow/world-local 4.4.1, run in a child process (ids and times ignored).
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { startApp } from '../../examples/basic/app.mjs';
 import { runScenario, scenarios } from '../../examples/basic/scenarios.mjs';
+import { childJson } from '../support/child.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TERMINAL = new Set(['run_completed', 'run_failed', 'run_cancelled']);
 
 /** The reference logs, from a child process so the two Worlds never share a runtime. */
-function referenceLogs() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'tests/support/reference.mjs')], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('@@REFERENCE@@'));
-      if (code !== 0 || !line) reject(new Error(`reference run failed (exit ${code}): ${err.slice(-2000)}`));
-      else resolve(JSON.parse(line.slice('@@REFERENCE@@'.length)));
-    });
-  });
-}
+const referenceLogs = () => childJson('tests/support/reference.mjs', [], '@@REFERENCE@@');
 
 let app;
 let reference;
