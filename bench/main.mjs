@@ -15,7 +15,7 @@
 // Worlds: cloudflare = this World in the e2e topology (examples/basic/app.mjs: local
 // workerd, the Node host's bindings through wrangler's binding proxy); cloudflare-gateway
 // = the same with the Node host's D1 and queue calls sent as one HTTP request each to the
-// consumer Worker (bench/gateway.mjs); cloudflare-worker = the 5.x line with its workflows
+// consumer Worker (tests/support/gateway.mjs); cloudflare-worker = the 5.x line with its workflows
 // executed inside the example Worker (examples/worker, counted by bench/worker-v5.js), nothing
 // in Node but the HTTP client; local = @workflow/world-local 4.4.1;
 // postgres = @workflow/world-postgres 4.3.7 on a scratch PostgreSQL server.

@@ -2,11 +2,11 @@
 // README's Worker) with its bindings wrapped in counters (tests/support/counting.mjs), so
 // the bench can add what the consumer does in workerd (delivery records in D1, re-sends,
 // R2) to what the Node host does. GET /__bench/counts returns the totals since the last
-// POST /__bench/reset. It also serves the bindings gateway (bench/gateway.mjs) to the
+// POST /__bench/reset. It also serves the bindings gateway (tests/support/gateway.mjs) to the
 // Node host of the gateway column; what the gateway does is counted on the Node side.
 import { handleQueueMessage } from '@workflow/world-cloudflare';
 import { countingEnv, newCounts, resetCounts } from '../tests/support/counting.mjs';
-import { serveBindings } from './gateway.mjs';
+import { serveBindings } from '../tests/support/gateway.mjs';
 
 const counts = newCounts();
 

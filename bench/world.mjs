@@ -13,6 +13,7 @@
 // BENCH_ONLY (a,b,c: the workloads to run), BENCH_PROFILE=1 (cloudflare*: also a timeline
 // of one 3-step run, in `timeline`), BENCH_FLUSH_MS (experiment: the World's
 // streamFlushIntervalMs).
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,8 +22,8 @@ import { workerClient } from '../examples/worker/app.mjs';
 import { createWorld } from '../js/node.js';
 import { ROOT } from '../scripts/env.mjs';
 import { addCounts, countingEnv, newCounts, resetCounts } from '../tests/support/counting.mjs';
+import { gatewayEnv } from '../tests/support/gateway.mjs';
 import { localWorld, postgresWorld } from '../tests/support/worlds.mjs';
-import { gatewayEnv } from './gateway.mjs';
 import { quantile } from './report.mjs';
 
 const which = process.argv[2];
@@ -51,10 +52,9 @@ const mark = (what) => timeline?.push([Date.now() - timelineT0, what]);
 
 let dataDir;
 /** The consumer Worker's bindings gateway, as `env` for a World in Node. */
+const gatewayToken = randomUUID();
 const viaGateway = (env, worker) =>
-  gatewayEnv(env, (route, body) =>
-    worker.fetch(`http://gateway${route}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } }),
-  );
+  gatewayEnv(env, (route, init) => worker.fetch(`http://gateway${route}`, init), gatewayToken);
 
 const cloudflare = which === 'cloudflare' || which === 'cloudflare-gateway';
 const workerTopology = which === 'cloudflare-worker';
@@ -64,6 +64,8 @@ if (workerTopology) {
 } else if (cloudflare) {
   // bench/wrangler.toml: the example's Cloudflare side with the counting consumer.
   options.wranglerConfig = '../../bench/wrangler.toml';
+  // Both columns need the gateway: the completion poller below uses it.
+  options.vars = { BINDINGS_GATEWAY_TOKEN: gatewayToken };
   options.wrapEnv = (env, worker) =>
     countingEnv(which === 'cloudflare-gateway' ? viaGateway(env, worker) : env, nodeCounts, {
       onTrip: (ms, what, started) => timeline?.push([started - timelineT0, `D1 ${what} ${ms} ms`]),

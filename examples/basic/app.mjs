@@ -101,7 +101,7 @@ export function workflowIds() {
 /**
  * Starts the app: this World over local workerd (`wranglerConfig`, relative to this folder,
  * is the Cloudflare side; `wrapEnv(env, worker)` may wrap its bindings before the Node
- * host's World is built over them), or, with `world({ base })`, the routes on another World
+ * host's World is built over them; `vars` are added to its [vars]), or, with `world({ base })`, the routes on another World
  * whose queue delivers to `base`. A World is set once per process (`setWorld`), so start
  * one app per process. `onRoute(phase, req)` is called when a request reaches the routes'
  * host ('request') and when it is answered.
@@ -110,6 +110,7 @@ export async function startApp({
   world: otherWorld,
   wranglerConfig = './wrangler.toml',
   wrapEnv = (env) => env,
+  vars,
   onRoute,
 } = {}) {
   const host = routesHost(onRoute);
@@ -124,7 +125,7 @@ export async function startApp({
     harness = createTestHarness({
       root: HERE,
       workers: [
-        { configPath: wranglerConfig, vars: { WORKFLOW_APP_URL: base } },
+        { configPath: wranglerConfig, vars: { WORKFLOW_APP_URL: base, ...vars } },
         { configPath: './dlq.wrangler.toml' },
       ],
     });

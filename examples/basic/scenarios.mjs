@@ -161,7 +161,11 @@ export const scenarios = [
 export function check(scenario, outcome) {
   const problems = [];
   const { expect } = scenario;
-  if (outcome.status !== expect.status) problems.push(`status ${outcome.status}, expected ${expect.status}`);
+  if (outcome.status !== expect.status) {
+    // 'error': the drive itself threw (a client call or a wait); say where.
+    const why = outcome.status === 'error' ? ` (${String(outcome.error).split('\n').slice(0, 3).join(' | ')})` : '';
+    problems.push(`status ${outcome.status}${why}, expected ${expect.status}`);
+  }
   if ('value' in expect && !isDeepStrictEqual(outcome.value, expect.value)) {
     problems.push(`returned ${JSON.stringify(outcome.value)}, expected ${JSON.stringify(expect.value)}`);
   }

@@ -18,6 +18,7 @@
 //   example (a consumer invocation's wall-time limit), 3 s here.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -34,6 +35,7 @@ import {
   sleep,
   startsByStep,
 } from '../support/example-worker.mjs';
+import { gatewayEnv } from '../support/gateway.mjs';
 import { ROOT } from '../support/harness.mjs';
 
 before(() => buildExampleWorker());
@@ -44,7 +46,8 @@ before(() => buildExampleWorker());
  */
 async function startTwice() {
   const { createTestHarness } = await import('wrangler');
-  const vars = { WORKFLOW_ENCRYPTION_KEY: 'e2e-worker reliability secret' };
+  const gatewayToken = randomUUID();
+  const vars = { WORKFLOW_ENCRYPTION_KEY: 'e2e-worker reliability secret', BINDINGS_GATEWAY_TOKEN: gatewayToken };
   const harness = createTestHarness({
     root: ROOT,
     workers: [{ configPath: './tests/workers/example-twice.wrangler.toml', vars }],
@@ -52,7 +55,12 @@ async function startTwice() {
   await harness.listen();
   const worker = harness.getWorker('world-cloudflare-example-twice');
   await worker.applyD1Migrations('DB');
-  const env = await worker.getEnv();
+  // The reader's D1 through the Worker's gateway: one request per call (tests/support/gateway.mjs).
+  const env = gatewayEnv(
+    await worker.getEnv(),
+    (route, init) => worker.fetch(`http://gateway${route}`, init),
+    gatewayToken,
+  );
   const { createWorld } = await import('../../js/node.js');
   const app = workerClient((pathname, init) => harness.fetch(pathname, init), createWorld(env, { specVersion: 7 }));
   const twice = async (mode) =>

@@ -1,7 +1,8 @@
 // The end-to-end fault harness of tests/reliability-e2e-*.test.mjs: the example app
 // (examples/basic/app.mjs: the real `workflow` 4.8.9 runtime on a Node host, D1, Queues, R2
 // and the consumer Worker in local workerd) started with the fault-injecting consumer
-// (tests/workers/reliability-worker.js) and with the Node host's bindings wrapped:
+// (tests/workers/reliability-worker.js) and with the Node host's bindings (D1 and queues
+// through that Worker's gateway, tests/support/gateway.mjs) wrapped:
 //
 //   d1      faultyD1 over the Node host's D1; its faults hit only calls made by the
 //           queue-driven routes (flow, step), never the test's own client calls (start(),
@@ -10,10 +11,12 @@
 //           sent twice (same body, or a fresh sendId); every body is kept;
 //   bucket  faultyR2 over R2.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { startApp } from '../../examples/basic/app.mjs';
 import { runScenario, scenarios } from '../../examples/basic/scenarios.mjs';
 import { createWorld } from '../../js/node.js';
 import { duplicatingQueue, faultyD1, faultyR2 } from './faults.mjs';
+import { gatewayEnv } from './gateway.mjs';
 import { checkInvariants } from './invariants.mjs';
 
 export const CONFIG = '../../tests/workers/reliability.wrangler.toml';
@@ -78,9 +81,14 @@ export const UNIQUE_EVENTS = [
 
 export async function startFaultApp() {
   const wrapped = {};
+  const gatewayToken = randomUUID();
   const app = await startApp({
     wranglerConfig: CONFIG,
-    wrapEnv: (env) => {
+    vars: { BINDINGS_GATEWAY_TOKEN: gatewayToken },
+    wrapEnv: (proxied, worker) => {
+      // D1 and the queues through the consumer Worker's gateway, one request per call
+      // (tests/support/gateway.mjs); R2 through wrangler's proxy.
+      const env = gatewayEnv(proxied, (route, init) => worker.fetch(`http://gateway${route}`, init), gatewayToken);
       wrapped.raw = env;
       wrapped.d1 = faultyD1(env.DB);
       wrapped.workflowQueue = duplicatingQueue(env.WORKFLOW_QUEUE, { copies: 1 });

@@ -1,15 +1,19 @@
 // Local Cloudflare test harness: wrangler's createTestHarness on the repo's
 // wrangler.toml (fixture Worker + D1/Queues/R2 in local workerd) plus the dead-letter
 // consumer Worker (tests/workers/wrangler.dlq.toml), with D1 migrations applied and a
-// D1 wrapper that counts real round trips.
+// D1 wrapper that counts real round trips. The Node side's D1 and queues go through the
+// fixture Worker's bindings gateway (tests/support/gateway.mjs: one HTTP request per
+// D1 call or send, the real D1 of workerd answering); R2 goes through wrangler's proxy.
 //
 //   const h = useHarness();                  // started before the file's tests, closed after
 //   const h = useHarness({ vars: { WORKFLOW_QUEUE_MAX_DELAY_SECONDS: '1' } });
 //   test('…', async () => { h.roundTrips.reset(); await h.world.runs.get(id); h.roundTrips.count; });
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { countingD1, newCounts } from './counting.mjs';
+import { gatewayEnv } from './gateway.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -54,11 +58,13 @@ export async function startHarness({ world: withWorld = true, vars } = {}) {
   const { createTestHarness } = await import('wrangler');
   // Both Workers run in one local runtime: they share the local queues (workflow-dlq is
   // fed by the main Worker's consumers) and the D1 database (same database_id).
+  const gatewayToken = randomUUID();
+  const allVars = { ...vars, BINDINGS_GATEWAY_TOKEN: gatewayToken };
   const server = createTestHarness({
     root: ROOT,
     workers: [
-      { configPath: './wrangler.toml', ...(vars ? { vars } : {}) },
-      { configPath: './tests/workers/wrangler.dlq.toml', ...(vars ? { vars } : {}) },
+      { configPath: './wrangler.toml', vars: allVars },
+      { configPath: './tests/workers/wrangler.dlq.toml', vars: allVars },
     ],
   });
   let env;
@@ -66,7 +72,8 @@ export async function startHarness({ world: withWorld = true, vars } = {}) {
     await server.listen();
     const worker = server.getWorker();
     await worker.applyD1Migrations('DB');
-    env = await worker.getEnv();
+    const proxied = await worker.getEnv();
+    env = gatewayEnv(proxied, (route, init) => worker.fetch(`http://gateway${route}`, init), gatewayToken);
   } catch (err) {
     await server.close().catch(() => {});
     throw err;

@@ -11,8 +11,10 @@
 //
 // Each copy gets the message behind a stand-in whose ack()/retry() are recorded; the real
 // message is retried if a copy asked for it, acknowledged otherwise. Every other request,
-// and the cron, go to the example as they are.
+// and the cron, go to the example as they are, except the bindings gateway
+// (tests/support/gateway.mjs) through which the test's Node-side reader reads the logs.
 import example from '../../examples/worker/.workflow/worker.mjs';
+import { serveBindings } from '../support/gateway.mjs';
 
 let mode = 'once';
 let counters;
@@ -78,6 +80,8 @@ async function handle(queue, message, env, ctx) {
 
 export default {
   async fetch(request, env, ctx) {
+    const gateway = await serveBindings(env, request);
+    if (gateway) return gateway;
     const { pathname } = new URL(request.url);
     if (pathname === '/__twice' && request.method === 'POST') {
       ({ mode = 'once' } = await request.json());

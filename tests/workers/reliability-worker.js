@@ -8,9 +8,12 @@
 //                or both at once (a consumer that delivers each message twice);
 //   d1           the consumer's D1 batches fail at random (tests/support/faults.mjs);
 //   secret       WORKFLOW_SECRET for the deliveries this Worker signs.
-// GET /__faults returns the counters since the last POST.
+// GET /__faults returns the counters since the last POST. It also serves the bindings
+// gateway (tests/support/gateway.mjs) the Node host's World uses, on its own bindings
+// without faults (the Node side injects its own).
 import { handleQueueMessage } from '@workflow/world-cloudflare';
 import { faultyD1 } from '../support/faults.mjs';
+import { serveBindings } from '../support/gateway.mjs';
 
 let config = {};
 let counters = { messages: 0, secondDeliveries: 0, retried: 0, byQueue: {} };
@@ -25,6 +28,8 @@ function envFor(env) {
 
 export default {
   async fetch(request, env) {
+    const gateway = await serveBindings(env, request);
+    if (gateway) return gateway;
     const { pathname } = new URL(request.url);
     if (pathname === '/__faults' && request.method === 'POST') {
       config = await request.json();

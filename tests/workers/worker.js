@@ -10,6 +10,7 @@
 // tests/workers/dlq-worker.js.
 import { ulid } from 'ulid';
 import { createWorld, handleQueueMessage } from '../../js/worker.js';
+import { serveBindings } from '../support/gateway.mjs';
 import { createProbe, decodeTestValue } from '../support/queue-probe.mjs';
 import { runRaceTrials } from '../support/race-trials.mjs';
 
@@ -112,6 +113,8 @@ async function queueFromWorker(request, env) {
 
 export default {
   async fetch(request, env) {
+    const gateway = await serveBindings(env, request);
+    if (gateway) return gateway;
     const url = new URL(request.url);
     if (url.pathname === '/health') return new Response('ok');
     if (url.pathname === '/queue' && request.method === 'POST') return queueFromWorker(request, env);
