@@ -128,6 +128,14 @@ export function buildReport({
       streamB: perUnit('perStream', 'chunks', 'r2.B'),
       streamRows: perUnit('perStream', 'chunks', 'd1.rowsWritten'),
       streamTrips: perUnit('perStream', 'chunks', 'd1.trips'),
+      runBytes: med(world, 'perRun.bytes') / med(world, 'perRun.runs'),
+      streamBytes: med(world, 'perStream.bytes'),
+      rowsByTable: Object.fromEntries(
+        [...new Set((results[world] ?? []).flatMap((r) => Object.keys(r.perRun?.counts?.total?.rowsByTable ?? {})))]
+          .map((t) => [t, med(world, `perRun.counts.total.rowsByTable.${t}`) / med(world, 'perRun.runs')])
+          .filter(([, v]) => v > 0)
+          .sort((a, b) => b[1] - a[1]),
+      ),
     };
     const run =
       per.rowsWritten === undefined
@@ -153,6 +161,15 @@ export function buildReport({
   const costRows = [
     ['D1 round trips per completed 3-step run', ...byWorld(({ per }) => fmt(per.trips, 1))],
     ['D1 rows written per 3-step run', ...byWorld(({ per }) => fmt(per.rowsWritten, 1))],
+    [
+      'of which, by table written',
+      ...byWorld(
+        ({ per }) =>
+          Object.entries(per.rowsByTable)
+            .map(([t, v]) => `${t} ${fmt(v, 1)}`)
+            .join(', ') || '–',
+      ),
+    ],
     ['D1 rows read per 3-step run (not priced: $0.001/M)', ...byWorld(({ per }) => fmt(per.rowsRead, 1))],
     ['queue messages sent per 3-step run', ...byWorld(({ per }) => fmt(per.messages, 1))],
     ['Workers requests (queue consumer invocations) per 3-step run', ...byWorld(({ per }) => fmt(per.requests, 1))],
@@ -185,6 +202,17 @@ export function buildReport({
       ),
     ],
   ];
+  // Capacity: what the database grows by (D1's `meta.size_after`, its billed storage; pages
+  // of 4 KiB, so a median over rounds of 10 runs each), and the runs a 10 GB database holds.
+  const kb = (v) => (Number.isFinite(v) ? `${(v / 1024).toFixed(1)} KiB` : '–');
+  costRows.push(
+    ['D1 bytes per completed 3-step run (database growth)', ...byWorld(({ per }) => kb(per.runBytes))],
+    [
+      'completed 3-step runs one 10 GB D1 database holds',
+      ...byWorld(({ per }) => (per.runBytes > 0 ? fmt(10e9 / per.runBytes) : '–')),
+    ],
+    ['D1 bytes per 1,000-chunk stream (its run included)', ...byWorld(({ per }) => kb(per.streamBytes))],
+  );
   const costTable = table(['this World, local workerd', ...costWorlds.map((w) => NAMES[w])], costRows);
   const ev = wasm.eventsCreate;
   const inst = wasm.instantiate;

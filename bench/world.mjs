@@ -258,6 +258,22 @@ async function quiesce() {
   }
 }
 
+/** The D1 database's size in bytes (`meta.size_after`, what D1 bills for storage). */
+async function dbSize() {
+  const [result] = await pollDb.batch([pollDb.prepare('SELECT 1')]);
+  return Number(result.meta.size_after);
+}
+
+/** `fn()`'s result and the bytes the D1 database grew by meanwhile (Cloudflare only). */
+async function growthOf(fn) {
+  if (!pollDb) return { result: await fn() };
+  await quiesce();
+  const before = await dbSize();
+  const result = await fn();
+  await quiesce();
+  return { result, bytes: (await dbSize()) - before };
+}
+
 async function countsSince(fn) {
   if (!consumer) return { result: await fn() };
   await quiesce();
@@ -292,15 +308,20 @@ try {
 
   // (a) sequential
   if (ONLY.has('a')) {
-    const { result, counts } = await countsSince(async () => {
-      const results = [];
-      const t0 = performance.now();
-      for (let i = 0; i < RUNS; i++) results.push(await oneRun(i));
-      return { results, wallMs: performance.now() - t0 };
-    });
+    const {
+      result: { result, counts },
+      bytes,
+    } = await growthOf(() =>
+      countsSince(async () => {
+        const results = [];
+        const t0 = performance.now();
+        for (let i = 0; i < RUNS; i++) results.push(await oneRun(i));
+        return { results, wallMs: performance.now() - t0 };
+      }),
+    );
     await verify(result.results);
     out.sequential = summary(result.results, result.wallMs);
-    if (counts) out.perRun = { counts, runs: RUNS };
+    if (counts) out.perRun = { counts, runs: RUNS, bytes };
   }
 
   // (a) concurrent: CONCURRENCY runs in flight until RUNS have finished.
@@ -332,19 +353,24 @@ try {
 
   // (c) a stream of CHUNKS chunks, written by one step, read live by the client
   if (ONLY.has('c')) {
-    const { result, counts } = await countsSince(async () => {
-      const run = await app.start('benchStream', [CHUNKS]);
-      const arrivals = [];
-      const t0 = performance.now();
-      for await (const chunk of run.getReadable()) {
-        const at = performance.timeOrigin + performance.now();
-        const { k, t } = JSON.parse(chunk);
-        arrivals.push({ k, latency: at - t, at });
-      }
-      const status = await finished(run.runId);
-      if (status !== 'completed') throw new Error(`benchStream ended ${status}`);
-      return { arrivals, runId: run.runId, readMs: performance.now() - t0 };
-    });
+    const {
+      result: { result, counts },
+      bytes,
+    } = await growthOf(() =>
+      countsSince(async () => {
+        const run = await app.start('benchStream', [CHUNKS]);
+        const arrivals = [];
+        const t0 = performance.now();
+        for await (const chunk of run.getReadable()) {
+          const at = performance.timeOrigin + performance.now();
+          const { k, t } = JSON.parse(chunk);
+          arrivals.push({ k, latency: at - t, at });
+        }
+        const status = await finished(run.runId);
+        if (status !== 'completed') throw new Error(`benchStream ended ${status}`);
+        return { arrivals, runId: run.runId, readMs: performance.now() - t0 };
+      }),
+    );
     const { arrivals } = result;
     const value = await app.api.getRun(result.runId).returnValue;
     if (arrivals.length !== CHUNKS || arrivals.some((a, i) => a.k !== i)) {
@@ -359,7 +385,7 @@ try {
       latencyP50: quantile(latencies, 0.5),
       latencyP99: quantile(latencies, 0.99),
     };
-    if (counts) out.perStream = { counts, chunks: CHUNKS };
+    if (counts) out.perStream = { counts, chunks: CHUNKS, bytes };
   }
 
   // Profile (cloudflare*): a timeline of one sequential 3-step run.

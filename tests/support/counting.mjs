@@ -18,12 +18,18 @@ export function newCounts() {
     d1: { trips: 0, rowsWritten: 0, rowsRead: 0, ms: 0, localCalls: 0, localMs: 0 },
     queue: { messages: 0, calls: 0 },
     r2: { A: 0, B: 0 },
+    // D1 rows written by the table each statement writes (its first INSERT/UPDATE/DELETE
+    // target; rows its triggers and indexes write count there too): where the bill goes.
+    rowsByTable: {},
   };
 }
 
 export function resetCounts(counts) {
   const fresh = newCounts();
-  for (const key of Object.keys(fresh)) Object.assign(counts[key], fresh[key]);
+  for (const key of Object.keys(fresh)) {
+    for (const k of Object.keys(counts[key] ?? {})) if (!(k in fresh[key])) delete counts[key][k];
+    counts[key] = Object.assign(counts[key] ?? {}, fresh[key]);
+  }
   return counts;
 }
 
@@ -53,13 +59,24 @@ export function delegate(real, own) {
   return proxy;
 }
 
-function tally(d1, result) {
-  for (const r of Array.isArray(result) ? result : [result]) {
+/** The table a statement writes, or undefined for a read. */
+const WRITES = /\b(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+["`]?(\w+)/i;
+export const tableWritten = (sql) => WRITES.exec(sql ?? '')?.[1];
+
+/** Statement wrapper -> its SQL. */
+const SQL = new WeakMap();
+
+function tally(d1, result, sqls = [], byTable) {
+  const results = Array.isArray(result) ? result : [result];
+  results.forEach((r, i) => {
     const meta = r?.meta;
-    if (!meta) continue;
-    d1.rowsWritten += Number(meta.rows_written ?? meta.changes ?? 0) || 0;
+    if (!meta) return;
+    const rows = Number(meta.rows_written ?? meta.changes ?? 0) || 0;
+    d1.rowsWritten += rows;
     d1.rowsRead += Number(meta.rows_read ?? 0) || 0;
-  }
+    const table = tableWritten(sqls[i]);
+    if (byTable && rows && table) byTable[table] = (byTable[table] ?? 0) + rows;
+  });
   return result;
 }
 
@@ -67,13 +84,13 @@ function tally(d1, result) {
  * Counts one round trip of `d1`, and its time. `onTrip(ms, what)` (optional) sees each
  * round trip as it ends (the bench's profile uses it).
  */
-async function trip(d1, what, call, onTrip) {
+async function trip(d1, what, call, onTrip, sqls, byTable) {
   d1.trips++;
   const started = Date.now();
   const before = d1.rowsWritten;
   let ok = false;
   try {
-    const result = tally(d1, await call());
+    const result = tally(d1, await call(), sqls, byTable);
     ok = true;
     return result;
   } finally {
@@ -93,26 +110,44 @@ function local(d1, call) {
   }
 }
 
-export function countingD1(real, d1, onTrip) {
-  const stmt = (realStmt) =>
-    delegate(realStmt, {
-      bind: (...args) => stmt(local(d1, () => realStmt.bind(...args))),
-      run: (...args) => trip(d1, 'run', () => realStmt.run(...args), onTrip),
-      all: (...args) => trip(d1, 'all', () => realStmt.all(...args), onTrip),
+/**
+ * Counts `real`'s round trips, rows and time into `d1`; with `byTable` (counts.rowsByTable),
+ * rows written by table too.
+ */
+export function countingD1(real, d1, onTrip, byTable) {
+  const stmt = (realStmt, sql) => {
+    const one = (what) => () => trip(d1, what, () => realStmt[what](), onTrip, [sql], byTable);
+    const wrapper = delegate(realStmt, {
+      bind: (...args) =>
+        stmt(
+          local(d1, () => realStmt.bind(...args)),
+          sql,
+        ),
+      run: one('run'),
+      all: one('all'),
       first: (...args) => trip(d1, 'first', () => realStmt.first(...args), onTrip),
       raw: (...args) => trip(d1, 'raw', () => realStmt.raw(...args), onTrip),
     });
+    SQL.set(wrapper, sql);
+    return wrapper;
+  };
   const own = {
-    prepare: (sql) => stmt(local(d1, () => real.prepare(sql))),
+    prepare: (sql) =>
+      stmt(
+        local(d1, () => real.prepare(sql)),
+        sql,
+      ),
     batch: (statements, ...rest) => {
-      const list = Array.from(statements, unwrap);
-      return trip(d1, `batch(${list.length})`, () => real.batch(list, ...rest), onTrip);
+      const wrappers = Array.from(statements);
+      const list = wrappers.map(unwrap);
+      const sqls = wrappers.map((s) => SQL.get(s));
+      return trip(d1, `batch(${list.length})`, () => real.batch(list, ...rest), onTrip, sqls, byTable);
     },
     exec: (...args) => trip(d1, 'exec', () => real.exec(...args), onTrip),
     dump: (...args) => trip(d1, 'dump', () => real.dump(...args), onTrip),
   };
   if (typeof real.withSession === 'function')
-    own.withSession = (...args) => countingD1(real.withSession(...args), d1, onTrip);
+    own.withSession = (...args) => countingD1(real.withSession(...args), d1, onTrip, byTable);
   return delegate(real, own);
 }
 
@@ -166,7 +201,7 @@ export function countingBucket(real, r2) {
 /** `env` with its D1, both queues and the bucket counted into `counts`. */
 export function countingEnv(env, counts, { onTrip, onSend } = {}) {
   const out = { ...env };
-  if (env.DB) out.DB = countingD1(env.DB, counts.d1, onTrip);
+  if (env.DB) out.DB = countingD1(env.DB, counts.d1, onTrip, counts.rowsByTable);
   for (const name of ['WORKFLOW_QUEUE', 'STEP_QUEUE']) {
     if (env[name]) out[name] = countingQueue(env[name], counts.queue, onSend);
   }
