@@ -445,3 +445,70 @@ fn a_hook_conflict_is_logged_once_per_hook() {
         "one hook_conflict for hook_m and one for hook_n"
     );
 }
+
+#[test]
+fn runs_steps_and_deliveries_written_before_the_without_rowid_migration_survive_it() {
+    // migrations/0006_without_rowid.sql rebuilds three tables; the first five migrations
+    // are the schema a database already deployed has.
+    let before = 5;
+    let w = Fixture::over(crate::testing::Sqlite3::migrated_to(before));
+    w.started_run();
+    w.create(
+        RUN,
+        ev("step_created", Some("step_1"), vec![text("stepName", "s")]),
+    )
+    .unwrap();
+    w.create(RUN, ev("step_started", Some("step_1"), vec![]))
+        .unwrap();
+    w.create(RUN, ev("step_completed", Some("step_1"), vec![]))
+        .unwrap();
+    w.db.conn
+        .execute(
+            "INSERT INTO queue_deliveries (send_id, message_id, state, lease_until, updated_at, run_id, handled) VALUES ('send_1', 'msg_1', 'done', 0, 5, ?1, 1)",
+            [RUN],
+        )
+        .unwrap();
+
+    w.db.migrate_rest(before);
+
+    for table in ["runs", "steps", "queue_deliveries"] {
+        let rowid = w.db.conn.prepare(&format!("SELECT rowid FROM {table}"));
+        assert!(rowid.is_err(), "{table} is a WITHOUT ROWID table");
+    }
+    let run = futures_executor::block_on(get_run(&w.db, RUN, ResolveData::All)).unwrap();
+    assert_eq!(run.status, RunStatus::Running);
+    let step =
+        futures_executor::block_on(get_step(&w.db, None, "step_1", ResolveData::All)).unwrap();
+    assert_eq!((step.status, step.attempt), (StepStatus::Completed, 1));
+    let p = ReadParams {
+        run_id: Some(RUN.into()),
+        ..ReadParams::parse(None, 10, SortOrder::Asc).unwrap()
+    };
+    let steps = futures_executor::block_on(list_steps(&w.db, &p)).unwrap();
+    assert_eq!(steps.data.len(), 1);
+    let delivery: (String, i64, String) =
+        w.db.conn
+            .query_row(
+                "SELECT state, handled, run_id FROM queue_deliveries WHERE send_id = 'send_1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+    assert_eq!(delivery, ("done".into(), 1, RUN.into()));
+
+    // And the run goes on on the new tables.
+    w.create(RUN, ev("run_completed", None, vec![])).unwrap();
+    let run = futures_executor::block_on(get_run(&w.db, RUN, ResolveData::All)).unwrap();
+    assert_eq!(run.status, RunStatus::Completed);
+    assert_eq!(
+        w.log(RUN),
+        vec![
+            EventType::RunCreated,
+            EventType::RunStarted,
+            EventType::StepCreated,
+            EventType::StepStarted,
+            EventType::StepCompleted,
+            EventType::RunCompleted
+        ]
+    );
+}
