@@ -212,6 +212,16 @@ export function buildReport({
       ...byWorld(({ per }) => (per.runBytes > 0 ? fmt(10e9 / per.runBytes) : '–')),
     ],
     ['D1 bytes per 1,000-chunk stream (its run included)', ...byWorld(({ per }) => kb(per.streamBytes))],
+    [
+      'retention: D1 rows written to remove one ended 3-step run (start(), WORKFLOW_RETENTION_DAYS)',
+      ...byWorld((_, w) => {
+        const rows = med(w, 'removal.rowsWritten');
+        const runs = med(w, 'removal.runs');
+        return runs
+          ? `${fmt(rows / runs, 1)} ($${((rows / runs) * PRICE.d1RowWritten * 1e6).toFixed(2)} per million runs)`
+          : '–';
+      }),
+    ],
   );
   const costTable = table(['this World, local workerd', ...costWorlds.map((w) => NAMES[w])], costRows);
   const ev = wasm.eventsCreate;

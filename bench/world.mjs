@@ -145,18 +145,19 @@ if (PROFILE && cloudflare) {
 // elsewhere the app's World.
 let poller = app.world;
 let pollDb;
+let pollEnv;
 let consumer;
 if (workerTopology) {
-  const env = await app.worker.getEnv();
-  poller = createWorld(env, { specVersion: 7 });
-  pollDb = env.DB;
+  pollEnv = await app.worker.getEnv();
+  poller = createWorld(pollEnv, { specVersion: 7 });
+  pollDb = pollEnv.DB;
   consumer = {
     reset: async () => (await app.harness.fetch('/__bench/reset', { method: 'POST' })).json(),
     counts: async () => (await app.harness.fetch('/__bench/counts')).json(),
   };
 } else if (cloudflare) {
   const worker = app.harness.getWorker('world-cloudflare-example');
-  const pollEnv = viaGateway(await worker.getEnv(), worker);
+  pollEnv = viaGateway(await worker.getEnv(), worker);
   poller = createWorld(pollEnv);
   pollDb = pollEnv.DB;
   consumer = {
@@ -264,6 +265,26 @@ async function dbSize() {
   return Number(result.meta.size_after);
 }
 
+/**
+ * Retention's cost (src/store/retention.rs): start() on a World with WORKFLOW_RETENTION_DAYS
+ * 0 removes every ended run; D1 rows written per removed run. Cloudflare only.
+ */
+async function removalCost() {
+  await quiesce();
+  const ended = async () =>
+    (
+      await pollDb.batch([
+        pollDb.prepare("SELECT count(*) AS n FROM runs WHERE status IN ('completed', 'failed', 'cancelled')"),
+      ])
+    )[0].results[0].n;
+  const before = await ended();
+  const counts = newCounts();
+  const env = countingEnv({ ...pollEnv, WORKFLOW_RETENTION_DAYS: '0' }, counts);
+  await createWorld(env, workerTopology ? { specVersion: 7 } : undefined).start();
+  const runs = before - (await ended());
+  return { runs, rowsWritten: counts.d1.rowsWritten, trips: counts.d1.trips };
+}
+
 /** `fn()`'s result and the bytes the D1 database grew by meanwhile (Cloudflare only). */
 async function growthOf(fn) {
   if (!pollDb) return { result: await fn() };
@@ -322,6 +343,8 @@ try {
     await verify(result.results);
     out.sequential = summary(result.results, result.wallMs);
     if (counts) out.perRun = { counts, runs: RUNS, bytes };
+    // Every run so far is a completed 3-step run (the warm-up's and these).
+    if (pollEnv) out.removal = await removalCost();
   }
 
   // (a) concurrent: CONCURRENCY runs in flight until RUNS have finished.

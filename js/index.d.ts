@@ -60,6 +60,8 @@ export interface CloudflareEnv {
   WORKFLOW_ENCRYPTION_KEY?: string;
   /** Longest delay of one queue send (default 43200, the Queues limit); lower only to test delay chaining. */
   WORKFLOW_QUEUE_MAX_DELAY_SECONDS?: string | number;
+  /** Days after its end when `start()` removes a run whole (fractions allowed); unset keeps every run. */
+  WORKFLOW_RETENTION_DAYS?: string | number;
 }
 
 export type CloudflareWorld = Storage &
@@ -69,7 +71,7 @@ export type CloudflareWorld = Storage &
     readonly specVersion: 3;
     /** 0: the runtime's stream writer flushes each chunk at once (every write is one D1 round trip). */
     readonly streamFlushIntervalMs: 0;
-    /** Re-enqueues every pending or running run (contract §5.6). */
+    /** Re-enqueues every pending or running run (contract §5.6), then applies `WORKFLOW_RETENTION_DAYS`. */
     start(): Promise<void>;
     getEncryptionKeyForRun(
       run: { runId: string } | string,

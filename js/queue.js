@@ -231,12 +231,25 @@ export function createQueue(core) {
     getDeploymentId: async () => core.deploymentId(),
     queue: (queueName, payload, opts) => core.queue(queueName, payload, opts),
     createQueueHandler: (prefix, handler) => createQueueHandler(core, prefix, handler),
-    /** Re-enqueues every pending or running run (contract §5.6); run it from a cron trigger too. */
+    /**
+     * Re-enqueues every pending or running run (contract §5.6) and removes runs past
+     * WORKFLOW_RETENTION_DAYS; run it from a cron trigger too.
+     */
     start: async () => {
-      const { failed } = await core.recover();
+      const { failed, removedRuns, orphanedObjects, moreToRemove } = await core.recover();
       for (const { runId, error } of failed) {
         console.error(
           `[world-cloudflare] start(): run ${runId} was not re-enqueued: ${error?.name}: ${error?.message}`,
+        );
+      }
+      if (removedRuns) {
+        console.log(
+          `[world-cloudflare] start(): removed ${removedRuns} run(s) past WORKFLOW_RETENTION_DAYS${moreToRemove ? '; more are due, the next start() goes on' : ''}`,
+        );
+      }
+      if (orphanedObjects) {
+        console.error(
+          `[world-cloudflare] start(): ${orphanedObjects} R2 object(s) of removed streams could not be deleted`,
         );
       }
     },

@@ -178,7 +178,8 @@ impl MemoryQueue {
     }
 }
 
-/// An in-memory R2 that counts its Class A writes; while `outage` is set, every get fails.
+/// An in-memory R2 that counts its Class A writes; while `outage` is set, every get and
+/// delete fails.
 #[derive(Default)]
 pub struct MemoryBlobs {
     pub objects: RefCell<HashMap<String, Vec<u8>>>,
@@ -199,6 +200,9 @@ impl Blobs for MemoryBlobs {
         Ok(self.objects.borrow().get(key).cloned())
     }
     async fn delete(&self, key: &str) -> Result<(), String> {
+        if self.outage.get() {
+            return Err("injected R2 outage".into());
+        }
         self.objects.borrow_mut().remove(key);
         Ok(())
     }

@@ -262,7 +262,7 @@ pub async fn begin<D: Database, B: Blobs, S: Sender>(
                 let _ = io.db.batch(vec![sql::release_lease(&envelope, now)]).await;
                 return Err(unavailable("Queue send", e));
             }
-            batch(io.db, vec![sql::mark_done(&envelope, now)]).await?;
+            batch(io.db, vec![sql::mark_done(&envelope)]).await?;
             return Ok(Begin::Settled("re-sent until due"));
         }
         Admission::Run => {}
@@ -309,7 +309,7 @@ pub async fn begin<D: Database, B: Blobs, S: Sender>(
         Err(e) => {
             // Permanent: no retry can read it. Record the delivery as finished, so that
             // copies and retries are acknowledged at once instead of looping.
-            batch(io.db, vec![sql::mark_done(&envelope, now)]).await?;
+            batch(io.db, vec![sql::mark_done(&envelope)]).await?;
             Ok(Begin::Invalid(e))
         }
     }
@@ -334,7 +334,7 @@ pub async fn finish<D: Database, B: Blobs, S: Sender>(
     let now = io.clock.now();
     match outcome {
         Outcome::Done => {
-            let mut statements = vec![sql::mark_handled(envelope, now)];
+            let mut statements = vec![sql::mark_handled(envelope)];
             statements.extend(sql::finish_claim(envelope, now));
             // The handler's work is done and durable. If this bookkeeping fails, the
             // message is still acknowledged: a retry could only wait for the lease and run
@@ -361,7 +361,7 @@ pub async fn finish<D: Database, B: Blobs, S: Sender>(
                 let _ = io.db.batch(vec![sql::release_lease(envelope, now)]).await;
                 return Err(unavailable("Queue send", e));
             }
-            let mut statements = vec![sql::mark_handled(envelope, now)];
+            let mut statements = vec![sql::mark_handled(envelope)];
             statements.extend(sql::extend_claim(
                 envelope,
                 now + seconds * 1000 + CLAIM_GRACE_MS,
@@ -441,7 +441,7 @@ pub async fn dead_letter<D: Database, B: Blobs, S: Sender>(
             Err(e) => return Err(e),
         }
     }
-    let mut statements = vec![sql::mark_done(&envelope, io.clock.now())];
+    let mut statements = vec![sql::mark_done(&envelope)];
     if let Some(key) = &envelope.idempotency_key {
         statements.push(sql::release_claim(key, &envelope.message_id));
     }
@@ -452,19 +452,23 @@ pub async fn dead_letter<D: Database, B: Blobs, S: Sender>(
     Ok(failed)
 }
 
-/// What `start()` re-enqueued, and the runs it could not (each with why).
+/// What `start()` re-enqueued, the runs it could not (each with why), and what retention
+/// removed.
 #[derive(Debug, Default)]
 pub struct Recovery {
     pub sent: usize,
     pub failed: Vec<(String, WorldError)>,
+    pub removed: store::retention::Removed,
 }
 
 /// `start()`: re-send `{runId}` for every pending or running run (`reenqueueActiveRuns`,
-/// contract §5.6), and drop queue records past their time. A run that cannot be sent is
-/// reported and skipped, as the references do: one bad run must not keep the others
-/// from recovering.
+/// contract §5.6), drop queue records past their time, and, with a `retention` age (ms),
+/// remove runs that ended longer ago than that (src/store/retention.rs). A run that
+/// cannot be sent is reported and skipped, as the references do: one bad run must not
+/// keep the others from recovering.
 pub async fn recover<D: Database, B: Blobs, S: Sender>(
     io: &Io<'_, D, B, S>,
+    retention: Option<Millis>,
 ) -> Result<Recovery, WorldError> {
     let now = io.clock.now();
     let mut recovery = Recovery::default();
@@ -492,6 +496,9 @@ pub async fn recover<D: Database, B: Blobs, S: Sender>(
         }
     }
     batch(io.db, sql::expire_records(now)).await?;
+    if let Some(age) = retention {
+        recovery.removed = store::retention::remove_ended(io, age).await?;
+    }
     Ok(recovery)
 }
 

@@ -361,7 +361,7 @@ fn recovery_skips_and_reports_a_run_it_cannot_send() {
     let huge = "w".repeat(MAX_ENVELOPE_FIELDS_BYTES);
     create("wrun_01KAV9FT000000000000000001", &huge);
     create("wrun_01KAV9FT000000000000000002", "ok");
-    let r = futures_executor::block_on(recover(&f.io())).unwrap();
+    let r = futures_executor::block_on(recover(&f.io(), None)).unwrap();
     assert_eq!(r.sent, 1);
     assert_eq!(r.failed.len(), 1);
     assert_eq!(r.failed[0].0, "wrun_01KAV9FT000000000000000001");

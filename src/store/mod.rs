@@ -1,6 +1,7 @@
 //! D1: runs engine plans as single atomic batches, and serves the reads (contract §4).
 
 mod purge;
+pub mod retention;
 pub mod rows;
 pub mod sql;
 

@@ -28,6 +28,9 @@ pub const WORKFLOW_ENCRYPTION_KEY: &str = "WORKFLOW_ENCRYPTION_KEY";
 /// The longest delay one queue send asks for; lower it to test chaining.
 pub const WORKFLOW_QUEUE_MAX_DELAY_SECONDS: &str = "WORKFLOW_QUEUE_MAX_DELAY_SECONDS";
 
+/// Days after its end when `start()` removes a run (src/store/retention.rs); unset keeps all.
+pub const WORKFLOW_RETENTION_DAYS: &str = "WORKFLOW_RETENTION_DAYS";
+
 /// The deployment id when `DEPLOYMENT_ID` is not set.
 pub const DEFAULT_DEPLOYMENT_ID: &str = "cloudflare";
 
@@ -45,6 +48,7 @@ pub struct BindingNames {
     pub secret: &'static str,
     pub encryption_key: &'static str,
     pub max_delay_seconds: &'static str,
+    pub retention_days: &'static str,
 }
 
 pub const BINDING_NAMES: BindingNames = BindingNames {
@@ -58,6 +62,7 @@ pub const BINDING_NAMES: BindingNames = BindingNames {
     secret: WORKFLOW_SECRET,
     encryption_key: WORKFLOW_ENCRYPTION_KEY,
     max_delay_seconds: WORKFLOW_QUEUE_MAX_DELAY_SECONDS,
+    retention_days: WORKFLOW_RETENTION_DAYS,
 };
 
 /// A Worker's `env` (or any object with the same keys).
@@ -103,6 +108,16 @@ impl Env {
             })
             .filter(|s| s.is_finite() && *s > 0.0)
             .map_or(MAX_QUEUE_DELAY_SECONDS, |s| s as i64)
+    }
+
+    /// `WORKFLOW_RETENTION_DAYS` as an age in ms (text or number); a bad value is an error
+    /// of the `start()` that reads it.
+    pub fn retention(&self) -> Result<Option<crate::model::Millis>, WorldError> {
+        let text = self.get(WORKFLOW_RETENTION_DAYS).map(|v| {
+            v.as_f64()
+                .map_or_else(|| v.as_string().unwrap_or_default(), |n| n.to_string())
+        });
+        crate::store::retention::parse_setting(text.as_deref())
     }
 
     /// The bindings every call needs; only D1 is required up front, the others are

@@ -117,11 +117,18 @@ pub struct Unsent {
     pub error: JsValue,
 }
 
-/// What `start()` re-enqueued.
+/// What `start()` re-enqueued, and what retention removed (`WORKFLOW_RETENTION_DAYS`).
 #[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
 pub struct Recovered {
     pub sent: usize,
     pub failed: Vec<Unsent>,
+    /// Ended runs removed whole.
+    pub removed_runs: usize,
+    /// R2 objects of removed streams whose delete failed (left unreferenced).
+    pub orphaned_objects: usize,
+    /// More ended runs are due than one `start()` removes; the next call goes on.
+    pub more_to_remove: bool,
 }
 
 /// `createWorld`'s options.
@@ -385,12 +392,23 @@ impl World {
         })
     }
 
-    /// `start()`: re-enqueues active runs.
+    /// `start()`: re-enqueues active runs, then applies retention (src/store/retention.rs).
     #[wasm_bindgen(unchecked_return_type = "Promise<Recovered>")]
     pub fn recover(&self) -> Promise {
+        // A bad WORKFLOW_RETENTION_DAYS fails the call, but only after the recovery.
+        let (retention, bad_setting) = match self.env.retention() {
+            Ok(age) => (age, None),
+            Err(e) => (None, Some(e)),
+        };
         self.spawn(move |b| async move {
-            let recovery = queue::recover(&b.io()).await?;
+            let recovery = queue::recover(&b.io(), retention).await?;
+            if let Some(e) = bad_setting {
+                return Err(e);
+            }
             Ok(Recovered {
+                removed_runs: recovery.removed.runs,
+                orphaned_objects: recovery.removed.orphaned_objects,
+                more_to_remove: recovery.removed.more,
                 sent: recovery.sent,
                 failed: recovery
                     .failed

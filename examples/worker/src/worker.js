@@ -54,7 +54,8 @@ async function route(request) {
 
 export default {
   // A cron trigger re-enqueues every pending or running run (a crash between a commit and its
-  // message is recovered here): world.start(), contract §5.6.
+  // message is recovered here): world.start(), contract §5.6. With WORKFLOW_RETENTION_DAYS
+  // set it also removes runs that ended longer ago than that.
   async scheduled() {
     await workflow.world.start();
   },
