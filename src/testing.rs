@@ -9,6 +9,19 @@ use rusqlite::types::{Value as Sqlite, ValueRef};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
+/// An `events.create` request: its type, correlation id and `eventData` entries.
+pub fn event(event_type: &str, corr: Option<&str>, data: Vec<(Value, Value)>) -> Value {
+    use crate::model::value::{entry, text};
+    let mut m = vec![
+        text("eventType", event_type),
+        entry("eventData", Value::Map(data)),
+    ];
+    if let Some(c) = corr {
+        m.push(text("correlationId", c));
+    }
+    Value::Map(m)
+}
+
 /// Every migration of `migrations/`, in order: the schema the Worker's D1 gets.
 pub fn migrations() -> Vec<String> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");

@@ -7,20 +7,9 @@ use crate::model::Line;
 use crate::model::{EventType, Payload, StepStatus};
 use crate::ports::{Clock, Entropy};
 use crate::sql::Statement;
-use crate::testing::Fixture;
+use crate::testing::{event as ev, Fixture};
 
 const RUN: &str = "wrun_01KAV9FT000000000000000000";
-
-fn ev(event_type: &str, corr: Option<&str>, data: Vec<(Value, Value)>) -> Value {
-    let mut m = vec![
-        text("eventType", event_type),
-        entry("eventData", Value::Map(data)),
-    ];
-    if let Some(c) = corr {
-        m.push(text("correlationId", c));
-    }
-    Value::Map(m)
-}
 
 /// The store's calls over the fixture, as the tests make them.
 trait Store {

@@ -5,20 +5,9 @@
 use super::*;
 use crate::model::value::{date, entry, text};
 use crate::model::{ErrorName, EventType, Payload, StepStatus};
-use crate::testing::Fixture;
+use crate::testing::{event as ev, Fixture};
 
 const RUN: &str = "wrun_01KAV9FT000000000000000000";
-
-fn ev(event_type: &str, corr: Option<&str>, data: Vec<(Value, Value)>) -> Value {
-    let mut m = vec![
-        text("eventType", event_type),
-        entry("eventData", Value::Map(data)),
-    ];
-    if let Some(c) = corr {
-        m.push(text("correlationId", c));
-    }
-    Value::Map(m)
-}
 
 fn wait(corr: &str) -> Value {
     ev("wait_created", Some(corr), vec![entry("resumeAt", date(9))])

@@ -6,7 +6,7 @@ use crate::model::value::{entry, text};
 use crate::model::{Line, RunStatus, Value};
 use crate::store::{create_event, get_run, list_events};
 use crate::stream::{self, INLINE_SEGMENT_LIMIT};
-use crate::testing::{Fixture, T0};
+use crate::testing::{event as ev, Fixture, T0};
 
 const DAY: Millis = 86_400_000;
 
@@ -18,17 +18,6 @@ fn id_at(at: Millis, n: usize) -> String {
 /// A run id made at the fixture's start.
 fn id(n: usize) -> String {
     id_at(T0, n)
-}
-
-fn ev(event_type: &str, corr: Option<&str>, data: Vec<(Value, Value)>) -> Value {
-    let mut m = vec![
-        text("eventType", event_type),
-        entry("eventData", Value::Map(data)),
-    ];
-    if let Some(c) = corr {
-        m.push(text("correlationId", c));
-    }
-    Value::Map(m)
 }
 
 fn create(f: &Fixture, run_id: &str, data: Value) {
