@@ -17,10 +17,9 @@
 //   step a killed Worker was running runs again once its owner's lease is over: 900 s in the
 //   example (a consumer invocation's wall-time limit), 3 s here.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -37,6 +36,7 @@ import {
 } from '../support/example-worker.mjs';
 import { gatewayEnv } from '../support/gateway.mjs';
 import { ROOT } from '../support/harness.mjs';
+import { freePort, kill, launch, processEnv } from '../support/processes.mjs';
 
 before(() => buildExampleWorker());
 
@@ -149,13 +149,8 @@ describe('inside the Worker, encrypted runs, every message delivered twice', () 
 
 describe('inside the Worker, the workerd process killed and restarted on its persisted state', () => {
   const CONFIG = path.join(EXAMPLE, 'wrangler.toml');
-  const env = {
-    ...process.env,
-    PATH: `${path.join(ROOT, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}`,
-    CI: '1',
-    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-    WRANGLER_SEND_METRICS: 'false',
-  };
+  // A copy: WRANGLER_REGISTRY_PATH is set per run below.
+  const env = { ...processEnv };
   let dir;
   let port;
   let dev;
@@ -163,56 +158,21 @@ describe('inside the Worker, the workerd process killed and restarted on its per
   let reader;
   let app;
 
-  const freePort = () =>
-    new Promise((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address();
-        server.close(() => resolve(port));
-      });
-    });
-
   /** `wrangler dev` of the example in a process group of its own, on the persisted state. */
   function startDev() {
     const args = ['dev', '-c', CONFIG, '--persist-to', dir, '--port', String(port), '--ip', '127.0.0.1'];
     // A step's owner lease of 3 s, not the example's 900: the step a killed Worker was running
     // is re-run once the lease is over (examples/worker/wrangler.toml), within the test.
     const lease = ['--var', 'WORKFLOW_INLINE_OWNERSHIP_LEASE_SECONDS:3'];
-    const child = spawn('wrangler', [...args, ...lease, '--test-scheduled', '--show-interactive-dev-session=false'], {
-      cwd: EXAMPLE,
-      env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`wrangler dev not ready: ${out.slice(-3000)}`)), 90_000);
-      const on = (data) => {
-        out += data;
-        if (/Ready on/.test(out)) {
-          clearTimeout(timer);
-          resolve({ child, log: () => out });
-        }
-      };
-      child.stdout.on('data', on);
-      child.stderr.on('data', on);
-      child.on('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`wrangler dev exited (${code ?? signal}): ${out.slice(-3000)}`));
-      });
-    });
+    return launch(
+      'wrangler dev',
+      'wrangler',
+      [...args, ...lease, '--test-scheduled', '--show-interactive-dev-session=false'],
+      /Ready on/,
+      { cwd: EXAMPLE, env, timeoutMs: 90_000 },
+    );
   }
 
-  /** SIGKILL to the group: wrangler and its workerd die at once, no shutdown code runs. */
-  async function kill(proc) {
-    if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-    const gone = new Promise((resolve) => proc.child.once('exit', resolve));
-    try {
-      process.kill(-proc.child.pid, 'SIGKILL');
-    } catch {}
-    await gone;
-  }
   const killNow = () => {
     try {
       if (dev) process.kill(-dev.child.pid, 'SIGKILL');

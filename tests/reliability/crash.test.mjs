@@ -12,35 +12,21 @@
 // mid-sleep, the consumer mid-step, and both at once mid-sleep. Every run must complete
 // with the right result, with no event that must be unique recorded twice.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ROOT } from '../support/harness.mjs';
 import { report } from '../support/invariants.mjs';
+import { freePort, kill, launch, processEnv } from '../support/processes.mjs';
 
 const CONFIG = 'tests/workers/crash.wrangler.toml';
 /** Ports picked free at start (both processes keep theirs across restarts). */
 let HOST_PORT;
 let DEV_PORT;
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-const env = {
-  ...process.env,
-  PATH: `${path.join(ROOT, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}`,
-  CI: '1',
-  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-  WRANGLER_SEND_METRICS: 'false',
-};
+// A copy: WRANGLER_REGISTRY_PATH is set per run below.
+const env = { ...processEnv };
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let dir;
@@ -48,42 +34,6 @@ let dev;
 let host;
 const figures = {};
 const allRuns = [];
-
-/** Starts a process in a group of its own; resolves when its output matches `ready`. */
-function launch(label, cmd, args, ready, timeoutMs = 60_000) {
-  const child = spawn(cmd, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${label} not ready after ${timeoutMs} ms: ${out.slice(-3000)}`)),
-      timeoutMs,
-    );
-    const on = (d) => {
-      out += d;
-      if (ready.test(out)) {
-        clearTimeout(timer);
-        resolve({ child, log: () => out });
-      }
-    };
-    child.stdout.on('data', on);
-    child.stderr.on('data', on);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${label} exited (${code ?? signal}) before it was ready: ${out.slice(-3000)}`));
-    });
-  });
-}
-
-/** SIGKILL to the whole process group (the process and the workerd it started). */
-async function kill(proc) {
-  if (!proc) return;
-  try {
-    process.kill(-proc.child.pid, 'SIGKILL');
-  } catch {}
-  if (proc.child.exitCode === null && proc.child.signalCode === null) {
-    await new Promise((resolve) => proc.child.once('exit', resolve));
-  }
-}
 
 // wrangler's dev registry (how the host's getPlatformProxy finds the consumer of its
 // queues) keeps a SIGKILLed `wrangler dev`'s entry, and a restarted one does not replace
@@ -111,10 +61,13 @@ const startDev = () => {
       '--show-interactive-dev-session=false',
     ],
     /Ready on/,
+    { env },
   );
 };
 const startHost = () =>
-  launch('host', process.execPath, [path.join('tests', 'workers', 'crash-host.mjs'), dir, String(HOST_PORT)], /READY/);
+  launch('host', process.execPath, [path.join('tests', 'workers', 'crash-host.mjs'), dir, String(HOST_PORT)], /READY/, {
+    env,
+  });
 
 async function call(endpoint, body) {
   const res = await fetch(
