@@ -51,9 +51,9 @@ pub struct Removed {
     pub more: bool,
 }
 
-/// `AND run_id IN (?, ?, …)` over `ids` (`column` names the run id column).
-fn in_runs(sql: &mut Sql, column: &str, ids: &[String]) {
-    sql.push(&format!(" {column} IN ("));
+/// ` run_id IN (?, ?, …)` over `ids`.
+fn in_runs(sql: &mut Sql, ids: &[String]) {
+    sql.push(" run_id IN (");
     for (i, id) in ids.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -66,7 +66,7 @@ fn in_runs(sql: &mut Sql, column: &str, ids: &[String]) {
 /// The runs' streams, as a subquery.
 fn streams_of(ids: &[String]) -> Sql {
     let mut sql = Sql::new("SELECT stream_name FROM stream_runs WHERE");
-    in_runs(&mut sql, "run_id", ids);
+    in_runs(&mut sql, ids);
     sql
 }
 
@@ -94,11 +94,11 @@ fn removal(ids: &[String]) -> Vec<Statement> {
         "queue_deliveries",
     ] {
         let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE"));
-        in_runs(&mut sql, "run_id", ids);
+        in_runs(&mut sql, ids);
         statements.push(sql.finish());
     }
     let mut runs = Sql::new("DELETE FROM runs WHERE");
-    in_runs(&mut runs, "run_id", ids);
+    in_runs(&mut runs, ids);
     runs.push(" AND status IN ('completed', 'failed', 'cancelled')");
     statements.push(runs.finish());
     statements

@@ -116,7 +116,10 @@ function local(d1, call) {
  */
 export function countingD1(real, d1, onTrip, byTable) {
   const stmt = (realStmt, sql) => {
-    const one = (what) => () => trip(d1, what, () => realStmt[what](), onTrip, [sql], byTable);
+    const one =
+      (what) =>
+      (...args) =>
+        trip(d1, what, () => realStmt[what](...args), onTrip, [sql], byTable);
     const wrapper = delegate(realStmt, {
       bind: (...args) =>
         stmt(
@@ -125,8 +128,8 @@ export function countingD1(real, d1, onTrip, byTable) {
         ),
       run: one('run'),
       all: one('all'),
-      first: (...args) => trip(d1, 'first', () => realStmt.first(...args), onTrip),
-      raw: (...args) => trip(d1, 'raw', () => realStmt.raw(...args), onTrip),
+      first: one('first'),
+      raw: one('raw'),
     });
     SQL.set(wrapper, sql);
     return wrapper;
