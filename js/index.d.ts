@@ -56,6 +56,8 @@ export interface CloudflareEnv {
   WORKFLOW_APP_URL?: string;
   /** HMAC secret: HTTP deliveries are signed and unsigned requests refused with 401. */
   WORKFLOW_SECRET?: string;
+  /** HMAC secret of the World over HTTP (`serveWorld`); unset: `serveWorld` serves nothing (403). */
+  WORKFLOW_REMOTE_SECRET?: string;
   /** Secret from which each run's 32-byte encryption key is derived (HKDF-SHA-256); unset: no encryption. */
   WORKFLOW_ENCRYPTION_KEY?: string;
   /** Longest delay of one queue send (default 43200, the Queues limit); lower only to test delay chaining. */
@@ -109,3 +111,11 @@ export function handleDeadLetter(env: CloudflareEnv, message: Message<unknown>):
 
 /** The names of the bindings and vars read from `env`. */
 export declare const BINDINGS: Readonly<BindingNames>;
+
+/**
+ * Answers one call of the World over HTTP (from `@workflow/world-cloudflare/remote`) on
+ * this Worker's bindings. Mount it on a path of the app's choosing in `fetch()`. Refuses
+ * with 401 a request whose signature is missing, wrong, altered, stale or replayed, and
+ * with 403 every request when `WORKFLOW_REMOTE_SECRET` is not set.
+ */
+export function serveWorld(request: Request, env: CloudflareEnv): Promise<Response>;

@@ -4,4 +4,5 @@ import './wasm-worker.js';
 
 export { BINDINGS } from './bindings.js';
 export { handleDeadLetter, handleQueueBatch, handleQueueMessage } from './queue.js';
+export { serveWorld } from './serve.js';
 export { createWorld } from './world.js';

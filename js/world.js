@@ -1,6 +1,7 @@
 // The World object over the wasm core. Runtime-neutral: js/worker.js and js/node.js
 // instantiate the wasm, then re-export from here. No rules live in this file: every
-// method hands its arguments to a method of the Rust `World` (src/wasm/world.rs).
+// method hands its arguments to a method of the Rust `World` (src/wasm/world.rs), or of
+// js/remote.js's stand-in that calls a Worker's.
 import * as wasm from '../pkg/world_cloudflare.js';
 import { createQueue } from './queue.js';
 import { createStreamer, createStreams } from './streamer.js';
@@ -31,7 +32,16 @@ import { createStreamer, createStreams } from './streamer.js';
  * @returns {import('./index.js').CloudflareWorld | import('./index.js').CloudflareWorldV5}
  */
 export function createWorld(env = {}, options = undefined) {
-  const core = new wasm.World(env, options);
+  return worldOver(new wasm.World(env, options));
+}
+
+/**
+ * The World's members over `core`: the Rust `World`, or anything with its methods (the
+ * World over HTTP, js/remote.js, forwards them to a Worker's `World`).
+ *
+ * @param {wasm.World} core
+ */
+export function worldOver(core) {
   const storage = {
     runs: {
       get: (runId, params) => core.getRun(runId, params),

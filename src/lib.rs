@@ -7,6 +7,7 @@
 //! - `queue`: messages on Cloudflare Queues (idempotency, delivery, delays, dead letters).
 //! - `stream`: stream chunks in D1 segments and R2.
 //! - `encryption`: per-run keys derived from the deployment's secret.
+//! - `remote`: who may call the World over HTTP (signatures, served-once claims).
 //! - `sql`, `ports`: statements as data, and the traits the flows do their I/O through.
 //! - `wasm` (wasm32 only): the JS boundary, and the only module that names wasm-bindgen,
 //!   js-sys or web-sys.
@@ -23,6 +24,7 @@ pub mod engine;
 pub mod model;
 pub mod ports;
 pub mod queue;
+pub mod remote;
 pub mod sql;
 pub mod store;
 pub mod stream;

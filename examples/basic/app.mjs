@@ -1,6 +1,7 @@
 // The example app on one machine: Cloudflare's side (D1, both queues and their
 // consumers, R2) in local workerd, and the workflow routes that `wf build` produced
-// hosted on Node, with @workflow/world-cloudflare as the World of both.
+// hosted on Node, with @workflow/world-cloudflare as the World of both: the Node host's
+// is the World over HTTP (@workflow/world-cloudflare/remote) of the example Worker.
 //
 //   const app = await startApp();   // needs `npm run build` and `wf build` (scripts/demo.mjs)
 //   const run = await app.start('sequential', [2, 3]);
@@ -8,6 +9,7 @@
 // The tests and the bench also host the same routes on another World (`world`), such as
 // the reference world-local, to compare it with this one.
 
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -16,6 +18,8 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROUTES = path.join(HERE, '.well-known', 'workflow', 'v1');
+/** Where the example Worker serves the World over HTTP (worker.js). */
+export const WORLD_PATH = '/workflow-world';
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
 process.env.WRANGLER_SEND_METRICS ??= 'false';
@@ -100,19 +104,24 @@ export function workflowIds() {
 
 /**
  * Starts the app: this World over local workerd (`wranglerConfig`, relative to this folder,
- * is the Cloudflare side; `wrapEnv(env, worker)` may wrap its bindings before the Node
- * host's World is built over them; `vars` are added to its [vars]), or, with `world({ base })`, the routes on another World
- * whose queue delivers to `base`. A World is set once per process (`setWorld`), so start
+ * is the Cloudflare side; `vars` are added to its [vars]), or, with `world({ base })`, the
+ * routes on another World whose queue delivers to `base`. On this World the Node host
+ * uses the World over HTTP of the example Worker (`WORLD_PATH`, js/remote.js), calling
+ * it with `remoteFetch` if given; or, with `wrapEnv(env, worker)`, a World over the
+ * Worker's bindings through wrangler's proxy, wrapped first (tests that inject faults
+ * into the host's own bindings). A World is set once per process (`setWorld`), so start
  * one app per process. `onRoute(phase, req)` is called when a request reaches the routes'
  * host ('request') and when it is answered.
  */
 export async function startApp({
   world: otherWorld,
   wranglerConfig = './wrangler.toml',
-  wrapEnv = (env) => env,
+  wrapEnv,
+  remoteFetch,
   vars,
   onRoute,
 } = {}) {
+  const remoteSecret = randomUUID();
   const host = routesHost(onRoute);
   const port = await host.listen();
   const base = `http://127.0.0.1:${port}`;
@@ -125,15 +134,20 @@ export async function startApp({
     harness = createTestHarness({
       root: HERE,
       workers: [
-        { configPath: wranglerConfig, vars: { WORKFLOW_APP_URL: base, ...vars } },
+        { configPath: wranglerConfig, vars: { WORKFLOW_APP_URL: base, WORKFLOW_REMOTE_SECRET: remoteSecret, ...vars } },
         { configPath: './dlq.wrangler.toml' },
       ],
     });
-    await harness.listen();
+    const { url } = await harness.listen();
     const worker = harness.getWorker('world-cloudflare-example');
     await worker.applyD1Migrations('DB');
-    const { createWorld } = await import('../../js/node.js');
-    world = createWorld(await wrapEnv(await worker.getEnv(), worker));
+    if (wrapEnv) {
+      const { createWorld } = await import('../../js/node.js');
+      world = createWorld(await wrapEnv(await worker.getEnv(), worker));
+    } else {
+      const { createWorld } = await import('../../js/remote.js');
+      world = createWorld({ url: new URL(WORLD_PATH, url).href, secret: remoteSecret, fetch: remoteFetch });
+    }
   }
   const { setWorld } = await import('workflow/runtime');
   setWorld(world);

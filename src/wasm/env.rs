@@ -22,6 +22,8 @@ pub const WORKFLOW_APP: &str = "WORKFLOW_APP";
 pub const WORKFLOW_APP_URL: &str = "WORKFLOW_APP_URL";
 /// HMAC secret for signed HTTP deliveries; unset: unsigned, as world-local.
 pub const WORKFLOW_SECRET: &str = "WORKFLOW_SECRET";
+/// HMAC secret of the World over HTTP (`serveWorld`, src/remote.rs); unset: not served.
+pub const WORKFLOW_REMOTE_SECRET: &str = "WORKFLOW_REMOTE_SECRET";
 /// Secret from which per-run encryption keys are derived (`src/encryption.rs`); unset:
 /// payloads are stored as the runtime serialized them.
 pub const WORKFLOW_ENCRYPTION_KEY: &str = "WORKFLOW_ENCRYPTION_KEY";
@@ -46,6 +48,7 @@ pub struct BindingNames {
     pub app: &'static str,
     pub app_url: &'static str,
     pub secret: &'static str,
+    pub remote_secret: &'static str,
     pub encryption_key: &'static str,
     pub max_delay_seconds: &'static str,
     pub retention_days: &'static str,
@@ -60,6 +63,7 @@ pub const BINDING_NAMES: BindingNames = BindingNames {
     app: WORKFLOW_APP,
     app_url: WORKFLOW_APP_URL,
     secret: WORKFLOW_SECRET,
+    remote_secret: WORKFLOW_REMOTE_SECRET,
     encryption_key: WORKFLOW_ENCRYPTION_KEY,
     max_delay_seconds: WORKFLOW_QUEUE_MAX_DELAY_SECONDS,
     retention_days: WORKFLOW_RETENTION_DAYS,
@@ -93,6 +97,10 @@ impl Env {
 
     pub fn secret(&self) -> Option<String> {
         self.text(WORKFLOW_SECRET)
+    }
+
+    pub fn remote_secret(&self) -> Option<String> {
+        self.text(WORKFLOW_REMOTE_SECRET)
     }
 
     pub fn encryption_secret(&self) -> Option<String> {

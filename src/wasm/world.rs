@@ -58,16 +58,21 @@ fn create_params(v: &Option<Ts<CreateEventParamsInput>>) -> Result<CreateParams,
     let Some(params) = v.as_ref().map(Ts::js_value).filter(|p| p.is_object()) else {
         return CreateParams::parse(None);
     };
+    CreateParams::parse(value(&pick_create_params(&params), "params")?.as_ref())
+}
+
+/// The fields of `events.create`'s params this World reads, as a new object.
+pub(super) fn pick_create_params(params: &JsValue) -> JsValue {
     let picked = Object::new();
     for field in CREATE_PARAMS_FIELDS {
         let key = JsValue::from_str(field);
-        if let Ok(v) = Reflect::get(&params, &key) {
+        if let Ok(v) = Reflect::get(params, &key) {
             if !v.is_undefined() {
                 let _ = Reflect::set(&picked, &key, &v);
             }
         }
     }
-    CreateParams::parse(value(&picked.into(), "params")?.as_ref())
+    picked.into()
 }
 
 /// The run id of `getEncryptionKeyForRun(run | runId, context?)`.
@@ -142,7 +147,7 @@ pub struct WorldOptions {
 
 #[wasm_bindgen]
 pub struct World {
-    env: Env,
+    pub(super) env: Env,
     line: Line,
 }
 

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { countingD1, newCounts } from './counting.mjs';
+import { addCounts, countingD1, newCounts } from './counting.mjs';
 import { gatewayEnv } from './gateway.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -28,6 +28,42 @@ process.env.WRANGLER_SEND_METRICS = 'false';
   if (parts[0] !== bin) process.env.PATH = [bin, ...parts.filter((p) => p !== bin)].join(path.delimiter);
 }
 
+/**
+ * `TEST_WORLD=remote`: `h.world` is the World over HTTP (js/remote.js) of the fixture
+ * Worker's `serveWorld`, so a suite proves the same assertions through it (npm test runs
+ * the conformance suite both ways).
+ */
+export const REMOTE = process.env.TEST_WORLD === 'remote';
+/** Where the fixture Worker serves the World over HTTP (tests/workers/worker.js). */
+export const REMOTE_PATH = '/workflow-world';
+const TEST_COUNTS_HEADER = 'x-test-counts';
+
+/**
+ * `fetch` for the World over HTTP that adds what each call did on the fixture Worker's
+ * bindings to `counts`, less the request's own served-once claim (one D1 round trip,
+ * src/remote.rs), so the counts are the World call's as they are in-process.
+ */
+export function remoteFetch(send, counts) {
+  return async (url, init) => {
+    const response = await send(url, init);
+    const reported = response.headers.get(TEST_COUNTS_HEADER);
+    if (reported) {
+      const served = JSON.parse(reported);
+      const claim = served.rowsByTable.remote_requests;
+      if (claim !== undefined) {
+        served.d1.trips -= 1;
+        served.d1.rowsWritten -= claim;
+        delete served.rowsByTable.remote_requests;
+      }
+      addCounts(counts, { d1: served.d1, queue: served.queue, r2: served.r2 });
+      for (const [table, rows] of Object.entries(served.rowsByTable)) {
+        counts.rowsByTable[table] = (counts.rowsByTable[table] ?? 0) + rows;
+      }
+    }
+    return response;
+  };
+}
+
 /** Name of the dead-letter consumer Worker (tests/workers/wrangler.dlq.toml). */
 export const DLQ_WORKER = 'world-cloudflare-dlq';
 
@@ -35,17 +71,20 @@ export const DLQ_WORKER = 'world-cloudflare-dlq';
  * Start local workerd with the repo's wrangler.toml and the DLQ consumer Worker, apply
  * migrations/ to DB, and return the bindings of the main (fixture) Worker.
  *
- * @param {{ world?: boolean, vars?: Record<string, string> }} [options]
+ * @param {{ world?: boolean, specVersion?: 3 | 7, vars?: Record<string, string>, remote?: boolean }} [options]
  *   world: false returns no Node-side World (the fixture Workers still bundle the wasm
- *   package, so the build must exist).
+ *   package, so the build must exist). specVersion: the line of that World (3, 4.x).
+ *   remote: that World is the World over HTTP (default: TEST_WORLD=remote).
  *   vars: overrides of wrangler.toml [vars] for both Workers of this harness (and so
  *   for `env` and the Node-side World too).
  */
-export async function startHarness({ world: withWorld = true, vars } = {}) {
+export async function startHarness({ world: withWorld = true, specVersion = 3, vars, remote = REMOTE } = {}) {
   let createWorld;
+  let createRemoteWorld;
   if (withWorld) {
     try {
       ({ createWorld } = await import('../../js/node.js'));
+      ({ createWorld: createRemoteWorld } = await import('../../js/remote.js'));
     } catch (err) {
       throw new Error(
         `startHarness: cannot load js/node.js (${err?.message ?? err}). ` +
@@ -59,7 +98,7 @@ export async function startHarness({ world: withWorld = true, vars } = {}) {
   // Both Workers run in one local runtime: they share the local queues (workflow-dlq is
   // fed by the main Worker's consumers) and the D1 database (same database_id).
   const gatewayToken = randomUUID();
-  const allVars = { ...vars, BINDINGS_GATEWAY_TOKEN: gatewayToken };
+  const allVars = { WORKFLOW_REMOTE_SECRET: randomUUID(), ...vars, BINDINGS_GATEWAY_TOKEN: gatewayToken };
   const server = createTestHarness({
     root: ROOT,
     workers: [
@@ -68,9 +107,10 @@ export async function startHarness({ world: withWorld = true, vars } = {}) {
     ],
   });
   let env;
+  let worker;
   try {
     await server.listen();
-    const worker = server.getWorker();
+    worker = server.getWorker();
     await worker.applyD1Migrations('DB');
     const proxied = await worker.getEnv();
     env = gatewayEnv(proxied, (route, init) => worker.fetch(`http://gateway${route}`, init), gatewayToken);
@@ -89,7 +129,18 @@ export async function startHarness({ world: withWorld = true, vars } = {}) {
     },
   };
   const db = countingD1(env.DB, counts.d1);
-  const world = withWorld ? createWorld({ ...env, DB: db }) : undefined;
+  const remoteSecret = allVars.WORKFLOW_REMOTE_SECRET;
+  const world = !withWorld
+    ? undefined
+    : remote
+      ? createRemoteWorld({
+          url: `http://fixture${REMOTE_PATH}`,
+          secret: remoteSecret,
+          specVersion,
+          deliverySecret: allVars.WORKFLOW_SECRET,
+          fetch: remoteFetch((url, init) => worker.fetch(url, init), counts),
+        })
+      : createWorld({ ...env, DB: db }, { specVersion });
 
   let closed = false;
   return {

@@ -5,7 +5,8 @@
 // One suite, two Worlds under test, chosen by the V5_WORLD environment variable:
 //
 //   V5_WORLD unset / 'cloudflare'  this repo's World: createWorld({ ...h.env, DB: h.db }, { specVersion: 7 })
-//                                  from js/node.js on local workerd (tests/support/harness.mjs)
+//                                  from js/node.js on local workerd (tests/support/harness.mjs),
+//                                  or with TEST_WORLD=remote the World over HTTP (js/remote.js)
 //   V5_WORLD=local                 the reference, @workflow/world-local 5.0.0-beta.46
 //                                  (npm alias @workflow/world-local-v5) in a fresh temp dir
 //
@@ -76,23 +77,12 @@ export const WORLD_KIND = (() => {
 export function useWorldV5({ vars } = {}) {
   const state = { kind: WORLD_KIND, world: undefined, h: undefined };
   if (WORLD_KIND === 'cloudflare') {
-    // world: false: the harness must not build the 4.x World; the spec-7 one is built below.
-    // Root-level before hooks run concurrently, so the World is built in the harness's setup.
     useHarness({
-      world: false,
+      specVersion: 7,
       ...(vars ? { vars } : {}),
-      setup: async (h) => {
-        let createWorld;
-        try {
-          ({ createWorld } = await import('../../js/node.js'));
-        } catch (err) {
-          throw new Error(
-            `useWorldV5: cannot load js/node.js (${err?.message ?? err}). Build the wasm package first (\`npm run build\`).`,
-            { cause: err },
-          );
-        }
+      setup: (h) => {
         state.h = h;
-        state.world = createWorld({ ...h.env, DB: h.db }, { specVersion: 7 });
+        state.world = h.world;
       },
     });
   } else {

@@ -19,6 +19,7 @@ import type {
 import type { z } from 'zod';
 import type { CloudflareEnv, EventV4, RunV4, StepV4 } from '../../js/index.js';
 import { createWorld as declared } from '../../js/index.js';
+import { createWorld as remoteDeclared } from '../../js/remote.js';
 import { createWorld as implemented } from '../../js/world.js';
 import type * as Generated from '../../pkg/world_cloudflare.js';
 
@@ -34,6 +35,9 @@ export const streamerViaDeclaration: Streamer = declared(env);
 export const streamerViaImplementation: Streamer = implemented(env);
 export const worldViaDeclaration: World = declared(env);
 export const worldViaImplementation: World = implemented(env);
+// The World over HTTP (js/remote.d.ts) is the same World.
+export const remoteWorld: World = remoteDeclared({ url: 'https://app.example/workflow-world', secret: 's' });
+export const remoteWorldFromEnv: World = remoteDeclared();
 
 /** Compiles only when `Actual` is assignable to `Contract`. */
 type Fits<Contract, Actual extends Contract> = Actual;
