@@ -4,13 +4,14 @@
 //   build      npm run build                         (scripts/build.mjs: wasm-pack + wasm-opt)
 //   wasm       wasm-pack test --node                 (tests/*.rs under Node 22)
 //   int        node --test --test-concurrency=1 tests/*/*.test.mjs (local workerd via wrangler)
+//   remote     tests/conformance*/ again with TEST_WORLD=remote (through js/remote.js)
 //   typecheck  tsc -p tests/tsconfig.json            (only if that file exists)
 // TEST_ONLY=rust|wasm|int (comma-separated list allowed) runs a subset; "int"
 // includes the build and typecheck steps, since the integration tests load pkg/.
 // TEST_STEP_TIMEOUT (seconds, default 1800) bounds each step.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { NODE, ROOT, run, WF4 } from './env.mjs';
+import { childEnv, NODE, ROOT, run, WF4 } from './env.mjs';
 
 /** Every `tests/<group>/*.test.mjs`, by group and name. */
 const testFiles = () =>
@@ -42,6 +43,15 @@ const STEPS = [
     cmd: () => {
       const files = testFiles();
       return files.length ? [NODE, ['--test', '--test-concurrency=1', ...files]] : null;
+    },
+  },
+  {
+    name: 'remote',
+    group: 'int',
+    title: 'the conformance suites again, through the World over HTTP (TEST_WORLD=remote)',
+    cmd: () => {
+      const files = testFiles().filter((f) => /^tests\/conformance(-v5)?\//.test(f.split(path.sep).join('/')));
+      return [NODE, ['--test', '--test-concurrency=1', ...files], { env: childEnv({ TEST_WORLD: 'remote' }) }];
     },
   },
   {

@@ -127,6 +127,7 @@ export async function startApp({
   const base = `http://127.0.0.1:${port}`;
   let world;
   let harness;
+  let remote;
   if (otherWorld) {
     world = await otherWorld({ base });
   } else {
@@ -146,7 +147,8 @@ export async function startApp({
       world = createWorld(await wrapEnv(await worker.getEnv(), worker));
     } else {
       const { createWorld } = await import('../../js/remote.js');
-      world = createWorld({ url: new URL(WORLD_PATH, url).href, secret: remoteSecret, fetch: remoteFetch });
+      remote = { url: new URL(WORLD_PATH, url).href, secret: remoteSecret };
+      world = createWorld({ ...remote, fetch: remoteFetch });
     }
   }
   const { setWorld } = await import('workflow/runtime');
@@ -161,6 +163,8 @@ export async function startApp({
     api,
     /** The local Cloudflare emulation (wrangler test harness), on this World. */
     harness,
+    /** Where the Node host's World over HTTP calls the Worker, and its secret (unless `wrapEnv`). */
+    remote,
     /** Takes the routes' host down (deliveries fail and are retried) until `restartHost()`. */
     stopHost: () => host.stop(),
     restartHost: () => host.listen(port),
