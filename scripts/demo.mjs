@@ -58,7 +58,7 @@ function progress(label, promise) {
 
 process.stdout.write(
   ON_NODE
-    ? '• starting local Cloudflare emulation and the workflow host (Node)\n'
+    ? '• starting local Cloudflare emulation and the workflow host (Node, on the World over HTTP)\n'
     : '• starting the example Worker in local Cloudflare emulation (workflows run inside workerd)\n',
 );
 const app = await startApp();
