@@ -103,31 +103,28 @@ fn a_signature_covers_time_nonce_method_path_and_body() {
     }
 }
 
+/// The admitted request signed at unix second `t` with `nonce`, as `verify` returns it.
+fn admitted(t: i64, nonce: u128) -> Signed {
+    let header = sign(SECRET, t, nonce, "POST", "/world", b"{}");
+    verify(SECRET, Some(&header), "POST", "/world", b"{}", t).unwrap()
+}
+
 #[test]
 fn a_request_is_served_once_and_claims_end_with_the_window() {
     let db = Sqlite3::new();
     let claim_at =
         |signed: &Signed, now: Millis| futures_executor::block_on(claim(&db, signed, now)).unwrap();
-    let first = verify(SECRET, Some(&signed(b"{}")), "POST", "/world", b"{}", NOW).unwrap();
+    let first = admitted(NOW, NONCE);
     assert!(claim_at(&first, T0), "the first time is served");
     assert!(
         !claim_at(&first, T0 + 1_000),
         "the same request again is a replay"
     );
-    let other = verify(
-        SECRET,
-        Some(&sign(SECRET, NOW, NONCE + 1, "POST", "/world", b"{}")),
-        "POST",
-        "/world",
-        b"{}",
-        NOW,
-    )
-    .unwrap();
     assert!(
-        claim_at(&other, T0),
+        claim_at(&admitted(NOW, NONCE + 1), T0),
         "another nonce in the same second is another request"
     );
-    let count = |db: &Sqlite3| {
+    let count = || {
         db.run(&[Statement {
             sql: "SELECT count(*) AS n FROM remote_requests".into(),
             params: vec![],
@@ -137,17 +134,8 @@ fn a_request_is_served_once_and_claims_end_with_the_window() {
             .int("n")
             .unwrap()
     };
-    assert_eq!(count(&db), 2);
+    assert_eq!(count(), 2);
     // Past the window the claims are forgotten; verify() refuses those requests as stale.
-    let later = verify(
-        SECRET,
-        Some(&sign(SECRET, NOW + 400, NONCE, "POST", "/world", b"{}")),
-        "POST",
-        "/world",
-        b"{}",
-        NOW + 400,
-    )
-    .unwrap();
-    assert!(claim_at(&later, T0 + 400_000));
-    assert_eq!(count(&db), 1, "claims older than the window are pruned");
+    assert!(claim_at(&admitted(NOW + 400, NONCE), T0 + 400_000));
+    assert_eq!(count(), 1, "claims older than the window are pruned");
 }
