@@ -140,7 +140,9 @@ impl ReadParams {
             page: Page {
                 limit,
                 unlimited: matches!(value::get(pagination, "limit"), None | Some(Value::Null)),
-                cursor: optional_text(pagination, "cursor")?,
+                // An empty cursor is none: `workflow` 4.x's CLI sends `''` for "from the
+                // beginning", and world-local reads it so.
+                cursor: optional_text(pagination, "cursor")?.filter(|c| !c.is_empty()),
                 sort_order,
             },
             run_id: optional_text(params, "runId")?,

@@ -385,6 +385,17 @@ fn lists_page_with_stable_cursors() {
     bad.page.cursor = Some("garbage".into());
     let e = futures_executor::block_on(list_events(&w.db, &bad)).unwrap_err();
     assert_eq!(e.status, Some(400));
+    let empty = Value::Map(vec![entry(
+        "pagination",
+        Value::Map(vec![text("cursor", "")]),
+    )]);
+    let from_start = ReadParams {
+        run_id: Some(RUN.into()),
+        ..ReadParams::parse(Some(&empty), 2, SortOrder::Asc).unwrap()
+    };
+    assert_eq!(from_start.page.cursor, None, "an empty cursor is none");
+    let page = futures_executor::block_on(list_events(&w.db, &from_start)).unwrap();
+    assert_eq!(page.data[0].event_id, seen[0]);
 }
 
 // Regression: a repeated hook_created for a hook whose token was taken (a retry after a

@@ -264,6 +264,23 @@ test('§8.105 events.list for an unknown run returns {data:[], hasMore:false, cu
   );
 });
 
+test("§8.106 an empty cursor starts from the beginning, as world-local reads it (workflow 4.x's CLI sends one)", async () => {
+  const { runId, ids } = await runWithEvents(4);
+  const steps = await h.world.steps.list({ runId, pagination: { cursor: '' } });
+  assert.equal(steps.data.length, 2);
+  const events = await h.world.events.list({ runId, pagination: { cursor: '' } });
+  assert.deepEqual(
+    events.data.map((e) => e.eventId),
+    ids,
+  );
+  const runs = await h.world.runs.list({ pagination: { cursor: '', limit: 1 } });
+  const first = await h.world.runs.list({ pagination: { limit: 1 } });
+  assert.deepEqual(
+    runs.data.map((r) => r.runId),
+    first.data.map((r) => r.runId),
+  );
+});
+
 test("§8.106 events.list with a garbage cursor throws WorkflowWorldError status 400 and never leaks another run's events", async () => {
   const a = await runWithEvents(5);
   const b = await runWithEvents(3);
