@@ -7,6 +7,7 @@
 #   - wasm-bindgen-cli at the exact version pinned in Cargo.toml, wasm-pack 0.15.1
 #   - npm ci when node_modules is missing or older than package-lock.json (the root's and
 #     examples/worker's)
+#   - Debian's chromium (apt-get, as root) when it is not on PATH, for the web UI test
 #   - Node >= 22.12 asserted
 
 _wcf_setup() {
@@ -87,6 +88,19 @@ _wcf_setup() {
         || "$example/package-lock.json" -nt "$example/node_modules/.package-lock.json" ]]; then
     echo "$log_prefix npm ci in examples/worker"
     (cd "$example" && npm ci --no-audit --no-fund </dev/null) || return 1
+  fi
+
+  # Chromium for the web UI test (tests/remote/web.test.mjs drives it with puppeteer-core,
+  # which downloads no browser): Debian's package, only when it is not on PATH.
+  if ! command -v chromium >/dev/null 2>&1; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+      echo "$log_prefix chromium missing, installing it with apt-get"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium </dev/null \
+        || return 1
+    else
+      echo "$log_prefix chromium not found (apt-get install chromium as root; the web UI test needs it)" >&2
+    fi
   fi
 
   # Node 22 from node_modules first (P6), and check it.
