@@ -7,15 +7,16 @@
 //
 // Knobs: BENCH_ROUNDS (3), BENCH_RUNS (10 runs of the 3-step workflow per mode),
 // BENCH_CONCURRENCY (10), BENCH_STEPS (50), BENCH_CHUNKS (1000),
-// BENCH_WORLDS (cloudflare,cloudflare-gateway,cloudflare-worker,local,postgres), BENCH_SKIP_BUILD=1,
+// BENCH_WORLDS (cloudflare-remote,cloudflare-worker,local,postgres; also cloudflare),
+// BENCH_SKIP_BUILD=1,
 // BENCH_WRITE=0 (do not touch BENCHMARKS.md), BENCH_WORKERD_LOCK=<file> (run each
 // workerd-backed child under `flock <file>`, so that only one workerd job runs at a time
 // on a shared machine).
 //
-// Worlds: cloudflare = this World in the e2e topology (examples/basic/app.mjs: local
-// workerd, the Node host's bindings through wrangler's binding proxy); cloudflare-gateway
-// = the same with the Node host's D1 and queue calls sent as one HTTP request each to the
-// consumer Worker (tests/support/gateway.mjs); cloudflare-worker = the 5.x line with its workflows
+// Worlds: cloudflare-remote = this World in the example's topology (examples/basic/app.mjs:
+// local workerd, the Node host's World is the World over HTTP of the Worker's serveWorld,
+// js/remote.js); cloudflare (opt-in) = the same Worker with the Node host's World on
+// wrangler's binding proxy (a development path); cloudflare-worker = the 5.x line with its workflows
 // executed inside the example Worker (examples/worker, counted by bench/worker-v5.js), nothing
 // in Node but the HTTP client; local = @workflow/world-local 4.4.1;
 // postgres = @workflow/world-postgres 4.3.7 on a scratch PostgreSQL server.
@@ -28,7 +29,7 @@ import { startPostgres } from './postgres.mjs';
 import { buildReport } from './report.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const WORLDS = (process.env.BENCH_WORLDS ?? 'cloudflare,cloudflare-gateway,cloudflare-worker,local,postgres')
+const WORLDS = (process.env.BENCH_WORLDS ?? 'cloudflare-remote,cloudflare-worker,local,postgres')
   .split(',')
   .map((w) => w.trim())
   .filter(Boolean);

@@ -82,13 +82,13 @@ export function buildReport({
   ];
 
   const NAMES = {
-    cloudflare: 'this World (4.x, Node host)',
-    'cloudflare-gateway': 'this World + gateway',
+    'cloudflare-remote': 'this World (4.x, Node host, World over HTTP)',
+    cloudflare: 'this World (4.x, Node host, binding proxy)',
     'cloudflare-worker': 'this World (5.x, in the Worker)',
     local: 'world-local',
     postgres: 'world-postgres',
   };
-  const SHORT = { cloudflare: 'this', 'cloudflare-gateway': 'this+gw', 'cloudflare-worker': 'worker' };
+  const SHORT = { 'cloudflare-remote': 'remote', cloudflare: 'proxy', 'cloudflare-worker': 'worker' };
   const present = WORLDS.filter((w) => results[w]?.length);
   const ours = present.filter((w) => w.startsWith('cloudflare'));
   const refs = present.filter((w) => !w.startsWith('cloudflare'));
@@ -108,9 +108,11 @@ export function buildReport({
     ]),
   );
 
-  // This World's costs, by topology: the 4.x Node host (the gateway changes none of the
-  // counts) and the 5.x Worker, where the queue consumer's invocations are Workers requests.
-  const costWorlds = ['cloudflare', 'cloudflare-worker'].filter((w) => present.includes(w));
+  // This World's costs, by topology: the 4.x Node host on the World over HTTP (each call is
+  // a Workers request and claims its nonce in D1) or on the binding proxy (the World's own
+  // counts), and the 5.x Worker. Workers requests are the Worker's counted invocations: the
+  // queue consumer's, and the World over HTTP's calls.
+  const costWorlds = ['cloudflare-remote', 'cloudflare', 'cloudflare-worker'].filter((w) => present.includes(w));
   function costsOf(world) {
     const perUnit = (kind, unitsKey, what) => {
       const v = med(world, `${kind}.counts.total.${what}`);
@@ -122,8 +124,9 @@ export function buildReport({
       rowsWritten: perUnit('perRun', 'runs', 'd1.rowsWritten'),
       rowsRead: perUnit('perRun', 'runs', 'd1.rowsRead'),
       messages: perUnit('perRun', 'runs', 'queue.messages'),
-      // The 4.x consumer's invocations are not counted: one per message sent (no retries).
       requests: perUnit('perRun', 'runs', 'worker.invocations') ?? perUnit('perRun', 'runs', 'queue.messages'),
+      worldCalls: perUnit('perRun', 'runs', 'worker.worldCalls'),
+      streamRequests: perUnit('perStream', 'chunks', 'worker.invocations'),
       streamA: perUnit('perStream', 'chunks', 'r2.A'),
       streamB: perUnit('perStream', 'chunks', 'r2.B'),
       streamRows: perUnit('perStream', 'chunks', 'd1.rowsWritten'),
@@ -152,6 +155,7 @@ export function buildReport({
         : {
             d1: per.streamRows * 1000 * PRICE.d1RowWritten * 1e6,
             r2: (per.streamA * PRICE.r2A + per.streamB * PRICE.r2B) * 1000 * 1e6,
+            workers: (per.streamRequests ?? 0) * 1000 * PRICE.workerRequest * 1e6,
           };
     return { per, run, stream };
   }
@@ -172,7 +176,14 @@ export function buildReport({
     ],
     ['D1 rows read per 3-step run (not priced: $0.001/M)', ...byWorld(({ per }) => fmt(per.rowsRead, 1))],
     ['queue messages sent per 3-step run', ...byWorld(({ per }) => fmt(per.messages, 1))],
-    ['Workers requests (queue consumer invocations) per 3-step run', ...byWorld(({ per }) => fmt(per.requests, 1))],
+    [
+      'Workers requests per 3-step run (queue consumer invocations + World over HTTP calls)',
+      ...byWorld(({ per }) =>
+        per.worldCalls
+          ? `${fmt(per.requests, 1)} (${fmt(per.requests - per.worldCalls, 1)} + ${fmt(per.worldCalls, 1)})`
+          : fmt(per.requests, 1),
+      ),
+    ],
     [
       'cost per million 3-step runs (D1 rows + Queues + Workers requests, list prices)',
       ...byWorld(({ run }) =>
@@ -196,9 +207,15 @@ export function buildReport({
       ),
     ],
     [
-      'cost per million 1,000-chunk streams (D1 rows written + R2)',
+      'Workers requests per 1,000 stream chunks (writer + live reader)',
+      ...byWorld(({ per }) => (per.streamRequests === undefined ? '–' : fmt(per.streamRequests * 1000))),
+    ],
+    [
+      'cost per million 1,000-chunk streams (D1 rows written + R2 + Workers requests)',
       ...byWorld(({ stream }) =>
-        stream ? `${$(stream.d1 + stream.r2)} (D1 ${$(stream.d1)} + R2 ${$(stream.r2)})` : '–',
+        stream
+          ? `${$(stream.d1 + stream.r2 + stream.workers)} (D1 ${$(stream.d1)} + R2 ${$(stream.r2)} + Workers ${$(stream.workers)})`
+          : '–',
       ),
     ],
   ];
@@ -255,6 +272,7 @@ export function buildReport({
       n ? fmt(node('ms') / n, 0) : '–',
       n ? fmt(node('localMs') / n, 0) : '–',
       n ? fmt(med(w, 'perRun.counts.worker.d1.trips') / n, 1) : '–',
+      n ? fmt((med(w, 'perRun.counts.node.worker.worldCalls') ?? 0) / n, 1) : '–',
     ];
   });
   const profileTable = table(
@@ -265,6 +283,7 @@ export function buildReport({
       'their await time (ms)',
       'blocking prepare()/bind() (ms)',
       'consumer D1 trips',
+      'Node-host World over HTTP calls',
     ],
     profileRows,
   );

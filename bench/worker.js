@@ -1,25 +1,64 @@
-// `npm run bench` only: the example's queue consumer (examples/basic/worker.js, the
-// README's Worker) with its bindings wrapped in counters (tests/support/counting.mjs), so
-// the bench can add what the consumer does in workerd (delivery records in D1, re-sends,
-// R2) to what the Node host does. GET /__bench/counts returns the totals since the last
-// POST /__bench/reset. It also serves the bindings gateway (tests/support/gateway.mjs) to the
-// Node host of the gateway column; what the gateway does is counted on the Node side.
-import { handleQueueMessage } from '@workflow/world-cloudflare';
+// `npm run bench` only: the example's Worker (examples/basic/worker.js: the README's queue
+// consumer and the World over HTTP at /workflow-world) with its bindings wrapped in
+// counters (tests/support/counting.mjs), so the bench can add what the Worker does in
+// workerd to what the Node host asks of it.
+//
+// - Queue consumer: counted into the totals that GET /__bench/counts returns (since the
+//   last POST /__bench/reset), with `worker.invocations` (one Workers request each).
+// - World over HTTP (serveWorld): each call's own counts, its served-once claim in D1
+//   included (src/remote.rs: one round trip, rows in `remote_requests`), go back in the
+//   `x-bench-counts` response header, which the Node host's fetch adds to its side
+//   (bench/world.mjs `countedFetch`).
+// - POST /__bench/statuses `[runId…]`: the bench's completion poller, one uncounted D1
+//   query for every run in flight; GET /__bench/size: the database's size in bytes.
+import { handleQueueMessage, serveWorld } from '@workflow/world-cloudflare';
 import { countingEnv, newCounts, resetCounts } from '../tests/support/counting.mjs';
-import { serveBindings } from '../tests/support/gateway.mjs';
+
+// bench/world.mjs names the same path and header.
+const WORLD_PATH = '/workflow-world';
+const COUNTS_HEADER = 'x-bench-counts';
 
 const counts = newCounts();
+const worker = { invocations: 0 };
+
+/** serveWorld on counted bindings; the call's counts travel back in COUNTS_HEADER. */
+async function serveCountedWorld(request, env) {
+  const served = newCounts();
+  const answer = await serveWorld(request, countingEnv(env, served));
+  const response = new Response(answer.body, answer);
+  response.headers.set(COUNTS_HEADER, JSON.stringify(served));
+  return response;
+}
+
+async function statuses(request, env) {
+  const ids = await request.json();
+  if (!ids.length) return Response.json([]);
+  const { results } = await env.DB.prepare(
+    `SELECT run_id, status FROM runs WHERE run_id IN (${ids.map(() => '?').join(', ')})`,
+  )
+    .bind(...ids)
+    .all();
+  return Response.json(results);
+}
 
 export default {
   async fetch(request, env) {
-    const gateway = await serveBindings(env, request);
-    if (gateway) return gateway;
     const { pathname } = new URL(request.url);
-    if (pathname === '/__bench/counts') return Response.json(counts);
-    if (pathname === '/__bench/reset' && request.method === 'POST') return Response.json(resetCounts(counts));
+    if (pathname === WORLD_PATH) return serveCountedWorld(request, env);
+    if (pathname === '/__bench/counts') return Response.json({ ...counts, worker: { ...worker } });
+    if (pathname === '/__bench/reset' && request.method === 'POST') {
+      worker.invocations = 0;
+      return Response.json(resetCounts(counts));
+    }
+    if (pathname === '/__bench/statuses' && request.method === 'POST') return statuses(request, env);
+    if (pathname === '/__bench/size') {
+      const { meta } = await env.DB.prepare('SELECT 1').run();
+      return Response.json({ bytes: Number(meta.size_after) });
+    }
     return new Response('not found', { status: 404 });
   },
   async queue(batch, env) {
+    worker.invocations++;
     const counted = countingEnv(env, counts);
     for (const message of batch.messages) {
       try {

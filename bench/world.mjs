@@ -1,10 +1,13 @@
 // One World's part of `npm run bench` (bench/main.mjs starts it, once per World and
 // round, each in its own process because a World is set once per process):
 //
-//   node bench/world.mjs cloudflare|cloudflare-gateway|cloudflare-worker|local|postgres
+//   node bench/world.mjs cloudflare-remote|cloudflare|cloudflare-worker|local|postgres
 //
 // Starts the example app (examples/basic/app.mjs) on that World, runs the workloads of
 // examples/basic/workflows/bench.ts and prints one line `@@BENCH@@<json>` with the results.
+// cloudflare-remote is the example's own topology: the Node host's World is the World over
+// HTTP (js/remote.js) of the Worker's serveWorld (bench/worker.js); cloudflare is the same
+// Worker with the Node host's World on wrangler's binding proxy (`startApp({ wrapEnv })`).
 // cloudflare-worker is the 5.x line's topology instead: the example Worker
 // (examples/worker, its workflows executed inside workerd, the same workloads in
 // examples/worker/workflows/bench.ts) behind bench/worker-v5.js, driven over HTTP.
@@ -13,16 +16,15 @@
 // BENCH_ONLY (a,b,c: the workloads to run), BENCH_PROFILE=1 (cloudflare*: also a timeline
 // of one 3-step run, in `timeline`), BENCH_FLUSH_MS (experiment: the World's
 // streamFlushIntervalMs).
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startApp } from '../examples/basic/app.mjs';
 import { workerClient } from '../examples/worker/app.mjs';
 import { createWorld } from '../js/node.js';
+import { createWorld as createRemoteWorld } from '../js/remote.js';
 import { ROOT } from '../scripts/env.mjs';
 import { addCounts, countingEnv, newCounts, resetCounts } from '../tests/support/counting.mjs';
-import { gatewayEnv } from '../tests/support/gateway.mjs';
 import { localWorld, postgresWorld } from '../tests/support/worlds.mjs';
 import { quantile } from './report.mjs';
 
@@ -42,35 +44,56 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 // ---------------------------------------------------------------------------------------
-// The app on the chosen World. On Cloudflare the Node host's bindings are counted
-// (tests/support/counting.mjs) and so is the consumer Worker in workerd (bench/worker.js).
+// The app on the chosen World. On Cloudflare what the Node host's World does is counted
+// (tests/support/counting.mjs: around its proxied bindings, or in the Worker for each call
+// over HTTP) and so is the consumer Worker in workerd (bench/worker.js).
 const nodeCounts = newCounts();
+/** Workers requests the Node host's World makes (one per call over HTTP). */
+const nodeRequests = { invocations: 0, worldCalls: 0 };
 /** Timeline of the profile: [ms since the run's start, what]. */
 let timeline;
 let timelineT0 = 0;
 const mark = (what) => timeline?.push([Date.now() - timelineT0, what]);
 
 let dataDir;
-/** The consumer Worker's bindings gateway, as `env` for a World in Node. */
-const gatewayToken = randomUUID();
-const viaGateway = (env, worker) =>
-  gatewayEnv(env, (route, init) => worker.fetch(`http://gateway${route}`, init), gatewayToken);
 
-const cloudflare = which === 'cloudflare' || which === 'cloudflare-gateway';
+// bench/worker.js names the same header.
+const COUNTS_HEADER = 'x-bench-counts';
+/**
+ * The remote World's fetch: each call is one Workers request, and what it did on the
+ * Worker's bindings (its served-once claim included) is added to the Node host's counts.
+ */
+async function countedFetch(url, init) {
+  const started = Date.now();
+  const response = await fetch(url, init);
+  nodeRequests.invocations++;
+  nodeRequests.worldCalls++;
+  const reported = response.headers.get(COUNTS_HEADER);
+  const served = reported ? JSON.parse(reported) : undefined;
+  if (served) addCounts(nodeCounts, served);
+  if (timeline) {
+    const at = started - timelineT0;
+    timeline.push([at, `HTTP ${response.status} ${Date.now() - started} ms, D1 ${served?.d1.trips ?? '?'} trips`]);
+  }
+  return response;
+}
+
+const remote = which === 'cloudflare-remote';
+const cloudflare = which === 'cloudflare' || remote;
 const workerTopology = which === 'cloudflare-worker';
 const options = {};
 if (workerTopology) {
   // Nothing runs in Node: the app is a client of the Worker's routes.
 } else if (cloudflare) {
-  // bench/wrangler.toml: the example's Cloudflare side with the counting consumer.
+  // bench/wrangler.toml: the example's Cloudflare side with the counting Worker.
   options.wranglerConfig = '../../bench/wrangler.toml';
-  // Both columns need the gateway: the completion poller below uses it.
-  options.vars = { BINDINGS_GATEWAY_TOKEN: gatewayToken };
-  options.wrapEnv = (env, worker) =>
-    countingEnv(which === 'cloudflare-gateway' ? viaGateway(env, worker) : env, nodeCounts, {
-      onTrip: (ms, what, started) => timeline?.push([started - timelineT0, `D1 ${what} ${ms} ms`]),
-      onSend: (body) => mark(`queue send ${body?.queueName ?? ''}`),
-    });
+  if (remote) options.remoteFetch = countedFetch;
+  else
+    options.wrapEnv = (env) =>
+      countingEnv(env, nodeCounts, {
+        onTrip: (ms, what, started) => timeline?.push([started - timelineT0, `D1 ${what} ${ms} ms`]),
+        onSend: (body) => mark(`queue send ${body?.queueName ?? ''}`),
+      });
 } else if (which === 'local') {
   dataDir = mkdtempSync(path.join(tmpdir(), 'wcf-bench-local-'));
   options.world = ({ base }) => localWorld(dataDir, base);
@@ -78,7 +101,7 @@ if (workerTopology) {
   if (!process.env.BENCH_POSTGRES_URL) throw new Error('bench/world.mjs postgres needs BENCH_POSTGRES_URL');
   options.world = ({ base }) => postgresWorld(process.env.BENCH_POSTGRES_URL, base);
 } else {
-  console.error('usage: node bench/world.mjs cloudflare|cloudflare-gateway|cloudflare-worker|local|postgres');
+  console.error('usage: node bench/world.mjs cloudflare-remote|cloudflare|cloudflare-worker|local|postgres');
   process.exit(2);
 }
 
@@ -140,36 +163,59 @@ if (PROFILE && cloudflare) {
 }
 
 // Completion is polled on a World that is not counted (the polling is the bench's, not the
-// run's): on Cloudflare a second World and a D1 over the bindings gateway (so that the
-// poller never blocks the event loop the way the binding proxy's prepare()/bind() do),
-// elsewhere the app's World.
+// run's): on Cloudflare a second World, and the statuses of all runs in flight as one D1
+// query of bench/worker.js per tick (an HTTP request: the binding proxy's prepare()/bind()
+// would block the event loop the Node host runs on); elsewhere the app's World.
 let poller = app.world;
+/** Cloudflare: the runs' statuses, the database's size in bytes, its count of ended runs. */
 let pollDb;
+/** Cloudflare: the Worker's bindings through wrangler's proxy (retention's cost below). */
 let pollEnv;
 let consumer;
+/** One-statement D1 reads of `db`, for the bench only. */
+const d1Reads = (db) => ({
+  statuses: async (ids) =>
+    (
+      await db.batch([
+        db.prepare(`SELECT run_id, status FROM runs WHERE run_id IN (${ids.map(() => '?').join(', ')})`).bind(...ids),
+      ])
+    )[0].results,
+  size: async () => Number((await db.batch([db.prepare('SELECT 1')]))[0].meta.size_after),
+  ended: async () =>
+    (
+      await db.batch([
+        db.prepare("SELECT count(*) AS n FROM runs WHERE status IN ('completed', 'failed', 'cancelled')"),
+      ])
+    )[0].results[0].n,
+});
 if (workerTopology) {
   pollEnv = await app.worker.getEnv();
   poller = createWorld(pollEnv, { specVersion: 7 });
-  pollDb = pollEnv.DB;
+  pollDb = d1Reads(pollEnv.DB);
   consumer = {
     reset: async () => (await app.harness.fetch('/__bench/reset', { method: 'POST' })).json(),
     counts: async () => (await app.harness.fetch('/__bench/counts')).json(),
   };
 } else if (cloudflare) {
   const worker = app.harness.getWorker('world-cloudflare-example');
-  pollEnv = viaGateway(await worker.getEnv(), worker);
-  poller = createWorld(pollEnv);
-  pollDb = pollEnv.DB;
+  const bench = async (route, init) => (await worker.fetch(`http://bench/__bench/${route}`, init)).json();
+  pollEnv = await worker.getEnv();
+  poller = remote ? createRemoteWorld(app.remote) : createWorld(pollEnv);
+  pollDb = {
+    ...d1Reads(pollEnv.DB),
+    statuses: (ids) => bench('statuses', { method: 'POST', body: JSON.stringify(ids) }),
+    size: async () => (await bench('size')).bytes,
+  };
   consumer = {
-    reset: async () => (await worker.fetch('http://bench/__bench/reset', { method: 'POST' })).json(),
-    counts: async () => (await worker.fetch('http://bench/__bench/counts')).json(),
+    reset: () => bench('reset', { method: 'POST' }),
+    counts: () => bench('counts'),
   };
 }
 
 /**
  * Completion detection. One poll loop for all runs in flight: a tick every POLL_MS (ticks do
  * not overlap). Local and Postgres: `runs.get(runId)` per run in flight per tick. Cloudflare:
- * the same question as ONE D1 query per tick for all runs in flight (through the gateway),
+ * the same question as ONE D1 query per tick for all runs in flight (one HTTP request),
  * because one HTTP request per run every 10 ms (1,000/s with 10 runs in flight) would load
  * the 2-core machine's workerd more than the runs themselves. The poller's reads are not
  * counted.
@@ -177,16 +223,7 @@ if (workerTopology) {
 const waiting = new Map(); // runId -> { resolve, reject, until }
 let ticking = false;
 async function pollOnce(ids) {
-  if (pollDb) {
-    const rows = (
-      await pollDb.batch([
-        pollDb
-          .prepare(`SELECT run_id, status FROM runs WHERE run_id IN (${ids.map(() => '?').join(', ')})`)
-          .bind(...ids),
-      ])
-    )[0].results;
-    return new Map(rows.map((r) => [r.run_id, r.status]));
-  }
+  if (pollDb) return new Map((await pollDb.statuses(ids)).map((r) => [r.run_id, r.status]));
   const runs = await Promise.all(ids.map((id) => poller.runs.get(id, { resolveData: 'none' }).catch(() => undefined)));
   return new Map(runs.filter(Boolean).map((r) => [r.runId, r.status]));
 }
@@ -253,17 +290,14 @@ async function quiesce() {
   let last = '';
   for (let i = 0; i < 50; i++) {
     await sleep(100);
-    const now = JSON.stringify([await consumer.counts(), nodeCounts]);
+    const now = JSON.stringify([await consumer.counts(), nodeCounts, nodeRequests]);
     if (now === last) return;
     last = now;
   }
 }
 
 /** The D1 database's size in bytes (`meta.size_after`, what D1 bills for storage). */
-async function dbSize() {
-  const [result] = await pollDb.batch([pollDb.prepare('SELECT 1')]);
-  return Number(result.meta.size_after);
-}
+const dbSize = () => pollDb.size();
 
 /**
  * Retention's cost (src/store/retention.rs): start() on a World with WORKFLOW_RETENTION_DAYS
@@ -271,12 +305,7 @@ async function dbSize() {
  */
 async function removalCost() {
   await quiesce();
-  const ended = async () =>
-    (
-      await pollDb.batch([
-        pollDb.prepare("SELECT count(*) AS n FROM runs WHERE status IN ('completed', 'failed', 'cancelled')"),
-      ])
-    )[0].results[0].n;
+  const ended = () => pollDb.ended();
   const before = await ended();
   const counts = newCounts();
   const env = countingEnv({ ...pollEnv, WORKFLOW_RETENTION_DAYS: '0' }, counts);
@@ -299,10 +328,12 @@ async function countsSince(fn) {
   if (!consumer) return { result: await fn() };
   await quiesce();
   resetCounts(nodeCounts);
+  nodeRequests.invocations = 0;
+  nodeRequests.worldCalls = 0;
   await consumer.reset();
   const result = await fn();
   await quiesce();
-  const node = structuredClone(nodeCounts);
+  const node = { ...structuredClone(nodeCounts), worker: { ...nodeRequests } };
   const worker = await consumer.counts();
   return { result, counts: { node, worker, total: addCounts(structuredClone(node), worker) } };
 }

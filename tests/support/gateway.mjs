@@ -3,8 +3,9 @@
 // its own bindings, instead of wrangler's binding proxy (`getEnv()`), on which every
 // `prepare()` and `bind()` is a synchronous round trip to workerd that blocks Node's event
 // loop (~20 ms each on these machines; BENCHMARKS.md "Profile"). The SQL, the D1 database
-// and its answers are the real ones: only the transport differs. The test harness
-// (tests/support/harness.mjs) and the bench's gateway column (bench/world.mjs) use it.
+// and its answers are the real ones: only the transport differs. Test infrastructure only:
+// the test harness (tests/support/harness.mjs) uses it; the bench's Node host uses the
+// World over HTTP (js/remote.js) instead.
 //
 //   Worker:  const answer = await serveBindings(env, request); if (answer) return answer;
 //   Node:    const env2 = gatewayEnv(env, (path, init) => worker.fetch(`http://gateway${path}`, init), token);
