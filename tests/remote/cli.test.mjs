@@ -147,12 +147,18 @@ test('`workflow inspect run <id>` shows the run as D1 holds it', async () => {
 });
 
 test('`workflow inspect events --runId` prints each run’s log in D1 order', async () => {
-  for (const { runId, workflow } of Object.values(runs)) {
+  // The CLI processes run side by side: each spends seconds loading before its one call.
+  const printed = await Promise.all(
+    Object.values(runs).map(({ runId }) =>
+      wfJson(['inspect', 'events', '--runId', runId, '--sort', 'asc', '--limit', '100']),
+    ),
+  );
+  for (const [i, { runId, workflow }] of Object.values(runs).entries()) {
     const d1 = await sql(
       'SELECT event_id, event_type, correlation_id FROM events WHERE run_id = ? ORDER BY seq',
       runId,
     );
-    const listed = await wfJson(['inspect', 'events', '--runId', runId, '--sort', 'asc', '--limit', '100']);
+    const listed = printed[i];
     assert.deepEqual(
       listed.map((e) => [e.eventId, e.eventType, e.correlationId ?? null]),
       d1.map((e) => [e.event_id, e.event_type, e.correlation_id]),
@@ -170,14 +176,19 @@ test('`workflow inspect events --runId` prints each run’s log in D1 order', as
 
 test('`workflow inspect steps --runId` lists the steps D1 holds', async () => {
   const expectedCount = { sequential: 2, parallel: 3 };
-  for (const [name, count] of Object.entries(expectedCount)) {
+  const printed = await Promise.all(
+    Object.keys(expectedCount).map((name) =>
+      wfJson(['inspect', 'steps', '--runId', runs[name].runId, '--sort', 'asc', '--limit', '100']),
+    ),
+  );
+  for (const [i, [name, count]] of Object.entries(expectedCount).entries()) {
     const { runId } = runs[name];
     const d1 = await sql(
       'SELECT step_id, step_name, status, attempt FROM steps WHERE run_id = ? ORDER BY created_at, step_id',
       runId,
     );
     assert.equal(d1.length, count, `${name}: steps in D1`);
-    const listed = await wfJson(['inspect', 'steps', '--runId', runId, '--sort', 'asc', '--limit', '100']);
+    const listed = printed[i];
     assert.deepEqual(
       listed.map((s) => [s.stepId, s.stepName, s.status, s.attempt]).sort(),
       d1.map((s) => [s.step_id, s.step_name, s.status, s.attempt]).sort(),
