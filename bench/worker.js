@@ -6,29 +6,19 @@
 // - Queue consumer: counted into the totals that GET /__bench/counts returns (since the
 //   last POST /__bench/reset), with `worker.invocations` (one Workers request each).
 // - World over HTTP (serveWorld): each call's own counts, its served-once claim in D1
-//   included (src/remote.rs: one round trip, rows in `remote_requests`), go back in the
-//   `x-bench-counts` response header, which the Node host's fetch adds to its side
+//   included (src/remote.rs: one round trip, rows in `remote_requests`), go back in a
+//   response header (counting.mjs `withBindingCounts`), which the Node host's fetch adds to its side
 //   (bench/world.mjs `countedFetch`).
 // - POST /__bench/statuses `[runId…]`: the bench's completion poller, one uncounted D1
 //   query for every run in flight; GET /__bench/size: the database's size in bytes.
 import { handleQueueMessage, serveWorld } from '@workflow/world-cloudflare';
-import { countingEnv, newCounts, resetCounts } from '../tests/support/counting.mjs';
+import { countingEnv, newCounts, resetCounts, withBindingCounts } from '../tests/support/counting.mjs';
 
-// bench/world.mjs names the same path and header.
+// bench/world.mjs names the same path.
 const WORLD_PATH = '/workflow-world';
-const COUNTS_HEADER = 'x-bench-counts';
 
 const counts = newCounts();
 const worker = { invocations: 0 };
-
-/** serveWorld on counted bindings; the call's counts travel back in COUNTS_HEADER. */
-async function serveCountedWorld(request, env) {
-  const served = newCounts();
-  const answer = await serveWorld(request, countingEnv(env, served));
-  const response = new Response(answer.body, answer);
-  response.headers.set(COUNTS_HEADER, JSON.stringify(served));
-  return response;
-}
 
 async function statuses(request, env) {
   const ids = await request.json();
@@ -44,7 +34,7 @@ async function statuses(request, env) {
 export default {
   async fetch(request, env) {
     const { pathname } = new URL(request.url);
-    if (pathname === WORLD_PATH) return serveCountedWorld(request, env);
+    if (pathname === WORLD_PATH) return withBindingCounts(env, (counted) => serveWorld(request, counted));
     if (pathname === '/__bench/counts') return Response.json({ ...counts, worker: { ...worker } });
     if (pathname === '/__bench/reset' && request.method === 'POST') {
       worker.invocations = 0;

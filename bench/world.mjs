@@ -24,7 +24,7 @@ import { workerClient } from '../examples/worker/app.mjs';
 import { createWorld } from '../js/node.js';
 import { createWorld as createRemoteWorld } from '../js/remote.js';
 import { ROOT } from '../scripts/env.mjs';
-import { addCounts, countingEnv, newCounts, resetCounts } from '../tests/support/counting.mjs';
+import { addCounts, countingEnv, newCounts, reportedCounts, resetCounts } from '../tests/support/counting.mjs';
 import { localWorld, postgresWorld } from '../tests/support/worlds.mjs';
 import { quantile } from './report.mjs';
 
@@ -57,8 +57,6 @@ const mark = (what) => timeline?.push([Date.now() - timelineT0, what]);
 
 let dataDir;
 
-// bench/worker.js names the same header.
-const COUNTS_HEADER = 'x-bench-counts';
 /**
  * The remote World's fetch: each call is one Workers request, and what it did on the
  * Worker's bindings (its served-once claim included) is added to the Node host's counts.
@@ -68,8 +66,7 @@ async function countedFetch(url, init) {
   const response = await fetch(url, init);
   nodeRequests.invocations++;
   nodeRequests.worldCalls++;
-  const reported = response.headers.get(COUNTS_HEADER);
-  const served = reported ? JSON.parse(reported) : undefined;
+  const served = reportedCounts(response);
   if (served) addCounts(nodeCounts, served);
   if (timeline) {
     const at = started - timelineT0;

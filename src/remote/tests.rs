@@ -11,95 +11,158 @@ fn signed(body: &[u8]) -> String {
     sign(SECRET, NOW, NONCE, "POST", "/world", body)
 }
 
+/// One request as `verify` sees it.
+#[derive(Clone, Copy)]
+struct Seen<'a> {
+    secret: &'a str,
+    header: Option<&'a str>,
+    method: &'a str,
+    path: &'a str,
+    body: &'a [u8],
+    now: i64,
+}
+
+impl Seen<'_> {
+    fn verify(self) -> Result<Signed, &'static str> {
+        verify(
+            self.secret,
+            self.header,
+            self.method,
+            self.path,
+            self.body,
+            self.now,
+        )
+    }
+}
+
 #[test]
 fn a_signature_covers_time_nonce_method_path_and_body() {
-    let h = signed(b"{\"call\":\"getRun\"}");
-    let ok = verify(
-        SECRET,
-        Some(&h),
-        "POST",
-        "/world",
-        b"{\"call\":\"getRun\"}",
-        NOW + 10,
-    );
+    let body: &[u8] = b"{\"call\":\"getRun\"}";
+    let h = signed(body);
+    let sent = Seen {
+        secret: SECRET,
+        header: Some(&h),
+        method: "POST",
+        path: "/world",
+        body,
+        now: NOW,
+    };
     assert_eq!(
-        ok,
+        Seen {
+            now: NOW + 10,
+            ..sent
+        }
+        .verify(),
         Ok(Signed {
             t: NOW,
             nonce: format!("{NONCE:032x}")
         })
     );
-    let refused =
-        |secret: &str, header: Option<&str>, method: &str, path: &str, body: &[u8], now| {
-            verify(secret, header, method, path, body, now).unwrap_err()
-        };
-    let body = b"{\"call\":\"getRun\"}".as_slice();
-    assert_eq!(
-        refused(SECRET, None, "POST", "/world", body, NOW),
-        "missing x-wcf-world-signature header"
-    );
-    assert_eq!(
-        refused(
-            SECRET,
-            Some(&h),
-            "POST",
-            "/world",
-            b"{\"call\":\"listRuns\"}",
-            NOW
-        ),
-        "signature does not match"
-    );
-    assert_eq!(
-        refused("other", Some(&h), "POST", "/world", body, NOW),
-        "signature does not match"
-    );
-    assert_eq!(
-        refused(SECRET, Some(&h), "PUT", "/world", body, NOW),
-        "signature does not match"
-    );
-    assert_eq!(
-        refused(SECRET, Some(&h), "POST", "/other", body, NOW),
-        "signature does not match"
-    );
-    assert_eq!(
-        refused(
-            SECRET,
-            Some(&h),
-            "POST",
-            "/world",
-            body,
-            NOW + WINDOW_SECONDS + 1
-        ),
-        "signature timestamp outside the replay window"
-    );
-    assert_eq!(
-        refused(
-            SECRET,
-            Some(&h),
-            "POST",
-            "/world",
-            body,
-            NOW - WINDOW_SECONDS - 1
-        ),
-        "signature timestamp outside the replay window"
-    );
     // Another nonce under the same tag: the nonce is signed.
     let swapped = h.replace(&format!("{NONCE:032x}"), &format!("{:032x}", NONCE + 1));
-    assert_eq!(
-        refused(SECRET, Some(&swapped), "POST", "/world", body, NOW),
-        "signature does not match"
-    );
-    for malformed in [
-        "t=1,v1=00",
-        "t=x,n=00,v1=00",
-        "garbage",
-        "t=1,n=short,v1=00",
-    ] {
-        assert_eq!(
-            refused(SECRET, Some(malformed), "POST", "/world", body, NOW),
-            "malformed x-wcf-world-signature header",
-            "{malformed}"
-        );
+    let mismatch = "signature does not match";
+    let stale = "signature timestamp outside the replay window";
+    let malformed = "malformed x-wcf-world-signature header";
+    let cases = [
+        (
+            "no header",
+            Seen {
+                header: None,
+                ..sent
+            },
+            "missing x-wcf-world-signature header",
+        ),
+        (
+            "body",
+            Seen {
+                body: b"{\"call\":\"listRuns\"}",
+                ..sent
+            },
+            mismatch,
+        ),
+        (
+            "secret",
+            Seen {
+                secret: "other",
+                ..sent
+            },
+            mismatch,
+        ),
+        (
+            "method",
+            Seen {
+                method: "PUT",
+                ..sent
+            },
+            mismatch,
+        ),
+        (
+            "path",
+            Seen {
+                path: "/other",
+                ..sent
+            },
+            mismatch,
+        ),
+        (
+            "nonce",
+            Seen {
+                header: Some(&swapped),
+                ..sent
+            },
+            mismatch,
+        ),
+        (
+            "late",
+            Seen {
+                now: NOW + WINDOW_SECONDS + 1,
+                ..sent
+            },
+            stale,
+        ),
+        (
+            "early",
+            Seen {
+                now: NOW - WINDOW_SECONDS - 1,
+                ..sent
+            },
+            stale,
+        ),
+        (
+            "no nonce",
+            Seen {
+                header: Some("t=1,v1=00"),
+                ..sent
+            },
+            malformed,
+        ),
+        (
+            "bad time",
+            Seen {
+                header: Some("t=x,n=00,v1=00"),
+                ..sent
+            },
+            malformed,
+        ),
+        (
+            "garbage",
+            Seen {
+                header: Some("garbage"),
+                ..sent
+            },
+            malformed,
+        ),
+        (
+            "short nonce",
+            Seen {
+                header: Some("t=1,n=short,v1=00"),
+                ..sent
+            },
+            malformed,
+        ),
+    ];
+    for (case, seen, why) in cases {
+        assert_eq!(seen.verify(), Err(why), "{case}");
     }
 }
 

@@ -11,9 +11,8 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { startApp } from '../../examples/basic/app.mjs';
 import { ROOT } from '../support/harness.mjs';
-import { processEnv } from '../support/processes.mjs';
+import { remoteWorldEnv, startRemoteApp } from '../support/remote-app.mjs';
 
 /** The 4.x CLI (node_modules/.bin/wf is the 5.x one of the workflow-v5 alias). */
 const CLI_DIR = path.join(ROOT, 'node_modules', '@workflow', 'cli');
@@ -24,17 +23,14 @@ const STREAM_CHUNKS = ['chunk-0', 'chunk-1', 'chunk-2', 'chunk-3', 'chunk-4'];
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let app;
-let db;
+let sql;
 /** The runs of the example, by scenario: `{ runId, workflow, chunks? }`. */
 const runs = {};
 
 /** Runs `workflow …args` in a child process on this World; resolves to its exit code and output. */
 function wf(args) {
   const env = {
-    ...processEnv,
-    WORKFLOW_TARGET_WORLD: '@workflow/world-cloudflare/remote',
-    WORKFLOW_CLOUDFLARE_URL: app.remote.url,
-    WORKFLOW_REMOTE_SECRET: app.remote.secret,
+    ...remoteWorldEnv(app),
     WORKFLOW_NO_UPDATE_CHECK: '1',
   };
   return new Promise((resolve) => {
@@ -57,14 +53,6 @@ async function wfJson(args) {
 /** Prints `text` into the test log, each line with the `[remote-cli]` prefix. */
 const log = (title, text) => console.log(`[remote-cli] ${title}:\n${text.trimEnd().replace(/^/gm, '[remote-cli] ')}`);
 
-const sql = async (query, ...params) =>
-  (
-    await db
-      .prepare(query)
-      .bind(...params)
-      .all()
-  ).results;
-
 async function waitFor(what, probe, timeoutMs = 30_000) {
   const until = Date.now() + timeoutMs;
   for (;;) {
@@ -75,8 +63,7 @@ async function waitFor(what, probe, timeoutMs = 30_000) {
 }
 
 before(async () => {
-  app = await startApp();
-  db = (await app.harness.getWorker('world-cloudflare-example').getEnv()).DB;
+  ({ app, sql } = await startRemoteApp());
   for (const [scenario, workflow, args] of [
     ['sequential', 'sequential', [2, 3]],
     ['parallel', 'parallel', [10]],

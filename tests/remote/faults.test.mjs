@@ -9,10 +9,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import seedrandom from 'seedrandom';
-import { startApp } from '../../examples/basic/app.mjs';
 import { decode } from '../../js/remote-wire.js';
 import { assertClean, runAll } from '../support/e2e-faults.mjs';
 import { report } from '../support/invariants.mjs';
+import { startRemoteApp } from '../support/remote-app.mjs';
 
 const RATE = 0.1;
 const KINDS = ['unreachable', 'proxy 503', 'reply lost'];
@@ -45,9 +45,7 @@ function faultyFetch(url, init) {
 
 let fx;
 before(async () => {
-  const app = await startApp({ remoteFetch: faultyFetch });
-  const env = await app.harness.getWorker('world-cloudflare-example').getEnv();
-  fx = { app, db: env.DB };
+  fx = await startRemoteApp({ remoteFetch: faultyFetch });
 });
 after(async () => {
   await fx?.app.close();

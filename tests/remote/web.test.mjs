@@ -11,9 +11,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import puppeteer from 'puppeteer-core';
-import { startApp } from '../../examples/basic/app.mjs';
 import { ROOT } from '../support/harness.mjs';
-import { freePort, kill, launch, processEnv } from '../support/processes.mjs';
+import { freePort, kill, launch } from '../support/processes.mjs';
+import { remoteWorldEnv, startRemoteApp } from '../support/remote-app.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
 const WEB_SERVER = path.join(ROOT, 'node_modules', '@workflow', 'web', 'server.js');
@@ -21,20 +21,13 @@ const ARTIFACTS = path.join(ROOT, '.wrangler', 'artifacts');
 const UI_TIMEOUT_MS = 60_000;
 
 let app;
-let db;
+let sql;
 let web;
 let webUrl;
 let browser;
 /** The runs of the example, by workflow: `{ runId, status }` as D1 holds them. */
 const runs = {};
 
-const sql = async (query, ...params) =>
-  (
-    await db
-      .prepare(query)
-      .bind(...params)
-      .all()
-  ).results;
 const capitalized = (s) => s[0].toUpperCase() + s.slice(1);
 
 /** The page's text, once `ok(text)` holds (the UI loads its data after the first paint). */
@@ -51,8 +44,7 @@ async function textWhen(page, what, ok) {
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/setup.sh (apt-get install chromium)`);
-  app = await startApp();
-  db = (await app.harness.getWorker('world-cloudflare-example').getEnv()).DB;
+  ({ app, sql } = await startRemoteApp());
   for (const [workflow, args] of [
     ['sequential', [2, 3]],
     ['parallel', [10]],
@@ -65,13 +57,7 @@ before(async () => {
   }
   const port = await freePort();
   web = await launch('@workflow/web', process.execPath, [WEB_SERVER], /listening on port/, {
-    env: {
-      ...processEnv,
-      PORT: String(port),
-      WORKFLOW_TARGET_WORLD: '@workflow/world-cloudflare/remote',
-      WORKFLOW_CLOUDFLARE_URL: app.remote.url,
-      WORKFLOW_REMOTE_SECRET: app.remote.secret,
-    },
+    env: { ...remoteWorldEnv(app), PORT: String(port) },
   });
   webUrl = `http://127.0.0.1:${port}`;
   browser = await puppeteer.launch({

@@ -211,3 +211,21 @@ export function countingEnv(env, counts, { onTrip, onSend } = {}) {
   if (env.STREAM_BUCKET) out.STREAM_BUCKET = countingBucket(env.STREAM_BUCKET, counts.r2);
   return out;
 }
+
+/** The response header in which a Worker reports what one request did on its bindings. */
+export const COUNTS_HEADER = 'x-binding-counts';
+
+/** `serve(countedEnv)`'s response, with what it did on `env`'s bindings in COUNTS_HEADER. */
+export async function withBindingCounts(env, serve) {
+  const counts = newCounts();
+  const answer = await serve(countingEnv(env, counts));
+  const response = new Response(answer.body, answer);
+  response.headers.set(COUNTS_HEADER, JSON.stringify(counts));
+  return response;
+}
+
+/** The counts a response reports in COUNTS_HEADER, if it does. */
+export function reportedCounts(response) {
+  const reported = response.headers.get(COUNTS_HEADER);
+  return reported ? JSON.parse(reported) : undefined;
+}

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { addCounts, countingD1, newCounts } from './counting.mjs';
+import { addCounts, countingD1, newCounts, reportedCounts } from './counting.mjs';
 import { gatewayEnv } from './gateway.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -36,7 +36,6 @@ process.env.WRANGLER_SEND_METRICS = 'false';
 export const REMOTE = process.env.TEST_WORLD === 'remote';
 /** Where the fixture Worker serves the World over HTTP (tests/workers/worker.js). */
 export const REMOTE_PATH = '/workflow-world';
-const TEST_COUNTS_HEADER = 'x-test-counts';
 
 /**
  * `fetch` for the World over HTTP that adds what each call did on the fixture Worker's
@@ -46,19 +45,15 @@ const TEST_COUNTS_HEADER = 'x-test-counts';
 export function remoteFetch(send, counts) {
   return async (url, init) => {
     const response = await send(url, init);
-    const reported = response.headers.get(TEST_COUNTS_HEADER);
-    if (reported) {
-      const served = JSON.parse(reported);
+    const served = reportedCounts(response);
+    if (served) {
       const claim = served.rowsByTable.remote_requests;
       if (claim !== undefined) {
         served.d1.trips -= 1;
         served.d1.rowsWritten -= claim;
         delete served.rowsByTable.remote_requests;
       }
-      addCounts(counts, { d1: served.d1, queue: served.queue, r2: served.r2 });
-      for (const [table, rows] of Object.entries(served.rowsByTable)) {
-        counts.rowsByTable[table] = (counts.rowsByTable[table] ?? 0) + rows;
-      }
+      addCounts(counts, served);
     }
     return response;
   };

@@ -10,7 +10,7 @@
 // tests/workers/dlq-worker.js.
 import { ulid } from 'ulid';
 import { createWorld, handleQueueMessage, serveWorld } from '../../js/worker.js';
-import { countingEnv, newCounts } from '../support/counting.mjs';
+import { withBindingCounts } from '../support/counting.mjs';
 import { serveBindings } from '../support/gateway.mjs';
 import { createProbe, decodeTestValue } from '../support/queue-probe.mjs';
 import { runRaceTrials } from '../support/race-trials.mjs';
@@ -112,28 +112,17 @@ async function queueFromWorker(request, env) {
   }
 }
 
-/**
- * The World over HTTP, as an app mounts it, with what the call did on the bindings in
- * `x-test-counts` (tests/support/harness.mjs adds it to the harness's counts).
- */
-async function serveCountedWorld(request, env) {
-  const counts = newCounts();
-  const served = await serveWorld(request, countingEnv(env, counts));
-  const response = new Response(served.body, served);
-  response.headers.set(TEST_COUNTS_HEADER, JSON.stringify(counts));
-  return response;
-}
-
-// tests/support/harness.mjs names the same path and header.
+// tests/support/harness.mjs names the same path.
 const REMOTE_PATH = '/workflow-world';
-const TEST_COUNTS_HEADER = 'x-test-counts';
 
 export default {
   async fetch(request, env) {
     const gateway = await serveBindings(env, request);
     if (gateway) return gateway;
     const url = new URL(request.url);
-    if (url.pathname === REMOTE_PATH) return serveCountedWorld(request, env);
+    // The World over HTTP, as an app mounts it, reporting what each call did on the
+    // bindings (tests/support/harness.mjs adds it to the harness's counts).
+    if (url.pathname === REMOTE_PATH) return withBindingCounts(env, (counted) => serveWorld(request, counted));
     if (url.pathname === '/health') return new Response('ok');
     if (url.pathname === '/queue' && request.method === 'POST') return queueFromWorker(request, env);
     if (url.pathname === '/race' && request.method === 'POST') {
