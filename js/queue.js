@@ -156,22 +156,44 @@ async function post(delivery) {
   }
 }
 
+/** The name of the executors' binding (read lazily: the wasm may load after this module). */
+let executorBinding;
+
 /**
  * Delivers one Cloudflare Queues message to its handler. Resolves when the message may
  * be acknowledged; rejects when it should be retried (`message.retry()`).
+ *
+ * With a `WORKFLOW_EXECUTOR` binding, the message is handed to a Durable Object
+ * (js/executor.js) that runs the delivery in an alarm of its own, and this resolves as
+ * soon as that object has stored it: no delivery waits for another (docs/design.md,
+ * "Deliveries run side by side"). Without one, the delivery runs here.
  */
 export async function handleQueueMessage(env, message) {
+  const taken = { id: message.id, body: message.body, attempts: message.attempts ?? 1 };
+  const executors = env?.[(executorBinding ??= wasm.bindingNames().executor)];
+  if (!executors) return deliver(env, taken);
+  // One object per Queues message: a redelivery of the same message finds it taken.
+  const id = taken.id ? executors.idFromName(String(taken.id)) : executors.newUniqueId();
+  await executors.get(id).accept(taken);
+}
+
+/**
+ * Runs the delivery of a message taken from the queue (`{id, body, attempts}`, `attempts`
+ * counting this one): the handler registered in this isolate, the flow route, or the app
+ * over HTTP. Resolves when it is over; rejects when it is to be tried again.
+ */
+export async function deliver(env, { id, body, attempts }) {
   const core = new wasm.World(env);
   let delivery;
   try {
-    delivery = await core.beginDelivery(message.body, message.attempts ?? 1);
+    delivery = await core.beginDelivery(body, attempts);
   } finally {
     core.free();
   }
   try {
     if (delivery.action === 'invalid') {
       // Retrying a body that is not ours cannot help: report it and let it be acknowledged.
-      console.error(`[world-cloudflare] dropped queue message ${message.id}: ${delivery.reason}`);
+      console.error(`[world-cloudflare] dropped queue message ${id}: ${delivery.reason}`);
       return;
     }
     if (delivery.action !== 'deliver') return;

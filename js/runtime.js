@@ -11,6 +11,8 @@ import { registerRoute } from './queue.js';
 import { endStartup } from './runtime/prelude.js';
 import { createWorld } from './worker.js';
 
+export { WorkflowExecutor } from './executor.js';
+
 const WEBHOOK_PATH = /^\/\.well-known\/workflow\/v1\/webhook\/([^/]+)$/;
 
 const json = (body, status = 200) => Response.json(body, { status });

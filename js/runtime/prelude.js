@@ -6,8 +6,11 @@
 //  2. crypto.getRandomValues answering during module evaluation, where workerd refuses it:
 //     core draws one telemetry id at module scope (`COMPUTE_INSTANCE_ID`);
 //  3. core's waitUntil lookup (@vercel/functions' request context) bridged to
-//     `waitUntil` of cloudflare:workers, so background flushes outlive the handler.
+//     `waitUntil` of cloudflare:workers, so background flushes outlive the handler, or,
+//     inside awaitingBackgroundWork(), to a list its caller waits for.
+
 import { waitUntil } from 'cloudflare:workers';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import encoding from 'quickjs-wasi/encoding.so';
 import headers from 'quickjs-wasi/headers.so';
 import quickjs from 'quickjs-wasi/quickjs.wasm';
@@ -46,4 +49,19 @@ export const endStartup = () => {
   starting = false;
 };
 
-globalThis[Symbol.for('@vercel/request-context')] = { get: () => ({ waitUntil }) };
+const backgroundWork = new AsyncLocalStorage();
+const platformContext = { waitUntil };
+globalThis[Symbol.for('@vercel/request-context')] = { get: () => backgroundWork.getStore() ?? platformContext };
+
+/**
+ * Runs `task`, then waits for the background work it handed to core's waitUntil, for
+ * callers whose platform waitUntil keeps nothing alive (a Durable Object's alarm). The
+ * background work's own failures are core's to report; they do not fail the task.
+ */
+export async function awaitingBackgroundWork(task) {
+  const pending = [];
+  const context = { waitUntil: (promise) => void pending.push(Promise.resolve(promise).catch(() => {})) };
+  const result = await backgroundWork.run(context, task);
+  while (pending.length) await Promise.all(pending.splice(0));
+  return result;
+}

@@ -167,6 +167,34 @@ pub fn attempt(e: &Envelope, cf_attempts: i64) -> i64 {
     e.attempt + cf_attempts.max(1) - 1
 }
 
+/// How often the executor retries a failed delivery before dead-lettering it, unless
+/// `WORKFLOW_EXECUTOR_MAX_RETRIES` says otherwise: the `max_retries` the README gives the
+/// queue consumer, above the 48 failed deliveries after which core fails a run itself.
+pub const EXECUTOR_MAX_RETRIES: i64 = 60;
+/// The longest wait between two tries of a failed delivery in the executor.
+pub const EXECUTOR_MAX_RETRY_DELAY_MS: Millis = 60_000;
+
+/// What the executor (js/executor.js) does after the `attempts`-th try of a delivery
+/// failed: what Queues does with `message.retry()` and a dead-letter queue, which it
+/// replaces once the message is acknowledged to the executor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterFailure {
+    /// Try again after this long: 1 s, doubling to at most a minute.
+    Retry { delay_ms: Millis },
+    /// Retries are spent: fail the run as the dead-letter consumer does.
+    DeadLetter,
+}
+
+pub fn after_failure(attempts: i64, max_retries: i64) -> AfterFailure {
+    if attempts > max_retries {
+        return AfterFailure::DeadLetter;
+    }
+    let doublings = (attempts.max(1) - 1).min(16) as u32;
+    AfterFailure::Retry {
+        delay_ms: (1000 << doublings).min(EXECUTOR_MAX_RETRY_DELAY_MS),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +282,20 @@ mod tests {
         assert_eq!((delay, next.due_at), (43_200, Some(NOW + 100_000_000)));
         assert_eq!(reschedule(&e, f64::NAN, NOW, 43_200).1, 0);
         assert_eq!(reschedule(&e, -4.0, NOW, 43_200).1, 0);
+    }
+
+    #[test]
+    fn the_executor_retries_with_a_doubling_delay_then_dead_letters_like_queues() {
+        let retry = |delay_ms| AfterFailure::Retry { delay_ms };
+        assert_eq!(after_failure(1, 60), retry(1000));
+        assert_eq!(after_failure(2, 60), retry(2000));
+        assert_eq!(after_failure(6, 60), retry(32_000));
+        assert_eq!(after_failure(7, 60), retry(60_000));
+        assert_eq!(after_failure(60, 60), retry(60_000));
+        // max_retries counts retries: the first try and 60 retries, then the dead letter
+        assert_eq!(after_failure(61, 60), AfterFailure::DeadLetter);
+        assert_eq!(after_failure(1, 0), AfterFailure::DeadLetter);
+        assert_eq!(after_failure(i64::MAX, i64::MAX), retry(60_000));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::adapters::{Crypto, Queues, SystemClock, D1, R2};
 use super::externs::{D1Database, Queue, R2Bucket};
 use crate::model::WorldError;
 use crate::ports::Io;
+use crate::queue::delivery;
 use crate::queue::envelope::MAX_QUEUE_DELAY_SECONDS;
 use js_sys::Reflect;
 use serde::Serialize;
@@ -32,6 +33,12 @@ pub const WORKFLOW_QUEUE_MAX_DELAY_SECONDS: &str = "WORKFLOW_QUEUE_MAX_DELAY_SEC
 
 /// Days after its end when `start()` removes a run (src/store/retention.rs); unset keeps all.
 pub const WORKFLOW_RETENTION_DAYS: &str = "WORKFLOW_RETENTION_DAYS";
+/// Durable Object namespace of `WorkflowExecutor` (js/executor.js): when bound, the queue
+/// consumer hands each message to an object that runs it in an alarm of its own.
+pub const WORKFLOW_EXECUTOR: &str = "WORKFLOW_EXECUTOR";
+/// How often the executor retries a failed delivery before it dead-letters it; unset: the
+/// example's `max_retries` ([`delivery::EXECUTOR_MAX_RETRIES`]).
+pub const WORKFLOW_EXECUTOR_MAX_RETRIES: &str = "WORKFLOW_EXECUTOR_MAX_RETRIES";
 
 /// The deployment id when `DEPLOYMENT_ID` is not set.
 pub const DEFAULT_DEPLOYMENT_ID: &str = "cloudflare";
@@ -52,6 +59,8 @@ pub struct BindingNames {
     pub encryption_key: &'static str,
     pub max_delay_seconds: &'static str,
     pub retention_days: &'static str,
+    pub executor: &'static str,
+    pub executor_max_retries: &'static str,
 }
 
 pub const BINDING_NAMES: BindingNames = BindingNames {
@@ -67,6 +76,8 @@ pub const BINDING_NAMES: BindingNames = BindingNames {
     encryption_key: WORKFLOW_ENCRYPTION_KEY,
     max_delay_seconds: WORKFLOW_QUEUE_MAX_DELAY_SECONDS,
     retention_days: WORKFLOW_RETENTION_DAYS,
+    executor: WORKFLOW_EXECUTOR,
+    executor_max_retries: WORKFLOW_EXECUTOR_MAX_RETRIES,
 };
 
 /// A Worker's `env` (or any object with the same keys).
@@ -107,15 +118,28 @@ impl Env {
         self.text(WORKFLOW_ENCRYPTION_KEY)
     }
 
-    /// `WORKFLOW_QUEUE_MAX_DELAY_SECONDS` when it is a positive number (text or number).
-    fn max_delay_seconds(&self) -> i64 {
-        self.get(WORKFLOW_QUEUE_MAX_DELAY_SECONDS)
+    /// `env[name]` as a number (a var is text, a test may pass a number).
+    fn number(&self, name: &str) -> Option<f64> {
+        self.get(name)
             .and_then(|v| {
                 v.as_f64()
                     .or_else(|| v.as_string().and_then(|s| s.trim().parse::<f64>().ok()))
             })
-            .filter(|s| s.is_finite() && *s > 0.0)
+            .filter(|n| n.is_finite())
+    }
+
+    /// `WORKFLOW_QUEUE_MAX_DELAY_SECONDS` when it is a positive number.
+    fn max_delay_seconds(&self) -> i64 {
+        self.number(WORKFLOW_QUEUE_MAX_DELAY_SECONDS)
+            .filter(|s| *s > 0.0)
             .map_or(MAX_QUEUE_DELAY_SECONDS, |s| s as i64)
+    }
+
+    /// `WORKFLOW_EXECUTOR_MAX_RETRIES` when it is a number ≥ 0.
+    pub fn executor_max_retries(&self) -> i64 {
+        self.number(WORKFLOW_EXECUTOR_MAX_RETRIES)
+            .filter(|n| *n >= 0.0)
+            .map_or(delivery::EXECUTOR_MAX_RETRIES, |n| n as i64)
     }
 
     /// `WORKFLOW_RETENTION_DAYS` as an age in ms (text or number); a bad value is an error

@@ -11,7 +11,7 @@ use crate::model::params::{
     CreateParams, ReadParams, ReadParamsInput, ResolveData, SortOrder, CREATE_PARAMS_FIELDS,
 };
 use crate::model::{Line, Value, WorldError};
-use crate::queue::{self, envelope, signature, QueueOptionsInput, SendOptions};
+use crate::queue::{self, delivery, envelope, signature, QueueOptionsInput, SendOptions};
 use crate::store;
 use crate::stream::{self, ChunkPageInput, StreamInfo};
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
@@ -395,6 +395,17 @@ impl World {
             let body = from_js(&body, "message.body").map(|v| v.unwrap_or(Value::Null));
             queue::dead_letter(&b.io(), body, cf_attempts as i64).await
         })
+    }
+
+    /// The executor's answer to a failed try of a delivery (js/executor.js): the delay in
+    /// ms before it tries again, or `undefined` when its retries are spent and it is to be
+    /// dead-lettered.
+    #[wasm_bindgen(js_name = retryDelay)]
+    pub fn retry_delay(&self, attempts: f64) -> Option<f64> {
+        match delivery::after_failure(attempts as i64, self.env.executor_max_retries()) {
+            delivery::AfterFailure::Retry { delay_ms } => Some(delay_ms as f64),
+            delivery::AfterFailure::DeadLetter => None,
+        }
     }
 
     /// `start()`: re-enqueues active runs, then applies retention (src/store/retention.rs).

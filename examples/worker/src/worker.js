@@ -17,6 +17,10 @@ import * as api from 'workflow/api';
 import * as runtime from 'workflow/runtime';
 import * as workflows from '../.workflow/workflows.mjs';
 
+// The Durable Object that runs each queue message in an invocation of its own
+// (WORKFLOW_EXECUTOR in wrangler.toml), so no delivery waits for another.
+export { WorkflowExecutor } from '@workflow/world-cloudflare/runtime';
+
 const workflow = createWorkflowRuntime({ runtime, api, workflows });
 
 const json = (body, status = 200) => Response.json(body, { status });
