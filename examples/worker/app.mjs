@@ -16,14 +16,18 @@ const NAME = 'world-cloudflare-example-worker';
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function startWorkerApp({ vars } = {}) {
+/**
+ * `root` and `name`: another app built like this one (its wrangler.toml in `root`, its
+ * Worker's `name`), such as the end-to-end suite's (tests/e2e-worker/app).
+ */
+export async function startWorkerApp({ vars, root = HERE, name = NAME } = {}) {
   const { createTestHarness } = await import('wrangler');
   const harness = createTestHarness({
-    root: HERE,
+    root,
     workers: [{ configPath: './wrangler.toml', ...(vars ? { vars } : {}) }],
   });
   await harness.listen();
-  const worker = harness.getWorker(NAME);
+  const worker = harness.getWorker(name);
   await worker.applyD1Migrations('DB');
   const { createWorld } = await import('../../js/node.js');
   const world = createWorld(await worker.getEnv(), { specVersion: 7 });

@@ -1,38 +1,61 @@
-// The example Worker (examples/worker: workflow 5.x on QuickJS, inside workerd) for the
-// end-to-end tests of tests/e2e-worker/: its build, and the rules every event log must keep
-// whatever was delivered twice or lost with a crash. (Its HTTP client is workerClient of
+// The Workers whose workflows run inside workerd (workflow 5.x on QuickJS) for the
+// end-to-end tests of tests/e2e-worker/: the example (examples/worker) and the suite's own
+// app (tests/e2e-worker/app), their builds, and the rules every event log must keep
+// whatever was delivered twice or lost with a crash. (Their HTTP client is workerClient of
 // examples/worker/app.mjs.)
 //
 //   buildExampleWorker();                              // examples/worker/.workflow
+//   const root = buildWorkerApp(E2E_APP);              // examples/worker/.apps/app, built
 //   const runId = await app.start('sequential', [2, 3]);
 //   const log = await app.world.events.list({ runId, pagination: { limit: 1000 } });
 //   logProblems(log.data, 'completed');                // [] when every rule holds
 import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './harness.mjs';
 
 export const EXAMPLE = path.join(ROOT, 'examples', 'worker');
+/** The end-to-end suite's Worker: its workflows and routes (tests/e2e-worker/app). */
+export const E2E_APP = path.join(ROOT, 'tests', 'e2e-worker', 'app');
 const TERMINAL_EVENTS = new Set(['run_completed', 'run_failed', 'run_cancelled']);
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * `world-cloudflare build --entry` (js/cli.mjs) of examples/worker/src/worker.js: its
- * .workflow/ (the Worker bundle and the built workflows). About 3 s, so every test file
- * that starts the Worker builds it, and runs alone.
+ * `world-cloudflare build --entry` (js/cli.mjs) of `<dir>/src/worker.js`: its .workflow/
+ * (the Worker bundle and the built workflows). About 3 s, so every test file that starts
+ * a Worker builds it, and runs alone. Returns the directory to start it from (its
+ * wrangler.toml's).
+ *
+ * An app other than the example installs nothing of its own: it is built and run from a
+ * copy inside the example (examples/worker/.apps/<name>), where `workflow` 5.x resolves
+ * from the example's node_modules, with its migrations_dir pointed at this repo's.
  */
-export function buildExampleWorker() {
+export function buildWorkerApp(dir) {
+  let root = dir;
+  if (dir !== EXAMPLE) {
+    root = path.join(EXAMPLE, '.apps', path.basename(dir));
+    rmSync(path.join(root, 'src'), { recursive: true, force: true });
+    rmSync(path.join(root, 'workflows'), { recursive: true, force: true });
+    mkdirSync(root, { recursive: true });
+    for (const part of ['src', 'workflows']) cpSync(path.join(dir, part), path.join(root, part), { recursive: true });
+    const config = readFileSync(path.join(dir, 'wrangler.toml'), 'utf8').replace(
+      /^migrations_dir = .*$/m,
+      `migrations_dir = ${JSON.stringify(path.join(ROOT, 'migrations'))}`,
+    );
+    writeFileSync(path.join(root, 'wrangler.toml'), config);
+  }
   const built = spawnSync(
     process.execPath,
-    [path.join(ROOT, 'js', 'cli.mjs'), 'build', '--entry', path.join(EXAMPLE, 'src', 'worker.js')],
-    {
-      cwd: EXAMPLE,
-      encoding: 'utf8',
-    },
+    [path.join(ROOT, 'js', 'cli.mjs'), 'build', '--entry', path.join(root, 'src', 'worker.js')],
+    { cwd: root, encoding: 'utf8' },
   );
   if (built.status !== 0) {
-    throw new Error(`world-cloudflare build in ${EXAMPLE} failed (${built.status}): ${built.stderr || built.stdout}`);
+    throw new Error(`world-cloudflare build in ${root} failed (${built.status}): ${built.stderr || built.stdout}`);
   }
+  return root;
 }
+
+export const buildExampleWorker = () => buildWorkerApp(EXAMPLE);
 
 /** Polls `probe` until it returns something truthy; throws after `timeoutMs`. */
 export async function eventually(what, probe, { timeoutMs = 30_000, everyMs = 100 } = {}) {
