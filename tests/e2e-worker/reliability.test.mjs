@@ -13,6 +13,8 @@
 //   its cron trigger (world.start(), through wrangler's /__scheduled) re-enqueues the runs
 //   whose messages died with the process: local Queues live in workerd's memory, so every
 //   in-flight message is lost, the worst case (Cloudflare Queues keep accepted messages).
+//   A delivery an executor (WorkflowExecutor) had taken lives on in its Durable Object: its
+//   alarm runs again after the restart, as the next attempt, with no cron.
 //   Each run completes with its right result and no step result lost or recorded twice. The
 //   step a killed Worker was running runs again once its owner's lease is over: 900 s in the
 //   example (a consumer invocation's wall-time limit), 3 s here.
@@ -111,6 +113,43 @@ describe('inside the Worker, encrypted runs, every message delivered twice', () 
     assert.equal(health.encryptionPublicKey, run.encryptionPublicKey, 'V105: the probe publishes the same key');
   });
 
+  /** Runs `scenario` with the executor's faults set to `faults`; its run's final status and log. */
+  async function withFaults(faults, scenario) {
+    await worker.twice('once');
+    await worker.harness.fetch('/__faults', { method: 'POST', body: JSON.stringify(faults) });
+    try {
+      const runId = await worker.app.start(scenario, scenario === 'sequential' ? [2, 3] : [1]);
+      const status = await worker.app.settle(runId, { timeoutMs: 60_000 });
+      return { status, log: await logOf(worker.app.world, runId) };
+    } finally {
+      await worker.harness.fetch('/__faults', { method: 'POST', body: '{}' });
+    }
+  }
+
+  test('a delivery that keeps failing in its executor is retried, then dead-lettered: its run fails, not hangs', async () => {
+    const began = Date.now();
+    const { status, log } = await withFaults({ fail: '//sequential' }, 'sequential');
+    assert.equal(status.status, 'failed', JSON.stringify(status));
+    const failed = log.find((e) => e.eventType === 'run_failed');
+    assert.equal(failed?.eventData?.errorCode, 'MAX_DELIVERIES_EXCEEDED', JSON.stringify(failed));
+    // WORKFLOW_EXECUTOR_MAX_RETRIES = 2: tries at 0, +1 s and +3 s (src/queue/delivery.rs).
+    const ms = Date.now() - began;
+    assert.ok(ms >= 3_000, `the retries waited their delays: ${ms} ms`);
+    assert.ok(!log.some((e) => e.eventType.startsWith('step_')), 'no step ran');
+    const { counters } = await worker.twice();
+    assert.equal(counters.retried, 0, 'the queue message was acknowledged once the executor held it');
+  });
+
+  test('a message no executor takes is retried by Queues, then the dead-letter queue fails its run', async () => {
+    const { status, log } = await withFaults({ refuse: '//parallel' }, 'parallel');
+    assert.equal(status.status, 'failed', JSON.stringify(status));
+    const failed = log.find((e) => e.eventType === 'run_failed');
+    assert.equal(failed?.eventData?.errorCode, 'MAX_DELIVERIES_EXCEEDED', JSON.stringify(failed));
+    const { counters } = await worker.twice();
+    assert.ok(counters.retried >= 60, `Queues retried it max_retries times: ${JSON.stringify(counters)}`);
+    assert.equal(counters.deadLettered, 1, 'then dead-lettered it');
+  });
+
   test('a malformed message is logged and acknowledged on its first delivery; the consumer keeps running workflows', async () => {
     await worker.twice('once');
     worker.harness.clearLogs();
@@ -185,12 +224,12 @@ describe('inside the Worker, the workerd process killed and restarted on its per
     assert.equal(response.status, 200, await response.text());
   }
 
-  /** Kills the Worker once `ready(log)` holds for the run, restarts it, runs the cron. */
-  async function crashWhen(runId, what, ready) {
+  /** Kills the Worker once `ready(log)` holds for the run, restarts it, runs the cron (unless `cron` is false). */
+  async function crashWhen(runId, what, ready, { cron: runCron = true } = {}) {
     await eventually(what, async () => ready(await logOf(reader, runId)));
     await kill(dev);
     dev = await startDev();
-    await cron();
+    if (runCron) await cron();
   }
 
   before(async () => {
@@ -239,6 +278,22 @@ describe('inside the Worker, the workerd process killed and restarted on its per
     const starts = Object.values(startsByStep(log));
     assert.ok(
       starts.some((n) => n >= 2),
+      `the killed step started again: ${JSON.stringify(startsByStep(log))}`,
+    );
+  });
+
+  test('killed mid-step, no cron: the executor runs its delivery again after the restart, the step once more, the run completes', async () => {
+    const runId = await app.start('slowStep', [4000]);
+    await crashWhen(runId, 'the slow step running', (log) => log.some((e) => e.eventType === 'step_started'), {
+      cron: false,
+    });
+    const status = await app.settle(runId, { timeoutMs: 60_000 });
+    assert.equal(status.status, 'completed', JSON.stringify(status));
+    assert.deepEqual(status.result, { paused: 4000, next: 4001 });
+    const log = await logOf(reader, runId);
+    assert.deepEqual(logProblems(log, 'completed'), []);
+    assert.ok(
+      Object.values(startsByStep(log)).some((n) => n >= 2),
       `the killed step started again: ${JSON.stringify(startsByStep(log))}`,
     );
   });

@@ -1,20 +1,43 @@
 // The example Worker (examples/worker/src/worker.js as `world-cloudflare build --entry` bundles
 // it into examples/worker/.workflow/worker.mjs; its workflows run in this isolate)
-// with a consumer that can deliver every queue message twice, for
-// tests/e2e-worker/reliability.test.mjs (config: tests/workers/example-twice.wrangler.toml).
-// The example's own queue() handles each copy, unchanged; this file only calls it twice.
+// with a consumer that can deliver every queue message twice, and an executor that can be
+// made to fail, for tests/e2e-worker/reliability.test.mjs (config:
+// tests/workers/example-twice.wrangler.toml). The example's own queue() handles each copy,
+// unchanged; this file only calls it twice.
 //
 // POST /__twice {mode}  'once' (the example as it is), 'sequential' (each message handled
 //                       twice, one copy after the other) or 'concurrent' (both copies at
 //                       once); resets the counters. Isolate memory: local workerd runs one.
 // GET  /__twice         {mode, counters, deliveries}: what the consumer saw since the POST.
+// POST /__faults {refuse?, fail?}  from now on, the executor refuses to take (`accept`
+//                       throws) or fails to deliver (`run` throws) the messages of queues
+//                       whose name contains that text; {} ends the faults.
 //
 // Each copy gets the message behind a stand-in whose ack()/retry() are recorded; the real
-// message is retried if a copy asked for it, acknowledged otherwise. Every other request,
-// and the cron, go to the example as they are, except the bindings gateway
+// message is retried if a copy asked for it, acknowledged otherwise. The second copy has
+// an id of its own, as a second send of one message would: it is handed to an executor of
+// its own, and the World's delivery lease must absorb it. Every other request, and the
+// cron, go to the example as they are, except the bindings gateway
 // (tests/support/gateway.mjs) through which the test's Node-side reader reads the logs.
-import example from '../../examples/worker/.workflow/worker.mjs';
+import example, { WorkflowExecutor as ExampleExecutor } from '../../examples/worker/.workflow/worker.mjs';
 import { serveBindings } from '../support/gateway.mjs';
+
+let faults = {};
+const faulty = (message, what) => Boolean(what && String(message.body?.queueName ?? '').includes(what));
+
+/** The example's executor, failing where POST /__faults says. */
+export class WorkflowExecutor extends ExampleExecutor {
+  accept(message) {
+    if (faulty(message, faults.refuse)) throw new Error(`fault injected: accept of ${message.body.queueName}`);
+    return super.accept(message);
+  }
+
+  run(message) {
+    if (faulty(message, faults.fail))
+      return Promise.reject(new Error(`fault injected: run of ${message.body.queueName}`));
+    return super.run(message);
+  }
+}
 
 let mode = 'once';
 let counters;
@@ -41,12 +64,13 @@ function describe(body) {
 }
 
 /** The message as one copy sees it: ack() and retry() are recorded, not forwarded. */
-function copyOf(message) {
+function copyOf(message, copy) {
   const seen = { outcome: undefined };
   const stand = new Proxy(message, {
     get(target, key) {
       if (key === 'ack') return () => void (seen.outcome ??= 'ack');
       if (key === 'retry') return () => void (seen.outcome = 'retry');
+      if (key === 'id' && copy > 0) return `${target.id}~copy${copy}`;
       const value = Reflect.get(target, key);
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -56,7 +80,7 @@ function copyOf(message) {
 
 async function handle(queue, message, env, ctx) {
   const copies = mode === 'once' ? 1 : 2;
-  const made = Array.from({ length: copies }, () => copyOf(message));
+  const made = Array.from({ length: copies }, (_, copy) => copyOf(message, copy));
   const run = ({ stand }) => example.queue({ queue, messages: [stand], ackAll() {}, retryAll() {} }, env, ctx);
   if (mode === 'concurrent') await Promise.all(made.map(run));
   else for (const copy of made) await run(copy);
@@ -89,6 +113,10 @@ export default {
       return Response.json({ mode });
     }
     if (pathname === '/__twice') return Response.json({ mode, counters, deliveries });
+    if (pathname === '/__faults' && request.method === 'POST') {
+      faults = await request.json();
+      return Response.json(faults);
+    }
     return example.fetch(request, env, ctx);
   },
 
