@@ -22,8 +22,10 @@ export function quantile(values, q) {
 
 /**
  * Cloudflare's list prices, per unit: D1 rows written, Queues operations (3 per delivered
- * message), R2 Class A / B, Workers requests; and Cloudflare Workflows per step, the
- * alternative a Cloudflare user weighs this against.
+ * message), R2 Class A / B, Workers requests, Durable Objects (the executors: requests,
+ * duration per GB-s at 128 MB, SQLite storage rows written, of which an executor writes
+ * about four per message: the message, its alarm, the start of its try, the delete); and Cloudflare Workflows per
+ * step, the alternative a Cloudflare user weighs this against.
  */
 export const PRICE = {
   d1RowWritten: 1.0 / 1e6,
@@ -32,6 +34,11 @@ export const PRICE = {
   r2A: 4.5 / 1e6,
   r2B: 0.36 / 1e6,
   workerRequest: 0.3 / 1e6,
+  doRequest: 0.15 / 1e6,
+  doGbSecond: 12.5 / 1e6,
+  doGb: 0.128,
+  doRowWritten: 1.0 / 1e6,
+  doRowsPerMessage: 4,
   workflowsStep: 8 / 1e6,
 };
 
@@ -127,6 +134,9 @@ export function buildReport({
       requests: perUnit('perRun', 'runs', 'worker.invocations') ?? perUnit('perRun', 'runs', 'queue.messages'),
       worldCalls: perUnit('perRun', 'runs', 'worker.worldCalls'),
       streamRequests: perUnit('perStream', 'chunks', 'worker.invocations'),
+      executorRequests: perUnit('perRun', 'runs', 'executor.requests'),
+      executorAlarms: perUnit('perRun', 'runs', 'executor.alarms'),
+      executorMs: perUnit('perRun', 'runs', 'executor.alarmMs'),
       streamA: perUnit('perStream', 'chunks', 'r2.A'),
       streamB: perUnit('perStream', 'chunks', 'r2.B'),
       streamRows: perUnit('perStream', 'chunks', 'd1.rowsWritten'),
@@ -147,8 +157,14 @@ export function buildReport({
             d1: per.rowsWritten * PRICE.d1RowWritten * 1e6,
             queues: per.messages * PRICE.opsPerMessage * PRICE.queueOp * 1e6,
             workers: per.requests * PRICE.workerRequest * 1e6,
+            executors: per.executorRequests
+              ? (per.executorRequests * PRICE.doRequest +
+                  (per.executorMs / 1000) * PRICE.doGb * PRICE.doGbSecond +
+                  per.executorAlarms * PRICE.doRowsPerMessage * PRICE.doRowWritten) *
+                1e6
+              : 0,
           };
-    if (run) run.total = run.d1 + run.queues + run.workers;
+    if (run) run.total = run.d1 + run.queues + run.workers + run.executors;
     const stream =
       per.streamRows === undefined
         ? undefined
@@ -185,9 +201,17 @@ export function buildReport({
       ),
     ],
     [
-      'cost per million 3-step runs (D1 rows + Queues + Workers requests, list prices)',
+      'executor Durable Object requests / alarm wall time (ms) per 3-step run',
+      ...byWorld(({ per }) =>
+        per.executorRequests ? `${fmt(per.executorRequests, 1)} / ${fmt(per.executorMs, 1)}` : '–',
+      ),
+    ],
+    [
+      'cost per million 3-step runs (D1 rows + Queues + Workers requests + executors, list prices)',
       ...byWorld(({ run }) =>
-        run ? `${$(run.total)} (D1 ${$(run.d1)} + Queues ${$(run.queues)} + Workers ${$(run.workers)})` : '–',
+        run
+          ? `${$(run.total)} (D1 ${$(run.d1)} + Queues ${$(run.queues)} + Workers ${$(run.workers)}${run.executors ? ` + executors ${$(run.executors)}` : ''})`
+          : '–',
       ),
     ],
     [
