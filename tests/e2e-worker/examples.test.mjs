@@ -5,11 +5,15 @@
 // @workflow/world-local 5.0.0-beta.46, run in a child process (tests/support/reference-v5.mjs).
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startWorkerApp } from '../../examples/worker/app.mjs';
 import { runScenario, scenarios } from '../../examples/worker/scenarios.mjs';
 import { childJson } from '../support/child.mjs';
-import { buildExampleWorker } from '../support/example-worker.mjs';
+import { buildExampleWorker, EXAMPLE } from '../support/example-worker.mjs';
 
 const TERMINAL = new Set(['run_completed', 'run_failed', 'run_cancelled']);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -89,4 +93,19 @@ test('worker e2e: event logs and flow invocations match @workflow/world-local 5.
       ]),
     ),
   );
+});
+
+test('wrangler deploy --dry-run of the example: it bundles, with its executors bound as a Durable Object', () => {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'wcf-dry-run-'));
+  try {
+    const deploy = spawnSync('wrangler', ['deploy', '--dry-run', '--outdir', out], { cwd: EXAMPLE, encoding: 'utf8' });
+    const printed = `${deploy.stdout}${deploy.stderr}`;
+    assert.equal(deploy.status, 0, printed);
+    assert.match(printed, /env\.WORKFLOW_EXECUTOR \(WorkflowExecutor\)\s+Durable Object/, printed);
+    assert.match(printed, /env\.WORKFLOW_QUEUE \(workflow\)\s+Queue/);
+    assert.match(printed, /env\.DB \(workflow\)\s+D1 Database/);
+    console.log(`# ${/Total Upload: .*/.exec(printed)?.[0]}`);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });
