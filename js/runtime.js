@@ -15,8 +15,6 @@ export { WorkflowExecutor } from './executor.js';
 
 const WEBHOOK_PATH = /^\/\.well-known\/workflow\/v1\/webhook\/([^/]+)$/;
 
-const json = (body, status = 200) => Response.json(body, { status });
-
 /**
  * @param {{
  *   runtime: { setWorld(world: unknown): void },
@@ -76,7 +74,8 @@ export function createWorkflowRuntime({ runtime, api, workflows }) {
       try {
         return await api.resumeWebhook(decodeURIComponent(match[1]), request);
       } catch (error) {
-        if (error?.name === 'HookNotFoundError') return json({ error: 'Webhook not found' }, 404);
+        // An empty 404, as the runtime's own webhook route answers an unknown token.
+        if (error?.name === 'HookNotFoundError') return new Response(null, { status: 404 });
         throw error;
       }
     },

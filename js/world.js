@@ -71,8 +71,10 @@ export function worldOver(core) {
     return /** @type {import('./index.js').CloudflareWorldV5} */ (
       /** @type {unknown} */ ({
         specVersion: 7,
-        // Only what the World enforces: one committed hook_received per (runId, resumeId).
-        capabilities: { hookResumeDedup: true },
+        // Only what the World enforces: a hook with tokenRetentionUntil keeps its token and
+        // stays readable past its run's end until then; one committed hook_received per
+        // (runId, resumeId).
+        capabilities: { hookRetention: { active: true }, hookResumeDedup: true },
         streamFlushIntervalMs: 0,
         ...createQueue(core),
         streams: createStreams(core),

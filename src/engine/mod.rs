@@ -119,6 +119,9 @@ pub struct Snapshot {
     pub attr_set_logged: bool,
     /// 5.x: the `hook_received` committed for `(runId, params.resumeId)`.
     pub resume: Option<ResumeFacts>,
+    /// 5.x `hook_created`: the slot of the `hook_conflict` logged for `(runId,
+    /// correlationId)`, the answer to a retry of that create.
+    pub hook_conflict_slot: Option<i64>,
 }
 
 /// A committed resume (world-contract-v5 §4.10).
@@ -314,6 +317,9 @@ pub enum Write {
     InsertHook(Hook),
     /// Deletes the hook whose id is the correlation id, freeing its token.
     DeleteHook,
+    /// 5.x: deletes a hook of an ended run that still holds the requested token although
+    /// its `tokenRetentionUntil` has passed, so a new hook can take the token.
+    ReleaseExpiredToken,
     InsertWait(Wait),
     CompleteWait {
         now: Millis,
@@ -530,8 +536,11 @@ pub fn decide(
     let corr = req.correlation();
 
     if req.event_type == EventType::RunCreated {
-        d.era = match Era::of(Some(req.spec_version)) {
-            Era::Slots => Era::Slots,
+        // A run stamped above what this World serves is still created with slot identity,
+        // as the 5.x reference does (world-contract-v5 §10), and refused by every later
+        // write that loads it (RunNotSupportedError).
+        d.era = match (Era::of(Some(req.spec_version)), req.line) {
+            (Era::Slots, _) | (Era::Future, Line::V5) => Era::Slots,
             _ => Era::Events,
         };
         return run_created(d, s);
@@ -879,8 +888,8 @@ pub fn decide(
         Kind::AttrSet {
             changes,
             allow_reserved,
-            by_workflow,
-        } => attr_set(d, run, changes, *allow_reserved, *by_workflow, s),
+            claims_correlation,
+        } => attr_set(d, run, changes, *allow_reserved, *claims_correlation, s),
     }
 }
 
@@ -1066,6 +1075,14 @@ struct NewHook<'a> {
 fn hook_created(mut d: Decider, s: &Snapshot, new: NewHook) -> Result<Decision, WorldError> {
     let corr = d.req.correlation().to_owned();
     let token = new.token;
+    if let (true, Some(slot)) = (d.v5(), s.hook_conflict_slot) {
+        // A retry of a create whose outcome was a conflict gets that conflict again
+        // (world-contract-v5 §4.9), and the hook keeps one create outcome in its log.
+        return Ok(Decision::Unchanged(Reply {
+            committed: Some(slot),
+            ..Reply::default()
+        }));
+    }
     if let Some(holder) = &s.token_holder {
         if holder.run_id == d.run_id && holder.hook_id == corr {
             return Err(conflict(format!("Hook \"{corr}\" already created")));
@@ -1123,8 +1140,14 @@ fn hook_created(mut d: Decider, s: &Snapshot, new: NewHook) -> Result<Decision, 
         is_system: v5.then(|| new.is_system.unwrap_or(false)),
         token_retention_until: new.token_retention_until.map(Timestamp),
     };
+    let mut writes = vec![Write::InsertHook(hook)];
+    if v5 {
+        // A retained hook whose retention ran out is no holder (the guard above read it
+        // so); its row goes first, or the token's unique index would refuse the insert.
+        writes.insert(0, Write::ReleaseExpiredToken);
+    }
     d.commit_requested(
-        vec![Write::InsertHook(hook)],
+        writes,
         Reply {
             hook: true,
             ..Reply::default()
@@ -1139,14 +1162,14 @@ fn attr_set(
     run: Option<&RunFacts>,
     changes: &[attributes::Change],
     allow_reserved: bool,
-    by_workflow: bool,
+    claims_correlation: bool,
     s: &Snapshot,
 ) -> Result<Decision, WorldError> {
     let Some(r) = run else {
         return Err(WorldError::run_not_found(d.run_id));
     };
     attributes::validate(changes, &r.attributes, allow_reserved)?;
-    if by_workflow {
+    if claims_correlation {
         if s.attr_set_logged {
             return Err(conflict(format!(
                 "Attribute event \"{}\" already exists",

@@ -69,8 +69,8 @@ pub enum Kind {
     AttrSet {
         changes: Vec<Change>,
         allow_reserved: bool,
-        /// A workflow-body write, deduplicated by its correlation id; a step's is not.
-        by_workflow: bool,
+        /// A workflow-body write with a correlation id, deduplicated by it.
+        claims_correlation: bool,
     },
 }
 
@@ -615,15 +615,12 @@ impl EventRequest {
                         ))
                     }
                 };
-                if by_workflow && correlation_id.is_none() {
-                    return Err(invalid(
-                        "Invalid attr_set event: a workflow writer's attr_set needs `correlationId` (attr_…)".into(),
-                    ));
-                }
                 Kind::AttrSet {
                     changes: attributes::parse_changes(f.get("changes"))?,
                     allow_reserved: f.optional_bool("allowReservedAttributes")?.unwrap_or(false),
-                    by_workflow,
+                    // §4.5: only a workflow writer's correlation id is claimed, when it has
+                    // one; a step's writes, and one without an id, are not deduplicated.
+                    claims_correlation: by_workflow && correlation_id.is_some(),
                 }
             }
             EventType::HookConflict => {

@@ -254,7 +254,9 @@ fn universe() -> Vec<Snapshot> {
             for hook in &hooks {
                 for token_holder in &holders {
                     for wait in waits {
-                        for hook_create_logged in [false, true] {
+                        for (hook_create_logged, hook_conflict_slot) in
+                            [(false, None), (true, None), (true, Some(2))]
+                        {
                             for attr_set_logged in [false, true] {
                                 for resume in [None, Some(committed_resume())] {
                                     all.push(Snapshot {
@@ -266,6 +268,7 @@ fn universe() -> Vec<Snapshot> {
                                         hook_create_logged,
                                         attr_set_logged,
                                         resume,
+                                        hook_conflict_slot,
                                     });
                                 }
                             }

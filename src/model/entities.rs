@@ -360,6 +360,21 @@ impl Event {
     }
 }
 
+impl Event {
+    /// The event as a `$retention: '0'` purge leaves it (world-contract-v5 §4.4): its
+    /// `eventData` keeps its shape, every ref field of its type present and `undefined`.
+    pub fn purged(mut self) -> Event {
+        let fields = self.event_type.ref_fields();
+        if let Some(Payload(Value::Map(entries))) = &mut self.event_data {
+            entries.retain(|(k, _)| !matches!(k, Value::Text(t) if fields.contains(&t.as_str())));
+            for field in fields {
+                entries.push((Value::Text((*field).to_owned()), super::value::undefined()));
+            }
+        }
+        self
+    }
+}
+
 /// The wait entity's id is composite (contract §2.2).
 pub fn wait_id(run_id: &str, correlation_id: &str) -> String {
     format!("{run_id}-{correlation_id}")

@@ -27,6 +27,19 @@ pub fn as_date(value: &Value) -> Option<Millis> {
     }
 }
 
+/// A private tag: a field that is present and `undefined`, which JSON-like data cannot say
+/// (a purged event keeps its ref fields so, world-contract-v5 §4.4). Inbound values never
+/// carry it: the JS walker makes tags only for dates.
+const UNDEFINED_TAG: u64 = 0x75_6e_64_65_66; // "undef"
+
+pub fn undefined() -> Value {
+    Value::Tag(UNDEFINED_TAG, Box::new(Value::Null))
+}
+
+pub fn is_undefined(value: &Value) -> bool {
+    matches!(value, Value::Tag(UNDEFINED_TAG, _))
+}
+
 pub fn get<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
     match value {
         Value::Map(entries) => entries

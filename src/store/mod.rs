@@ -736,16 +736,20 @@ fn log_page(
     sql.finish()
 }
 
+/// Hook reads see the hooks live at `now` (a retained hook until its retention ends).
 pub async fn get_hook<D: Database>(
     db: &D,
     hook_id: &str,
     resolve: ResolveData,
+    now: Millis,
 ) -> Result<Hook, WorldError> {
     let mut sql = Sql::new(&format!(
         "SELECT {} FROM hooks WHERE hook_id = ",
         columns(resolve, HOOK_PAYLOADS)
     ));
-    let rows = query(db, sql.bind_text(hook_id).finish()).await?;
+    sql.bind_text(hook_id);
+    sql::push_hook_live(&mut sql, now);
+    let rows = query(db, sql.finish()).await?;
     rows.first()
         .map(rows::hook)
         .transpose()?
@@ -756,24 +760,32 @@ pub async fn get_hook_by_token<D: Database>(
     db: &D,
     token: &str,
     resolve: ResolveData,
+    now: Millis,
 ) -> Result<Hook, WorldError> {
     let mut sql = Sql::new(&format!(
         "SELECT {} FROM hooks WHERE token = ",
         columns(resolve, HOOK_PAYLOADS)
     ));
-    let rows = query(db, sql.bind_text(token).finish()).await?;
+    sql.bind_text(token);
+    sql::push_hook_live(&mut sql, now);
+    let rows = query(db, sql.finish()).await?;
     rows.first()
         .map(rows::hook)
         .transpose()?
         .ok_or_else(|| WorldError::hook_not_found(token))
 }
 
-pub async fn list_hooks<D: Database>(db: &D, p: &ReadParams) -> Result<Page<Hook>, WorldError> {
+pub async fn list_hooks<D: Database>(
+    db: &D,
+    p: &ReadParams,
+    now: Millis,
+) -> Result<Page<Hook>, WorldError> {
     let (dir, cmp) = order(p.page.sort_order);
     let mut sql = Sql::new(&format!(
         "SELECT {} FROM hooks WHERE 1",
         columns(p.resolve_data, HOOK_PAYLOADS)
     ));
+    sql::push_hook_live(&mut sql, now);
     if let Some(run_id) = &p.run_id {
         sql.push(" AND run_id = ").bind_text(run_id);
     }

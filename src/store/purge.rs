@@ -25,7 +25,7 @@ pub async fn run_data<D: Database, B: Blobs, S>(
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
         .filter(|(e, _)| !e.event_type.ref_fields().is_empty())
-        .map(|(e, slot)| (slot, e.without_refs()))
+        .map(|(e, slot)| (slot, e.purged()))
         .collect();
     let mut statements: Vec<Statement> = vec![
         Sql::new("UPDATE steps SET input = NULL, output = NULL, error = NULL WHERE run_id = ")

@@ -197,5 +197,6 @@ pub fn snapshot(r: &Row) -> Result<Snapshot, WorldError> {
             }),
             None => None,
         },
+        hook_conflict_slot: r.opt_int("hook_conflict_slot")?,
     })
 }

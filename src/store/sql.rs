@@ -128,8 +128,9 @@ fn push_guard(sql: &mut Sql, guard: &Guard, k: &Keys) {
         }
         Guard::TokenFree => {
             sql.push("NOT EXISTS (SELECT 1 FROM hooks WHERE token = ")
-                .bind_text(k.token.unwrap_or_default())
-                .push(")");
+                .bind_text(k.token.unwrap_or_default());
+            push_hook_live(sql, k.now);
+            sql.push(")");
         }
         Guard::TokenHeldBy { run_id, hook_id } => {
             sql.push("EXISTS (SELECT 1 FROM hooks WHERE token = ")
@@ -207,6 +208,15 @@ fn push_logged(sql: &mut Sql, k: &Keys, types: &str) {
     sql.push(" AND correlation_id = ")
         .bind_text(k.correlation_id);
     sql.push(&format!(" AND event_type {types}))"));
+}
+
+/// ` AND` the `hooks` row is live at `now`: not a hook retained past its run's end whose
+/// `tokenRetentionUntil` has passed (world-contract-v5 §4.9). Every other row is live:
+/// disposal and a run's end delete the rest.
+pub fn push_hook_live(sql: &mut Sql, now: crate::model::Millis) {
+    sql.push(" AND NOT (hooks.token_retention_until IS NOT NULL AND hooks.token_retention_until <= ")
+        .bind_int(now)
+        .push(" AND EXISTS (SELECT 1 FROM runs WHERE runs.run_id = hooks.run_id AND runs.status IN ('completed', 'failed', 'cancelled')))");
 }
 
 fn push_guards(sql: &mut Sql, guards: &[Guard], k: &Keys) {
@@ -552,6 +562,13 @@ fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
             let table = if matches!(w, Write::DeleteRunHooks) { "hooks" } else { "waits" };
             let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE run_id = "));
             sql.bind_text(k.run_id).push(" AND ");
+            if matches!(w, Write::DeleteRunHooks) {
+                // A hook retained past its run's end keeps its row and its token until
+                // its `tokenRetentionUntil` (world-contract-v5 §4.9).
+                sql.push("(token_retention_until IS NULL OR token_retention_until <= ")
+                    .bind_int(k.now)
+                    .push(") AND ");
+            }
             push_condition(&mut sql, when, k);
             sql.finish()
         }
@@ -593,6 +610,15 @@ fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
             push_condition(&mut sql, when, k);
             sql.finish()
         }
+        Write::ReleaseExpiredToken => {
+            let mut sql = Sql::new("DELETE FROM hooks WHERE token = ");
+            sql.bind_text(k.token.unwrap_or_default())
+                .push(" AND NOT (1");
+            push_hook_live(&mut sql, k.now);
+            sql.push(") AND ");
+            push_condition(&mut sql, when, k);
+            sql.finish()
+        }
         Write::InsertWait(w) => insert_select("waits", WAIT_INSERT_COLUMNS, wait_values(w), when, k),
         Write::CompleteWait { now } => update(
             "status = 'completed', completed_at = ?, updated_at = ?",
@@ -623,8 +649,10 @@ pub fn snapshot(k: &Keys) -> Statement {
         .bind_text(k.correlation_id);
     sql.push(") AS hook_token, (SELECT run_id FROM hooks WHERE token = ")
         .bind_text(k.token.unwrap_or_default());
+    push_hook_live(&mut sql, k.now);
     sql.push(") AS holder_run_id, (SELECT hook_id FROM hooks WHERE token = ")
         .bind_text(k.token.unwrap_or_default());
+    push_hook_live(&mut sql, k.now);
     sql.push(") AS holder_hook_id, (SELECT status FROM waits WHERE wait_id = ")
         .bind_text(&k.wait_id());
     sql.push(") AS wait_status, ");
@@ -636,6 +664,13 @@ pub fn snapshot(k: &Keys) -> Statement {
     sql.push(") AS run_purge_on_finish, ");
     push_logged(&mut sql, k, "= 'attr_set'");
     sql.push(" AS attr_set_logged");
+    if k.token.is_some() {
+        sql.push(", (SELECT slot FROM slots WHERE run_id = ")
+            .bind_text(k.run_id)
+            .push(" AND correlation_id = ")
+            .bind_text(k.correlation_id)
+            .push(" AND event_type = 'hook_conflict') AS hook_conflict_slot");
+    }
     if let Some(resume_id) = k.resume_id {
         for (column, alias) in [
             ("slot", "resume_slot"),

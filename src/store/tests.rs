@@ -65,29 +65,33 @@ impl Store for Fixture {
         self.create(RUN, ev("run_started", None, vec![])).unwrap();
     }
 
-    /// The statements another writer's `events.create` would commit, decided on the
-    /// current state (so the injected writer is correct, not hand-written SQL).
     fn competing(&self, run_id: &str, data: Value) -> Vec<Statement> {
-        let now = self.clock.now();
-        let req = EventRequest::parse(&data, Line::V4, now, None).unwrap();
-        let keys = Keys {
-            run_id,
-            correlation_id: req.correlation(),
-            token: token_of(&req),
-            resume_id: None,
-            resume_digest: None,
-            now,
-        };
-        let snap = read_snapshot(&self.db.run(&[sql::snapshot(&keys)]).unwrap()).unwrap();
-        let rival_id = || ids::new_id(ids::EVENT_PREFIX, now, self.entropy.random() + (1 << 70));
-        let ctx = Ctx {
-            now,
-            event_ids: [rival_id(), rival_id()],
-        };
-        match engine::decide(&req, run_id, &snap, &ctx).unwrap() {
-            Decision::Commit(plan) => sql::plan_batch(&plan, &keys, 1, None).statements,
-            Decision::Unchanged(_) => panic!("the rival would write nothing"),
-        }
+        competing(self, Line::V4, run_id, data)
+    }
+}
+
+/// The statements another writer's `events.create` on `line` would commit, decided on the
+/// current state (so the injected writer is correct, not hand-written SQL).
+pub(super) fn competing(f: &Fixture, line: Line, run_id: &str, data: Value) -> Vec<Statement> {
+    let now = f.clock.now();
+    let req = EventRequest::parse(&data, line, now, None).unwrap();
+    let keys = Keys {
+        run_id,
+        correlation_id: req.correlation(),
+        token: token_of(&req),
+        resume_id: None,
+        resume_digest: None,
+        now,
+    };
+    let snap = read_snapshot(&f.db.run(&[sql::snapshot(&keys)]).unwrap()).unwrap();
+    let rival_id = || ids::new_id(ids::EVENT_PREFIX, now, f.entropy.random() + (1 << 70));
+    let ctx = Ctx {
+        now,
+        event_ids: [rival_id(), rival_id()],
+    };
+    match engine::decide(&req, run_id, &snap, &ctx).unwrap() {
+        Decision::Commit(plan) => sql::plan_batch(&plan, &keys, 1, None).statements,
+        Decision::Unchanged(_) => panic!("the rival would write nothing"),
     }
 }
 
@@ -329,7 +333,12 @@ fn terminal_runs_drop_their_hooks_and_waits() {
     .unwrap();
     w.create(RUN, ev("run_failed", None, vec![text("error", "boom")]))
         .unwrap();
-    let hook = futures_executor::block_on(get_hook_by_token(&w.db, "t1", ResolveData::All));
+    let hook = futures_executor::block_on(get_hook_by_token(
+        &w.db,
+        "t1",
+        ResolveData::All,
+        w.clock.now(),
+    ));
     assert_eq!(
         hook.unwrap_err().name,
         crate::model::ErrorName::HookNotFound

@@ -5,6 +5,7 @@
 use super::*;
 use crate::model::value::{date, entry, text};
 use crate::model::{ErrorName, EventType, Payload, StepStatus};
+use crate::ports::Clock;
 use crate::testing::{event as ev, Fixture};
 
 const RUN: &str = "wrun_01KAV9FT000000000000000000";
@@ -273,6 +274,11 @@ fn attributes_validate_dedupe_workflow_writers_and_read_back() {
         .unwrap();
     f.create(set(None, "b", "2", step()), &CreateParams::default())
         .unwrap();
+    // §4.5: a workflow writer without a correlation id claims nothing, like a step's
+    f.create(set(None, "w", "1", workflow()), &CreateParams::default())
+        .unwrap();
+    f.create(set(None, "w", "2", workflow()), &CreateParams::default())
+        .unwrap();
     let reserved = f
         .create(
             set(Some("attr_2"), "$retention", "0", workflow()),
@@ -285,7 +291,8 @@ fn attributes_validate_dedupe_workflow_writers_and_read_back() {
         run.attributes.unwrap().0,
         [
             ("a".to_owned(), "1".to_owned()),
-            ("b".to_owned(), "2".to_owned())
+            ("b".to_owned(), "2".to_owned()),
+            ("w".to_owned(), "2".to_owned())
         ]
     );
     // the failed validation left attr_2 unclaimed
@@ -383,13 +390,24 @@ fn retention_zero_purges_the_runs_user_data_at_its_end() {
         .unwrap()
         .data;
     assert_eq!(events.len(), 4, "events stay listable");
+    // each event keeps the shape of its eventData: its ref fields present and undefined
+    for e in &events {
+        let Some(data) = &e.event_data else { continue };
+        for k in e.event_type.ref_fields() {
+            let field = crate::model::value::get(&data.0, k);
+            assert!(
+                field.is_some_and(crate::model::value::is_undefined),
+                "{:?}.{k}: {field:?}",
+                e.event_type
+            );
+        }
+    }
     assert!(events
         .iter()
-        .all(|e| e.event_type.ref_fields().iter().all(|k| {
-            e.event_data
+        .any(|e| e.event_type == EventType::RunCompleted
+            && e.event_data
                 .as_ref()
-                .is_none_or(|d| crate::model::value::get(&d.0, k).is_none())
-        })));
+                .is_some_and(|d| crate::model::value::get(&d.0, "output").is_some())));
     let info = futures_executor::block_on(crate::stream::info(&f.db, "out")).unwrap();
     assert_eq!((info.count, info.done), (0, true));
 }
@@ -447,4 +465,170 @@ fn a_4x_run_and_a_slot_run_share_one_database() {
         (ErrorName::RunNotSupported, Some(7), Some(3))
     );
     assert_eq!(f.slots().len(), 2);
+}
+
+/// world-contract-v5 §10: a run stamped above 7 is created with slot identity, as the 5.x
+/// reference creates every new run, and every later write that loads it is refused.
+#[test]
+fn a_run_stamped_above_seven_gets_slot_one_and_later_writes_are_refused() {
+    let f = Fixture::new();
+    let Value::Map(mut created) = ev(
+        "run_created",
+        None,
+        vec![
+            text("deploymentId", "d"),
+            text("workflowName", "w"),
+            entry("input", Value::Bytes(vec![1])),
+        ],
+    ) else {
+        unreachable!()
+    };
+    created.push(entry("specVersion", Value::Integer(8.into())));
+    let r = f
+        .create(Value::Map(created), &CreateParams::default())
+        .unwrap();
+    assert_eq!(r.event.unwrap().event_id, slot(1));
+    assert_eq!(r.run.unwrap().spec_version, Some(8));
+    let e = f
+        .create(wait("wait_1"), &CreateParams::default())
+        .unwrap_err();
+    assert_eq!(e.name, ErrorName::RunNotSupported);
+    assert_eq!(f.slots(), [(slot(1), EventType::RunCreated)]);
+}
+
+/// world-contract-v5 §4.9: a retried `hook_created` whose conflict is logged gets that same
+/// conflict event back and appends nothing, also when a rival logged it in between.
+#[test]
+fn a_retried_create_gets_its_logged_conflict_again() {
+    let f = Fixture::new();
+    f.started();
+    let holder = "wrun_01KAV9FT000000000000000001";
+    let on = |run: &str, data: Value| {
+        futures_executor::block_on(create_event(
+            &f.io(),
+            Line::V5,
+            Some(run),
+            &data,
+            &CreateParams::default(),
+        ))
+    };
+    on(
+        holder,
+        ev(
+            "run_created",
+            None,
+            vec![text("deploymentId", "d"), text("workflowName", "w")],
+        ),
+    )
+    .unwrap();
+    let hook = |id: &str| ev("hook_created", Some(id), vec![text("token", "shared")]);
+    on(holder, hook("hook_h")).unwrap();
+    let first = on(RUN, hook("hook_m")).unwrap().event.unwrap();
+    assert_eq!(first.event_type, EventType::HookConflict);
+    let (again, trips) = f.trips(hook("hook_m"), &CreateParams::default());
+    let again = again.unwrap().event.unwrap();
+    assert_eq!(
+        (again.event_id, again.event_type, again.event_data),
+        (first.event_id, first.event_type, first.event_data)
+    );
+    assert!(trips <= 2, "{trips} round trips");
+    // a rival that logs the conflict between this call's decision and its commit
+    *f.db.before_next.borrow_mut() =
+        Some(super::tests::competing(&f, Line::V5, RUN, hook("hook_n")));
+    let raced = f.create(hook("hook_n"), &CreateParams::default()).unwrap();
+    assert_eq!(raced.event.unwrap().event_type, EventType::HookConflict);
+    let conflicts: Vec<_> = f
+        .slots()
+        .into_iter()
+        .filter(|(_, t)| *t == EventType::HookConflict)
+        .collect();
+    assert_eq!(
+        conflicts.len(),
+        2,
+        "one hook_conflict for hook_m, one for hook_n"
+    );
+}
+
+/// world-contract-v5 §4.9: a hook with a `tokenRetentionUntil` outlives its run's end: it
+/// stays readable and keeps its token until then; afterwards it is gone and a new hook
+/// takes the token. `hookRetention: {active: true}` is declared on this rule.
+#[test]
+fn a_retained_hook_keeps_its_token_after_its_run_ends_until_its_retention_ends() {
+    let f = Fixture::new();
+    f.started();
+    let other = "wrun_01KAV9FT000000000000000001";
+    let on = |run: &str, data: Value| {
+        futures_executor::block_on(create_event(
+            &f.io(),
+            Line::V5,
+            Some(run),
+            &data,
+            &CreateParams::default(),
+        ))
+    };
+    on(
+        other,
+        ev(
+            "run_created",
+            None,
+            vec![text("deploymentId", "d"), text("workflowName", "w")],
+        ),
+    )
+    .unwrap();
+    let until = crate::testing::T0 + 60_000;
+    let retained = ev(
+        "hook_created",
+        Some("hook_kept"),
+        vec![
+            text("token", "kept"),
+            entry("tokenRetentionUntil", date(until)),
+        ],
+    );
+    f.create(retained, &CreateParams::default()).unwrap();
+    f.create(
+        ev(
+            "run_completed",
+            None,
+            vec![entry("output", Value::Bytes(vec![]))],
+        ),
+        &CreateParams::default(),
+    )
+    .unwrap();
+    let by_token = || {
+        futures_executor::block_on(get_hook_by_token(
+            &f.db,
+            "kept",
+            ResolveData::All,
+            f.clock.now(),
+        ))
+    };
+    assert_eq!(
+        by_token().unwrap().hook_id,
+        "hook_kept",
+        "readable after its run ended"
+    );
+    let taker = |id: &str| ev("hook_created", Some(id), vec![text("token", "kept")]);
+    let during = on(other, taker("hook_early")).unwrap().event.unwrap();
+    assert_eq!(during.event_type, EventType::HookConflict);
+    f.clock.advance(60_001);
+    assert_eq!(by_token().unwrap_err().name, ErrorName::HookNotFound);
+    let after = on(other, taker("hook_late")).unwrap();
+    assert_eq!(after.event.unwrap().event_type, EventType::HookCreated);
+    assert_eq!(after.hook.unwrap().run_id, other);
+    assert_eq!(by_token().unwrap().hook_id, "hook_late");
+    // a hook without retention goes with its run, as before
+    let plain = ev(
+        "hook_created",
+        Some("hook_plain"),
+        vec![text("token", "plain")],
+    );
+    on(other, plain).unwrap();
+    on(other, ev("run_cancelled", None, vec![])).unwrap();
+    let gone = futures_executor::block_on(get_hook_by_token(
+        &f.db,
+        "plain",
+        ResolveData::All,
+        f.clock.now(),
+    ));
+    assert_eq!(gone.unwrap_err().name, ErrorName::HookNotFound);
 }

@@ -359,7 +359,8 @@ pub async fn chunks_page<D: Database, B: Blobs, S>(
             .collect(),
         cursor: Cursor(has_more.then(|| chunk_cursor(next))),
         has_more,
-        done: read.info.done,
+        // Done is this page's news: the stream is closed and nothing follows the page.
+        done: read.info.done && !has_more,
     })
 }
 

@@ -272,6 +272,32 @@ fn chunk_pages_move_their_cursor_and_report_the_tail() {
     assert_eq!(StreamInfo::from(none).tail_index, -1);
 }
 
+/// world-contract-v5 §2.4: `done` says the stream is closed and this page reached its end;
+/// a page of a closed stream with more after it is not done (world-local reads it so).
+#[test]
+fn a_closed_streams_pages_are_done_only_at_its_end() {
+    let f = Fixture::new();
+    for i in 0..5u8 {
+        f.write("s", &[&[i]]).unwrap();
+    }
+    f.close("s");
+    let page = |limit: i64, cursor: Option<&str>| {
+        let mut options = vec![(Value::Text("limit".into()), Value::Integer(limit.into()))];
+        if let Some(c) = cursor {
+            options.push((Value::Text("cursor".into()), Value::Text(c.into())));
+        }
+        let p = futures_executor::block_on(chunks_page(&f.io(), "s", Some(&Value::Map(options))))
+            .unwrap();
+        (p.data.len(), p.cursor.0, p.has_more, p.done)
+    };
+    assert_eq!(page(2, None), (2, Some("c2".into()), true, false));
+    assert_eq!(page(2, Some("c2")), (2, Some("c4".into()), true, false));
+    assert_eq!(page(2, Some("c4")), (1, None, false, true));
+    // a full page that ends exactly at the end is done, with no cursor
+    assert_eq!(page(5, None), (5, None, false, true));
+    assert_eq!(page(3, Some("c9")), (0, None, false, true));
+}
+
 #[test]
 fn a_purge_leaves_a_closed_empty_stream_and_no_objects() {
     let f = Fixture::new();

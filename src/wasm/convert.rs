@@ -112,6 +112,9 @@ pub fn to_js(v: &Value) -> JsValue {
     if let Some(ms) = value::as_date(v) {
         return Date::new(&JsValue::from_f64(ms as f64)).into();
     }
+    if value::is_undefined(v) {
+        return JsValue::UNDEFINED;
+    }
     match v {
         Value::Null => JsValue::NULL,
         Value::Bool(b) => JsValue::from_bool(*b),

@@ -325,7 +325,8 @@ impl World {
         params: Option<Ts<ReadParamsInput>>,
     ) -> Promise {
         self.spawn(move |b| async move {
-            store::get_hook(&b.db, &text(&hook_id, "hookId")?, resolve(&params)?).await
+            let now = b.io().clock.now();
+            store::get_hook(&b.db, &text(&hook_id, "hookId")?, resolve(&params)?, now).await
         })
     }
 
@@ -336,14 +337,16 @@ impl World {
         params: Option<Ts<ReadParamsInput>>,
     ) -> Promise {
         self.spawn(move |b| async move {
-            store::get_hook_by_token(&b.db, &text(&token, "token")?, resolve(&params)?).await
+            let now = b.io().clock.now();
+            store::get_hook_by_token(&b.db, &text(&token, "token")?, resolve(&params)?, now).await
         })
     }
 
     #[wasm_bindgen(js_name = listHooks, unchecked_return_type = "Promise<Page<Hook>>")]
     pub fn list_hooks(&self, params: Option<Ts<ReadParamsInput>>) -> Promise {
         self.spawn(move |b| async move {
-            store::list_hooks(&b.db, &self::params(&params, 100, SortOrder::Asc)?).await
+            let now = b.io().clock.now();
+            store::list_hooks(&b.db, &self::params(&params, 100, SortOrder::Asc)?, now).await
         })
     }
 

@@ -94,6 +94,17 @@ test('V51 attr_set on a terminal run throws EntityConflictError; on a missing ru
   await assertRunAbsent(v.world, missing);
 });
 
+test('V49 a workflow-writer attr_set without a correlationId applies each time: only a given id is claimed (§4.5)', async () => {
+  const { runId } = await createRunningRun(v.world);
+  for (const value of ['1', '2']) {
+    const res = await setAttributes(v.world, runId, [{ key: 'a', value }], { correlationId: null });
+    assert.equal(res.event.eventType, 'attr_set');
+    assert.equal(res.event.correlationId, undefined);
+    assert.equal(res.run.attributes.a, value);
+  }
+  assert.deepEqual(typesOf(await listAllEvents(v.world, runId)).slice(2), ['attr_set', 'attr_set']);
+});
+
 test('V52 a workflow-writer attr_set that fails validation leaves its correlationId unclaimed; the valid retry succeeds', async () => {
   const { runId } = await createRunningRun(v.world);
   const correlationId = newAttrId();

@@ -13,6 +13,7 @@ import {
   disposeHook,
   expectReject,
   listAllEvents,
+  localDivergence,
   newHookId,
   newToken,
   payload,
@@ -119,6 +120,49 @@ test('V69 hook_received on a terminal run whose hook is retained throws RunExpir
     expectReject(receiveHook(v.world, runId, hookId, token), retained ? 'RunExpiredError' : 'HookNotFoundError'),
   );
 });
+
+test('V69 a retained hook outlives its run: readable and holding its token until tokenRetentionUntil, then gone and its token free (hookRetention)', async () => {
+  assert.equal(hookRetentionDeclared(), true, 'the 5.x World declares capabilities.hookRetention.active');
+  const { runId } = await createRunningRun(v.world);
+  const retainedFor = 2_000;
+  const { hookId, token } = await createHook(v.world, runId, {
+    tokenRetentionUntil: new Date(Date.now() + retainedFor),
+  });
+  await terminateRun(v.world, runId, 'completed');
+  assert.equal((await v.world.hooks.getByToken(token)).hookId, hookId, 'readable by token after its run ended');
+  assert.deepEqual(
+    (await v.world.hooks.list({ runId })).data.map((h) => h.hookId),
+    [hookId],
+  );
+  const other = await createRunningRun(v.world);
+  const early = await createHook(v.world, other.runId, { token });
+  assert.equal(early.res.event.eventType, 'hook_conflict', 'the token is still held');
+  assert.deepEqual(early.res.event.eventData, { token, conflictingRunId: runId });
+  await new Promise((resolve) => setTimeout(resolve, retainedFor + 500));
+  await expectReject(v.world.hooks.get(hookId), 'HookNotFoundError');
+  await expectReject(v.world.hooks.getByToken(token), 'HookNotFoundError');
+  assert.deepEqual((await v.world.hooks.list({ runId })).data, []);
+  const late = await createHook(v.world, other.runId, { token });
+  assert.equal(late.res.event.eventType, 'hook_created', 'the token is free once the retention ended');
+  assert.equal((await v.world.hooks.getByToken(token)).runId, other.runId);
+});
+
+test(
+  'V66 a retried hook_created whose first attempt logged hook_conflict returns that conflict again and appends nothing',
+  localDivergence('§4.9: world-local logs a second hook_conflict for the same hook (docs/conformance-v5.md)'),
+  async () => {
+    const holder = await createRunningRun(v.world);
+    const { token } = await createHook(v.world, holder.runId);
+    const { runId } = await createRunningRun(v.world);
+    const hookId = newHookId();
+    const first = await createHook(v.world, runId, { hookId, token });
+    assert.equal(first.res.event.eventType, 'hook_conflict');
+    const again = await assertNothingAppended(v.world, runId, () => createHook(v.world, runId, { hookId, token }));
+    assert.equal(again.res.event.eventId, first.res.event.eventId, 'the same event');
+    assert.equal(again.res.event.eventType, 'hook_conflict');
+    assertSameData(again.res.event.eventData, { token, conflictingRunId: holder.runId });
+  },
+);
 
 test('V70 hook_received with params.resumeId stores a top-level resumeId, returned by events.list (also with resolveData none)', async () => {
   const { runId } = await createRunningRun(v.world);

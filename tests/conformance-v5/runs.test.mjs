@@ -116,6 +116,17 @@ test('V35 an event created without specVersion is stored with specVersion 7, and
 // ---------------------------------------------------------------------------
 // §4.4 terminal events
 
+test('V106 a run stamped 8 (above what this World serves) is created on slot 1; a later write that loads it throws RunNotSupportedError', async () => {
+  const runId = newRunId();
+  const res = await v.world.events.create(runId, runCreatedEvent({ specVersion: 8 }));
+  assert.equal(res.event.eventId, 'evnt_00000000000000000000000001', 'slot identity, as for every new 5.x run');
+  assert.equal(res.run.specVersion, 8);
+  const err = await assertNothingAppended(v.world, runId, () =>
+    expectReject(v.world.events.create(runId, { eventType: 'run_started', specVersion: 8 }), 'RunNotSupportedError'),
+  );
+  assert.equal(err.runSpecVersion, 8);
+});
+
 test('V36 run_failed {error: bytes with 0x00, errorCode} stores run.error byte-identical and run.errorCode, with no derivation', async () => {
   const { runId } = await createRunningRun(v.world);
   const error = errorBytes('boom');
@@ -375,8 +386,17 @@ test("V44 $retention '0': run_completed purges input/output (expiredAt set), ste
     assertDense(events);
     for (const e of events) {
       const field = REF_FIELDS[e.eventType];
-      if (field) assert.equal(e.eventData?.[field], undefined, `${e.eventType}.eventData.${field} purged`);
+      if (!field || e.eventData === undefined) continue;
+      assert.equal(e.eventData[field], undefined, `${e.eventType}.eventData.${field} purged`);
+      // The eventData keeps its shape: the field is there, undefined (world-local's reads).
+      assert.ok(field in e.eventData, `${e.eventType}.eventData keeps the key ${field}`);
     }
+    const completedEvent = events.find((e) => e.eventType === 'run_completed');
+    assert.deepEqual(
+      Object.keys(completedEvent.eventData ?? {}),
+      ['output'],
+      'run_completed keeps {output: undefined}',
+    );
     assert.equal(events.find((e) => e.eventType === 'step_failed').eventData.stepName !== undefined, true);
   });
   await eventually(async () => {

@@ -77,6 +77,7 @@ test('V99 get(r, n, -3) on 10 closed chunks yields 7, 8, 9; getInfo is {tailInde
   for (const p of pages.slice(0, -1)) {
     assert.equal(p.hasMore, true);
     assert.equal(typeof p.cursor, 'string');
+    assert.equal(p.done, false, 'a page with more after it is not done, though the stream is closed');
   }
   assert.equal(pages.at(-1).hasMore, false);
   assert.equal(pages.at(-1).cursor, null);

@@ -95,6 +95,12 @@ test('worker e2e: event logs and flow invocations match @workflow/world-local 5.
   );
 });
 
+test("worker e2e: the webhook route answers an unknown token with an empty 404, as the runtime's own route does", async () => {
+  const response = await app.fetch('/.well-known/workflow/v1/webhook/no-such-token', { method: 'POST', body: 'x' });
+  assert.equal(response.status, 404);
+  assert.equal(await response.text(), '');
+});
+
 test('wrangler deploy --dry-run of the example: it bundles, with its executors bound as a Durable Object', () => {
   const out = mkdtempSync(path.join(os.tmpdir(), 'wcf-dry-run-'));
   try {

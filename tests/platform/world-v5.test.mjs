@@ -72,7 +72,7 @@ test('V4 construction and createQueueHandler read no binding, draw no randomness
 
 test('V5 V96 capabilities declare only what the World enforces, and there is no invoke', () => {
   const world = createWorld({}, { specVersion: 7 });
-  assert.deepEqual(world.capabilities, { hookResumeDedup: true });
+  assert.deepEqual(world.capabilities, { hookRetention: { active: true }, hookResumeDedup: true });
   assert.equal(world.invoke, undefined);
   for (const optional of ['createBatch']) assert.equal(world.events[optional], undefined, optional);
   for (const optional of ['getMany', 'waitForTerminalStatus', 'cancelMany', 'experimentalSetAttributes'])
