@@ -84,7 +84,8 @@ export type CloudflareWorld = Storage &
 /** The World of `workflow` 5.x (`@workflow/world` 5.0.0-beta.37, spec version 7). */
 export type CloudflareWorldV5 = WorldV5 & {
   readonly specVersion: 7;
-  readonly capabilities: { readonly hookResumeDedup: true };
+  readonly capabilities: { readonly hookRetention: { readonly active: true }; readonly hookResumeDedup: true };
+  readonly runs: Required<Pick<WorldV5['runs'], 'getMany' | 'waitForTerminalStatus' | 'cancelMany'>>;
   readonly streamFlushIntervalMs: 0;
   start(): Promise<void>;
 };

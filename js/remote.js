@@ -48,7 +48,7 @@ export function createWorld(options = {}) {
     { specVersion },
   );
 
-  async function once(body) {
+  async function once(body, waitMs = 0, signal = undefined) {
     if (!url)
       throw worldError('The remote World needs WORKFLOW_CLOUDFLARE_URL (or `url`)', {
         status: 400,
@@ -68,7 +68,9 @@ export function createWorld(options = {}) {
           [SIGNATURE_HEADER]: wasm.signRemote(secret, 'POST', new URL(url).pathname, body),
         },
         body,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: signal
+          ? AbortSignal.any([AbortSignal.timeout(timeoutMs + waitMs), signal])
+          : AbortSignal.timeout(timeoutMs + waitMs),
       });
     } catch (cause) {
       throw transportFailure(`The Worker at ${url} is unreachable: ${cause?.message ?? cause}`, { cause });
@@ -87,14 +89,19 @@ export function createWorld(options = {}) {
     return decode(text).value;
   }
 
-  /** One World call; `repeatable` ones are retried when the transport failed. */
-  async function call(name, args, repeatable) {
+  /**
+   * One World call; `repeatable` ones are retried when the transport failed. `waitMs`: how
+   * long the Worker may hold the call by design (a long poll), beyond the usual timeout;
+   * `signal` ends it early.
+   */
+  async function call(name, args, repeatable, { waitMs = 0, signal } = {}) {
     const body = encode({ specVersion, call: name, args });
     for (let attempt = 0; ; attempt++) {
       try {
-        return await once(body);
+        return await once(body, waitMs, signal);
       } catch (error) {
-        if (!repeatable || !transportFailures.has(error) || attempt >= RETRY_WAITS_MS.length) throw error;
+        if (signal?.aborted || !repeatable || !transportFailures.has(error) || attempt >= RETRY_WAITS_MS.length)
+          throw error;
         await sleep(RETRY_WAITS_MS[attempt]);
       }
     }
@@ -112,6 +119,26 @@ export function createWorld(options = {}) {
     checkStream: (...args) => local.checkStream(...args),
     createEvent: (runId, data, params) => call('createEvent', [runId, data, wasm.createParamsForWire(params)], false),
     getRun: read('getRun'),
+    getRuns: read('getRuns'),
+    // A signal cannot cross HTTP: aborting it ends the call here, and the run's latest
+    // state is read instead, as the Worker's own wait would answer.
+    waitForTerminalStatus: async (runId, params) => {
+      const signal = params?.signal;
+      const latest = () => call('getRun', [runId, { resolveData: params?.resolveData }], true);
+      if (signal?.aborted) return latest();
+      try {
+        return await call(
+          'waitForTerminalStatus',
+          [runId, { resolveData: params?.resolveData, timeoutMs: params?.timeoutMs }],
+          true,
+          { waitMs: Number(params?.timeoutMs) || 0, signal },
+        );
+      } catch (error) {
+        if (signal?.aborted) return latest();
+        throw error;
+      }
+    },
+    cancelRuns: write('cancelRuns'),
     listRuns: read('listRuns'),
     getStep: read('getStep'),
     listSteps: read('listSteps'),

@@ -10,6 +10,9 @@ import { CONTENT_TYPE, decode, encode, rebuildError, SIGNATURE_HEADER, WORLD_ERR
 export const REMOTE_CALLS = Object.freeze([
   'createEvent',
   'getRun',
+  'getRuns',
+  'waitForTerminalStatus',
+  'cancelRuns',
   'listRuns',
   'getStep',
   'listSteps',

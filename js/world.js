@@ -68,6 +68,13 @@ export function worldOver(core) {
   // types (a completed run has `completedAt`, …); the engine guarantees them at run time
   // and tests/types/world.check.ts checks each generated type against the contract's.
   if (core.specVersion === 7) {
+    // The optional run members of the 5.x World (world-contract-v5 §9).
+    const runs = {
+      ...storage.runs,
+      getMany: (ids, params) => core.getRuns(ids, params),
+      waitForTerminalStatus: (runId, params) => core.waitForTerminalStatus(runId, params),
+      cancelMany: (request) => core.cancelRuns(request),
+    };
     return /** @type {import('./index.js').CloudflareWorldV5} */ (
       /** @type {unknown} */ ({
         specVersion: 7,
@@ -79,6 +86,7 @@ export function worldOver(core) {
         ...createQueue(core),
         streams: createStreams(core),
         ...storage,
+        runs,
       })
     );
   }

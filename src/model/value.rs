@@ -91,6 +91,15 @@ pub fn integer(value: &Value) -> Option<i64> {
     }
 }
 
+/// Any number, as a float.
+pub fn number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Integer(i) => Some(i128::from(*i) as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
 /// A short name of the value's kind, for error messages.
 pub fn kind(value: &Value) -> &'static str {
     match value {

@@ -3,6 +3,7 @@
 mod purge;
 pub mod retention;
 pub mod rows;
+pub mod runs;
 pub mod sql;
 
 use crate::engine::{self, Ctx, Decision, Era, EventRequest, Kind, Plan, Reply, Resume, Snapshot};

@@ -204,6 +204,24 @@ impl Blobs for R2 {
     }
 }
 
+/// Waits with the platform's `setTimeout` (a timer is I/O to workerd, so `Date.now()`
+/// has moved on when it fires).
+pub struct PlatformTimer;
+
+impl crate::store::runs::Timer for PlatformTimer {
+    fn sleep(&self, ms: Millis) -> impl std::future::Future<Output = ()> {
+        let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+            // Should the timer be refused, the wait ends at once: the caller reads again.
+            if super::externs::set_timeout(&resolve, ms as f64).is_err() {
+                let _ = resolve.call0(&JsValue::UNDEFINED);
+            }
+        });
+        async move {
+            let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+        }
+    }
+}
+
 pub struct SystemClock;
 
 impl Clock for SystemClock {

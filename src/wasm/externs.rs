@@ -48,4 +48,8 @@ extern "C" {
 
     #[wasm_bindgen(method, catch, js_name = arrayBuffer)]
     pub fn array_buffer(this: &R2ObjectBody) -> Result<Promise, JsValue>;
+
+    /// The global `setTimeout` of workerd and Node.
+    #[wasm_bindgen(js_name = setTimeout, catch)]
+    pub fn set_timeout(handler: &js_sys::Function, ms: f64) -> Result<JsValue, JsValue>;
 }

@@ -5,6 +5,7 @@
 
 use super::convert::{from_js, to_value};
 use super::delivery::Delivery;
+use super::adapters::{PlatformTimer, SystemClock};
 use super::env::{Bindings, Env, BINDING_NAMES};
 use crate::engine::request::{CreateEventParamsInput, EventInput};
 use crate::model::params::{
@@ -269,6 +270,95 @@ impl World {
     pub fn list_runs(&self, params: Option<Ts<ReadParamsInput>>) -> Promise {
         self.spawn(move |b| async move {
             store::list_runs(&b.db, &self::params(&params, 20, SortOrder::Desc)?).await
+        })
+    }
+
+    /// `runs.getMany(ids, params)`: the runs in the order of `ids`, `null` for a missing one.
+    #[wasm_bindgen(js_name = getRuns, unchecked_return_type = "Promise<(Run | null)[]>")]
+    pub fn get_runs(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "readonly string[]")] ids: JsValue,
+        params: Option<Ts<ReadParamsInput>>,
+    ) -> Promise {
+        let env = self.env.clone();
+        future_to_promise(async move {
+            let b = env.bindings()?;
+            let ids = store::runs::parse_ids(value(&ids, "ids")?.as_ref(), "runs.getMany: `ids`")?;
+            let runs = store::runs::get_many(&b.db, &ids, resolve(&params)?).await?;
+            let out = Array::new();
+            for run in &runs {
+                out.push(&match run {
+                    Some(run) => to_value(run)?,
+                    None => JsValue::NULL,
+                });
+            }
+            Ok(out.into())
+        })
+    }
+
+    /// `runs.waitForTerminalStatus(id, {resolveData, timeoutMs, signal})`: the run once it
+    /// is terminal, or its latest state when `timeoutMs` passed or `signal` aborted.
+    #[wasm_bindgen(js_name = waitForTerminalStatus, unchecked_return_type = "Promise<Run>")]
+    pub fn wait_for_terminal_status(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string", js_name = runId)] run_id: JsValue,
+        #[wasm_bindgen(
+            unchecked_param_type = "{ resolveData?: 'all' | 'none', timeoutMs?: number, signal?: AbortSignal }"
+        )]
+        params: JsValue,
+    ) -> Promise {
+        let env = self.env.clone();
+        future_to_promise(async move {
+            let b = env.bindings()?;
+            let run_id = text(&run_id, "runId")?;
+            let signal = if params.is_object() {
+                Reflect::get(&params, &"signal".into()).unwrap_or(JsValue::UNDEFINED)
+            } else {
+                JsValue::UNDEFINED
+            };
+            let aborted = || {
+                signal.is_object()
+                    && Reflect::get(&signal, &"aborted".into())
+                        .ok()
+                        .and_then(|a| a.as_bool())
+                        .unwrap_or(false)
+            };
+            // Only the fields read here: the signal is no JSON value.
+            let read = Object::new();
+            for key in ["resolveData", "timeoutMs"] {
+                if params.is_object() {
+                    let v = Reflect::get(&params, &key.into()).unwrap_or(JsValue::UNDEFINED);
+                    let _ = Reflect::set(&read, &key.into(), &v);
+                }
+            }
+            let read = value(&read.into(), "params")?;
+            let timeout = store::runs::parse_timeout(read.as_ref())?;
+            let resolve = ReadParams::parse(read.as_ref(), 1, SortOrder::Asc)?.resolve_data;
+            let run = store::runs::wait_for_terminal(
+                &b.db,
+                &PlatformTimer,
+                &SystemClock,
+                &run_id,
+                resolve,
+                timeout,
+                aborted,
+            )
+            .await?;
+            Ok(to_value(&run)?)
+        })
+    }
+
+    /// `runs.cancelMany({runIds, cancelReason})`: each run's outcome, in order, and a summary.
+    #[wasm_bindgen(js_name = cancelRuns, unchecked_return_type = "Promise<CancelMany>")]
+    pub fn cancel_runs(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ runIds: string[], cancelReason?: string }")]
+        request: JsValue,
+    ) -> Promise {
+        self.spawn(move |b| async move {
+            let (ids, reason) =
+                store::runs::parse_cancel_request(value(&request, "request")?.as_ref())?;
+            store::runs::cancel_many(&b.io(), &ids, reason.as_deref()).await
         })
     }
 

@@ -328,3 +328,102 @@ test('round trips (spec 7): the table', only, () => {
   console.table(rows);
   assert.equal(measured.size, 23, `measured ${measured.size}: ${[...measured.keys()].join(', ')}`);
 });
+
+// The optional members of world-contract-v5 §9: D1 round trips per call.
+const members = new Map();
+
+async function measureCall(label, budget, setup, act) {
+  const ctx = await setup();
+  const counts = v.h.counts.d1;
+  const [trips, rows] = [counts.trips, counts.rowsWritten];
+  await act(ctx);
+  const count = counts.trips - trips;
+  members.set(label, { count, rows: counts.rowsWritten - rows, budget });
+  assert.ok(count <= budget, `${label}: ${count} round trips, want at most ${budget}`);
+  return count;
+}
+
+const runsOf = async (n, status) => {
+  const ids = [];
+  for (let i = 0; i < n; i++) {
+    const { runId } = await createRunningRun(world());
+    if (status) await world().events.create(runId, { eventType: 'run_cancelled' });
+    ids.push(runId);
+  }
+  return ids;
+};
+
+test('round trips (spec 7): runs.getMany of 3 and of 200 ids', only, async () => {
+  assert.equal(
+    await measureCall(
+      'runs.getMany (3 ids)',
+      1,
+      () => runsOf(3),
+      (ids) => world().runs.getMany(ids),
+    ),
+    1,
+  );
+  const many = Array.from({ length: 200 }, () => newRunId());
+  assert.equal(
+    await measureCall(
+      'runs.getMany (200 ids)',
+      1,
+      () => many,
+      (ids) => world().runs.getMany(ids),
+    ),
+    1,
+  );
+});
+
+test('round trips (spec 7): runs.waitForTerminalStatus, ended and waited on for 1 s', only, async () => {
+  assert.equal(
+    await measureCall(
+      'runs.waitForTerminalStatus (ended run)',
+      1,
+      () => runsOf(1, 'cancelled'),
+      ([runId]) => world().runs.waitForTerminalStatus(runId, { timeoutMs: 10_000 }),
+    ),
+    1,
+  );
+  // Polls at 0, 100, 300, 700 and 1,000 ms (src/store/runs.rs poll_delay).
+  await measureCall(
+    'runs.waitForTerminalStatus (running, timeoutMs 1000)',
+    5,
+    () => runsOf(1),
+    ([runId]) => world().runs.waitForTerminalStatus(runId, { timeoutMs: 1_000 }),
+  );
+});
+
+test('round trips (spec 7): runs.cancelMany of 3 live runs and of 3 ended ones', only, async () => {
+  assert.equal(
+    await measureCall(
+      'runs.cancelMany (3 live runs)',
+      4,
+      () => runsOf(3),
+      (runIds) => world().runs.cancelMany({ runIds }),
+    ),
+    4,
+  );
+  assert.equal(
+    await measureCall(
+      'runs.cancelMany (3 ended runs)',
+      1,
+      () => runsOf(3, 'cancelled'),
+      (runIds) => world().runs.cancelMany({ runIds }),
+    ),
+    1,
+  );
+});
+
+test("round trips (spec 7): the optional members' table", only, () => {
+  console.log('\nD1 round trips and rows written per call of the optional members (world-contract-v5 §9)');
+  console.table(
+    [...members.entries()].map(([call, { count, rows, budget }]) => ({
+      call,
+      'round trips': count,
+      'rows written': rows,
+      budget: `<= ${budget}`,
+    })),
+  );
+  assert.ok(members.size >= 6, `measured ${members.size}`);
+});

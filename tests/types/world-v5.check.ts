@@ -33,3 +33,11 @@ export type EventFits = Fits<z.infer<typeof BaseEventSchema>, Generated.Event>;
 export type PageFits = Fits<PaginatedResponse<Generated.Run>, Generated.Page<Generated.Run>>;
 export type ChunksFit = Fits<StreamChunksResponse, Generated.StreamChunksPage>;
 export type InfoFits = Fits<StreamInfoResponse, Generated.StreamInfo>;
+
+// The optional members this World implements are there, with the contract's signatures.
+const world = declared(env, { specVersion: 7 });
+export const getMany: NonNullable<World['runs']['getMany']> = world.runs.getMany;
+export const waitForTerminalStatus: NonNullable<World['runs']['waitForTerminalStatus']> =
+  world.runs.waitForTerminalStatus;
+export const cancelMany: NonNullable<World['runs']['cancelMany']> = world.runs.cancelMany;
+export type CancelManyFits = Fits<Awaited<ReturnType<NonNullable<World['runs']['cancelMany']>>>, Generated.CancelMany>;

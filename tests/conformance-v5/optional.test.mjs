@@ -1,0 +1,132 @@
+// Conformance (spec 7): the optional members of world-contract-v5 §9 that this World
+// implements: runs.getMany, runs.waitForTerminalStatus, runs.cancelMany. Their D1 round
+// trips are counted in round-trips.test.mjs.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  createRun,
+  createRunningRun,
+  expectReject,
+  listAllEvents,
+  newRunId,
+  terminateRun,
+  typesOf,
+  useWorldV5,
+  WORLD_KIND,
+} from '../support/world-v5.mjs';
+
+const v = useWorldV5();
+/** world-local 5.0.0-beta.46 has no runs.cancelMany: core cancels one by one there. */
+const hasCancelMany = WORLD_KIND === 'local' ? { skip: 'world-local has no runs.cancelMany' } : {};
+
+test('§9 runs.getMany answers in the order asked, null for a missing id, each as runs.get answers', async () => {
+  const a = await createRunningRun(v.world);
+  const b = await createRun(v.world);
+  await terminateRun(v.world, b.runId, 'completed');
+  const missing = newRunId();
+  const runs = await v.world.runs.getMany([b.runId, missing, a.runId, b.runId], { resolveData: 'none' });
+  assert.equal(runs.length, 4);
+  assert.equal(runs[1], null);
+  assert.deepEqual(runs[0], await v.world.runs.get(b.runId, { resolveData: 'none' }));
+  assert.deepEqual(runs[2], await v.world.runs.get(a.runId, { resolveData: 'none' }));
+  assert.deepEqual(runs[3], runs[0]);
+  assert.deepEqual(await v.world.runs.getMany([]), []);
+});
+
+test('§9 runs.waitForTerminalStatus resolves as soon as the run ends, with the ended run', async () => {
+  const { runId } = await createRunningRun(v.world);
+  const began = Date.now();
+  setTimeout(() => terminateRun(v.world, runId, 'completed'), 600);
+  const run = await v.world.runs.waitForTerminalStatus(runId, { timeoutMs: 20_000, resolveData: 'none' });
+  const waited = Date.now() - began;
+  assert.equal(run.status, 'completed');
+  assert.ok(waited >= 500 && waited < 3_000, `resolved ${waited} ms after the wait began (the run ended at 600)`);
+});
+
+test('§9 runs.waitForTerminalStatus returns the latest state at its timeout, at once for an ended run, and throws for a missing one', async () => {
+  const { runId } = await createRunningRun(v.world);
+  let began = Date.now();
+  const running = await v.world.runs.waitForTerminalStatus(runId, { timeoutMs: 800 });
+  const waited = Date.now() - began;
+  assert.equal(running.status, 'running');
+  assert.ok(waited >= 700 && waited < 3_000, `waited ${waited} ms for an 800 ms timeout`);
+  await terminateRun(v.world, runId, 'failed');
+  began = Date.now();
+  assert.equal((await v.world.runs.waitForTerminalStatus(runId, { timeoutMs: 20_000 })).status, 'failed');
+  assert.ok(Date.now() - began < 1_000, 'an ended run is answered at once');
+  const controller = new AbortController();
+  controller.abort();
+  const other = await createRunningRun(v.world);
+  began = Date.now();
+  const aborted = await v.world.runs.waitForTerminalStatus(other.runId, {
+    timeoutMs: 20_000,
+    signal: controller.signal,
+  });
+  assert.equal(aborted.status, 'running');
+  assert.ok(Date.now() - began < 1_000, 'an aborted wait returns at once');
+  const later = new AbortController();
+  setTimeout(() => later.abort(), 300);
+  began = Date.now();
+  const cut = await v.world.runs.waitForTerminalStatus(other.runId, { timeoutMs: 20_000, signal: later.signal });
+  assert.equal(cut.status, 'running');
+  assert.ok(Date.now() - began < 2_000, `a wait aborted after 300 ms ends soon after: ${Date.now() - began} ms`);
+  await expectReject(v.world.runs.waitForTerminalStatus(newRunId(), { timeoutMs: 500 }), 'WorkflowRunNotFoundError');
+});
+
+test(
+  '§9 runs.cancelMany cancels what can be, reports the rest in order, and counts each outcome',
+  hasCancelMany,
+  async () => {
+    const running = await createRunningRun(v.world);
+    const pending = await createRun(v.world);
+    const cancelled = await createRunningRun(v.world);
+    await terminateRun(v.world, cancelled.runId, 'cancelled');
+    const completed = await createRunningRun(v.world);
+    await terminateRun(v.world, completed.runId, 'completed');
+    const missing = newRunId();
+    const runIds = [running.runId, cancelled.runId, missing, completed.runId, pending.runId];
+    const res = await v.world.runs.cancelMany({ runIds, cancelReason: 'bulk' });
+    assert.deepEqual(res.results, [
+      { runId: running.runId, outcome: 'cancelled' },
+      { runId: cancelled.runId, outcome: 'already_cancelled' },
+      { runId: missing, outcome: 'not_found' },
+      { runId: completed.runId, outcome: 'not_cancellable', status: 'completed' },
+      { runId: pending.runId, outcome: 'cancelled' },
+    ]);
+    assert.deepEqual(res.summary, {
+      requested: 5,
+      cancelled: 2,
+      alreadyCancelled: 1,
+      notCancellable: 1,
+      notFound: 1,
+      failed: 0,
+    });
+    for (const { runId } of [running, pending]) {
+      assert.equal((await v.world.runs.get(runId)).status, 'cancelled');
+      const last = (await listAllEvents(v.world, runId)).at(-1);
+      assert.equal(last.eventType, 'run_cancelled');
+      assert.equal(last.eventData?.cancelReason, 'bulk');
+    }
+    assert.equal(typesOf(await listAllEvents(v.world, cancelled.runId)).filter((t) => t === 'run_cancelled').length, 1);
+  },
+);
+
+test(
+  '§9 runs.cancelMany refuses an empty, oversized or repeating request by name and cancels nothing',
+  hasCancelMany,
+  async () => {
+    const { runId } = await createRunningRun(v.world);
+    for (const [request, says] of [
+      [{ runIds: [] }, 'allowed: 1 to 500'],
+      [{ runIds: Array.from({ length: 501 }, () => newRunId()) }, 'allowed: 1 to 500'],
+      [{ runIds: [runId, runId] }, 'duplicates'],
+      [{ runIds: [runId], cancelReason: 'x'.repeat(513) }, 'at most 512'],
+      [{ runIds: 'not an array' }, 'must be an array'],
+    ]) {
+      const err = await expectReject(v.world.runs.cancelMany(request), 'WorkflowWorldError');
+      assert.equal(err.status, 400);
+      assert.match(err.message, new RegExp(says));
+    }
+    assert.equal((await v.world.runs.get(runId)).status, 'running');
+  },
+);
