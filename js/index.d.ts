@@ -86,6 +86,7 @@ export type CloudflareWorldV5 = WorldV5 & {
   readonly specVersion: 7;
   readonly capabilities: { readonly hookRetention: { readonly active: true }; readonly hookResumeDedup: true };
   readonly runs: Required<Pick<WorldV5['runs'], 'getMany' | 'waitForTerminalStatus' | 'cancelMany'>>;
+  readonly queueBatch: NonNullable<WorldV5['queueBatch']>;
   readonly streamFlushIntervalMs: 0;
   start(): Promise<void>;
 };

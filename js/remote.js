@@ -151,6 +151,13 @@ export function createWorld(options = {}) {
     deploymentId: read('deploymentId'),
     // A send with an idempotency key is one message however often it is repeated.
     queue: (queueName, payload, opts) => call('queue', [queueName, payload, opts], opts?.idempotencyKey !== undefined),
+    // Repeatable when every message has an idempotency key, as for queue().
+    queueBatch: (queueName, messages) =>
+      call(
+        'queueBatch',
+        [queueName, messages],
+        Array.from(messages ?? []).every((m) => m?.opts?.idempotencyKey !== undefined),
+      ),
     recover: write('recover'),
     streamWrite: write('streamWrite'),
     streamClose: write('streamClose'),

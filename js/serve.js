@@ -24,6 +24,7 @@ export const REMOTE_CALLS = Object.freeze([
   'encryptionKey',
   'deploymentId',
   'queue',
+  'queueBatch',
   'recover',
   'streamWrite',
   'streamClose',

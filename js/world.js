@@ -87,6 +87,7 @@ export function worldOver(core) {
         streams: createStreams(core),
         ...storage,
         runs,
+        queueBatch: (queueName, messages) => core.queueBatch(queueName, messages),
       })
     );
   }

@@ -47,6 +47,21 @@ pub trait Sender {
         body: &Value,
         delay_seconds: i64,
     ) -> impl Future<Output = Result<(), String>>;
+
+    /// Several messages `(body, delay_seconds)` in one call, all or none; queues that can
+    /// (Queues' `sendBatch`) override this.
+    fn send_batch(
+        &self,
+        kind: QueueKind,
+        messages: &[(Value, i64)],
+    ) -> impl Future<Output = Result<(), String>> {
+        async move {
+            for (body, delay) in messages {
+                self.send(kind, body, *delay).await?;
+            }
+            Ok(())
+        }
+    }
 }
 
 pub trait Clock {

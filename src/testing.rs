@@ -171,6 +171,8 @@ impl Entropy for Counter {
 pub struct MemoryQueue {
     pub sent: RefCell<Vec<(QueueKind, Value, i64)>>,
     pub fail: Cell<bool>,
+    /// `send_batch` calls, each all or none.
+    pub batches: Cell<usize>,
 }
 
 impl Sender for MemoryQueue {
@@ -181,6 +183,20 @@ impl Sender for MemoryQueue {
         self.sent
             .borrow_mut()
             .push((kind, body.clone(), delay_seconds));
+        Ok(())
+    }
+
+    async fn send_batch(&self, kind: QueueKind, messages: &[(Value, i64)]) -> Result<(), String> {
+        if self.fail.get() {
+            return Err("injected: the queue refused the batch".into());
+        }
+        self.batches.set(self.batches.get() + 1);
+        let mut sent = self.sent.borrow_mut();
+        sent.extend(
+            messages
+                .iter()
+                .map(|(body, delay)| (kind, body.clone(), *delay)),
+        );
         Ok(())
     }
 }

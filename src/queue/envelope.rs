@@ -116,6 +116,25 @@ fn bad(what: String) -> WorldError {
 }
 
 impl Envelope {
+    /// About how many bytes the message takes on the queue (an inline payload travels as
+    /// base64), to fill a `sendBatch` without passing its size limit.
+    pub fn approximate_size(&self) -> usize {
+        let body = match &self.body {
+            Body::Inline(bytes) => bytes.len().div_ceil(3) * 4,
+            Body::Stored(key) => key.len(),
+        };
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 8)
+            .sum();
+        body + headers
+            + self.queue_name.len()
+            + self.idempotency_key.as_ref().map_or(0, String::len)
+            + self.deployment_id.as_ref().map_or(0, String::len)
+            + 256
+    }
+
     pub fn to_value(&self) -> Value {
         let mut m = vec![
             entry("wcf", Value::Integer(ENVELOPE_VERSION.into())),

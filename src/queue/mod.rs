@@ -15,6 +15,7 @@ use crate::model::params::{describe, CreateParams, ReadParams, ResolveData, Sort
 use crate::model::value::{self, entry, text, Value};
 use crate::model::{ids, Line, Millis, WorldError};
 use crate::ports::{batch, unavailable, Blobs, Database, Io, Sender};
+use crate::sql::Statement;
 use crate::store;
 use delivery::Admission;
 pub use envelope::{Body, Envelope, QueueKind};
@@ -117,16 +118,8 @@ impl SendOptions {
     }
 }
 
-/// `queue(queueName, payload, opts)`: the message id, new or (same idempotency key
-/// still claimed) the existing one.
-pub async fn send<D: Database, B: Blobs, S: Sender>(
-    io: &Io<'_, D, B, S>,
-    line: Line,
-    queue_name: &str,
-    payload: &Value,
-    opts: &SendOptions,
-) -> Result<String, WorldError> {
-    let kind = envelope::queue_kind(queue_name)?;
+/// The text fields of a message must leave room for its payload in one Queues message.
+fn check_fields(queue_name: &str, opts: &SendOptions) -> Result<(), WorldError> {
     let fields = queue_name.len()
         + opts.idempotency_key.as_ref().map_or(0, String::len)
         + opts.deployment_id.as_ref().map_or(0, String::len)
@@ -149,12 +142,80 @@ pub async fn send<D: Database, B: Blobs, S: Sender>(
             )
         });
     }
+    Ok(())
+}
+
+/// The idempotency claim of a keyed send: its statements, and when it expires.
+fn claim_statements(opts: &SendOptions, message_id: &str, now: Millis) -> Option<Vec<Statement>> {
+    let key = opts.idempotency_key.as_ref()?;
+    let expires_at = now + opts.delay_seconds.max(0) * 1000 + CLAIM_GRACE_MS;
+    Some(sql::claim(key, message_id, now, expires_at))
+}
+
+/// The envelope of a new message, its payload inline or (large) put in R2 first.
+async fn envelope_of<D: Database, B: Blobs, S>(
+    io: &Io<'_, D, B, S>,
+    line: Line,
+    queue_name: &str,
+    payload: &Value,
+    opts: &SendOptions,
+    message_id: &str,
+    due_at: Option<Millis>,
+) -> Result<Envelope, WorldError> {
+    let cbor = value::to_cbor(payload);
+    let body = if cbor.len() > INLINE_PAYLOAD_LIMIT {
+        let key = format!("queue/{message_id}");
+        io.blobs
+            .put(&key, cbor)
+            .await
+            .map_err(|e| unavailable("R2 put of a large queue payload", e))?;
+        Body::Stored(key)
+    } else {
+        Body::Inline(cbor)
+    };
+    Ok(Envelope {
+        queue_name: queue_name.to_owned(),
+        send_id: ids::new_id("", io.clock.now(), io.entropy.random()),
+        message_id: message_id.to_owned(),
+        attempt: 1,
+        idempotency_key: opts.idempotency_key.clone(),
+        headers: opts.headers.clone(),
+        deployment_id: opts.deployment_id.clone(),
+        due_at,
+        line,
+        run_id: delivery::payload_run_id(payload),
+        body,
+    })
+}
+
+/// Undoes what a send that failed had prepared: its claim and its R2 object.
+async fn abandon<D: Database, B: Blobs, S>(
+    io: &Io<'_, D, B, S>,
+    opts: &SendOptions,
+    envelope: &Envelope,
+) {
+    release(io, opts, &envelope.message_id).await;
+    if let Body::Stored(key) = &envelope.body {
+        let _ = io.blobs.delete(key).await;
+    }
+}
+
+/// `queue(queueName, payload, opts)`: the message id, new or (same idempotency key
+/// still claimed) the existing one.
+pub async fn send<D: Database, B: Blobs, S: Sender>(
+    io: &Io<'_, D, B, S>,
+    line: Line,
+    queue_name: &str,
+    payload: &Value,
+    opts: &SendOptions,
+) -> Result<String, WorldError> {
+    let kind = envelope::queue_kind(queue_name)?;
+    check_fields(queue_name, opts)?;
     let now = io.clock.now();
     let message_id = ids::new_id(MESSAGE_PREFIX, now, io.entropy.random());
     let (delay, due_at) = envelope::plan_delay(now, opts.delay_seconds, io.max_delay_seconds);
-    if let Some(key) = &opts.idempotency_key {
-        let expires_at = now + opts.delay_seconds.max(0) * 1000 + CLAIM_GRACE_MS;
-        let results = match batch(io.db, sql::claim(key, &message_id, now, expires_at)).await {
+    if let Some(claim) = claim_statements(opts, &message_id, now) {
+        let results = match batch(io.db, claim).await {
             Ok(results) => results,
             Err(e) => {
                 // The claim may have committed with its reply lost: free it, or the retry
@@ -167,38 +228,146 @@ pub async fn send<D: Database, B: Blobs, S: Sender>(
             return Ok(holder);
         }
     }
-    let cbor = value::to_cbor(payload);
-    let body = if cbor.len() > INLINE_PAYLOAD_LIMIT {
-        let key = format!("queue/{message_id}");
-        if let Err(e) = io.blobs.put(&key, cbor).await {
+    let envelope = match envelope_of(io, line, queue_name, payload, opts, &message_id, due_at).await
+    {
+        Ok(envelope) => envelope,
+        Err(e) => {
             release(io, opts, &message_id).await;
-            return Err(unavailable("R2 put of a large queue payload", e));
+            return Err(e);
         }
-        Body::Stored(key)
-    } else {
-        Body::Inline(cbor)
-    };
-    let envelope = Envelope {
-        queue_name: queue_name.to_owned(),
-        send_id: ids::new_id("", now, io.entropy.random()),
-        message_id: message_id.clone(),
-        attempt: 1,
-        idempotency_key: opts.idempotency_key.clone(),
-        headers: opts.headers.clone(),
-        deployment_id: opts.deployment_id.clone(),
-        due_at,
-        line,
-        run_id: delivery::payload_run_id(payload),
-        body,
     };
     if let Err(e) = io.sender.send(kind, &envelope.to_value(), delay).await {
-        release(io, opts, &message_id).await;
-        if let Body::Stored(key) = &envelope.body {
-            let _ = io.blobs.delete(key).await;
-        }
+        abandon(io, opts, &envelope).await;
         return Err(unavailable("Queue send", e));
     }
     Ok(message_id)
+}
+
+/// `queueBatch`'s messages as sent: `[{message, opts?}]`.
+pub fn parse_batch(v: Option<&Value>) -> Result<Vec<(Value, SendOptions)>, WorldError> {
+    let invalid = |m: String| WorldError::invalid("INVALID_QUEUE_BATCH", m);
+    let Some(Value::Array(items)) = v else {
+        return Err(invalid(format!(
+            "queueBatch: `messages` must be an array of {{message, opts?}}, got {}",
+            v.map_or("undefined".into(), describe)
+        )));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            if !matches!(item, Value::Map(_)) {
+                return Err(invalid(format!(
+                    "queueBatch: `messages[{i}]` must be {{message, opts?}}, got {}",
+                    describe(item)
+                )));
+            }
+            let message = value::get(item, "message").cloned().unwrap_or(Value::Null);
+            let opts = SendOptions::parse(value::get(item, "opts"))?;
+            Ok((message, opts))
+        })
+        .collect()
+}
+
+/// The most messages one `queueBatch` sends in one Queues `sendBatch` (the Queues limit
+/// is 100 messages and 256 KB; an inline payload may take 96 KB, so few large ones fit).
+const SEND_BATCH_MESSAGES: usize = 100;
+const SEND_BATCH_BYTES: usize = 200 * 1024;
+
+/// `queueBatch(queueName, [{message, opts}])`: each message as `queue()` would send it,
+/// in order, one result each, a failure of one never failing the others. Every claim in
+/// one D1 round trip, the messages in as few Queues `sendBatch` calls as the limits allow.
+pub async fn send_batch<D: Database, B: Blobs, S: Sender>(
+    io: &Io<'_, D, B, S>,
+    line: Line,
+    queue_name: &str,
+    messages: &[(Value, SendOptions)],
+) -> Result<Vec<Result<String, WorldError>>, WorldError> {
+    let kind = envelope::queue_kind(queue_name)?;
+    let now = io.clock.now();
+    let mut results: Vec<Result<String, WorldError>> = Vec::with_capacity(messages.len());
+    let mut claims = Vec::new();
+    let mut claimed_at = Vec::new();
+    for (i, (_, opts)) in messages.iter().enumerate() {
+        let message_id = ids::new_id(MESSAGE_PREFIX, now, io.entropy.random());
+        if let Err(e) = check_fields(queue_name, opts) {
+            results.push(Err(e));
+            continue;
+        }
+        if let Some(statements) = claim_statements(opts, &message_id, now) {
+            claimed_at.push((i, claims.len()));
+            claims.extend(statements);
+        }
+        results.push(Ok(message_id));
+    }
+    // Keyed messages whose key another message holds are answered with that message.
+    let mut duplicate = vec![false; messages.len()];
+    if !claims.is_empty() {
+        match batch(io.db, claims).await {
+            Ok(claim_results) => {
+                for (i, at) in &claimed_at {
+                    let holder = crate::sql::first_row(&claim_results, at + 1)
+                        .and_then(|row| row.opt_text("message_id").ok().flatten());
+                    if let (Some(holder), Ok(ours)) = (holder, &results[*i]) {
+                        if &holder != ours {
+                            duplicate[*i] = true;
+                            results[*i] = Ok(holder);
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                for (i, _) in &claimed_at {
+                    if let Ok(ours) = &results[*i] {
+                        release(io, &messages[*i].1, ours).await;
+                    }
+                    results[*i] = Err(e.clone());
+                }
+            }
+        }
+    }
+    let mut pending: Vec<(usize, Envelope, i64)> = Vec::new();
+    for (i, (payload, opts)) in messages.iter().enumerate() {
+        let Ok(message_id) = &results[i] else {
+            continue;
+        };
+        if duplicate[i] {
+            continue;
+        }
+        let (delay, due_at) = envelope::plan_delay(now, opts.delay_seconds, io.max_delay_seconds);
+        match envelope_of(io, line, queue_name, payload, opts, message_id, due_at).await {
+            Ok(envelope) => pending.push((i, envelope, delay)),
+            Err(e) => {
+                release(io, opts, message_id).await;
+                results[i] = Err(e);
+            }
+        }
+    }
+    let mut chunk: Vec<(usize, Envelope, i64)> = Vec::new();
+    let mut bytes = 0;
+    let mut pending = pending.into_iter().peekable();
+    while let Some(item) = pending.next() {
+        bytes += item.1.approximate_size();
+        chunk.push(item);
+        let full = chunk.len() >= SEND_BATCH_MESSAGES
+            || pending
+                .peek()
+                .is_none_or(|next| bytes + next.1.approximate_size() > SEND_BATCH_BYTES);
+        if !full {
+            continue;
+        }
+        let sent: Vec<(Value, i64)> = chunk.iter().map(|(_, e, d)| (e.to_value(), *d)).collect();
+        if let Err(e) = io.sender.send_batch(kind, &sent).await {
+            let failure = unavailable("Queue sendBatch", e);
+            for (i, envelope, _) in &chunk {
+                abandon(io, &messages[*i].1, envelope).await;
+                results[*i] = Err(failure.clone());
+            }
+        }
+        chunk.clear();
+        bytes = 0;
+    }
+    Ok(results)
 }
 
 /// Frees the key of a message that was never sent, so a retry of `queue()` can send.

@@ -478,3 +478,95 @@ fn options_are_checked() {
     .unwrap();
     assert_eq!(ok.delay_seconds, 2);
 }
+
+/// world-contract-v5 §9 `queueBatch`: each message as `queue()` sends it, in order, the
+/// claims in one D1 round trip and the messages in one Queues `sendBatch`.
+#[test]
+fn a_batch_claims_in_one_round_trip_sends_in_one_call_and_answers_each_message() {
+    let f = Fixture::new();
+    let earlier = f.send("__wkf_workflow_w", payload(), keyed("k-held"));
+    f.queue.take();
+    let oversized = SendOptions {
+        deployment_id: Some("d".repeat(MAX_ENVELOPE_FIELDS_BYTES + 1)),
+        ..SendOptions::default()
+    };
+    let messages = vec![
+        (payload(), keyed("k-new")),
+        (payload(), keyed("k-held")),
+        (payload(), oversized),
+        (payload(), SendOptions::default()),
+    ];
+    f.db.round_trips.set(0);
+    let results =
+        futures_executor::block_on(send_batch(&f.io(), Line::V5, "__wkf_workflow_w", &messages))
+            .unwrap();
+    assert_eq!(f.db.round_trips.get(), 1, "every claim in one round trip");
+    assert_eq!(f.queue.batches.get(), 1, "one sendBatch");
+    assert_eq!(results.len(), 4);
+    assert!(results[0].as_ref().unwrap().starts_with("msg_"));
+    assert_eq!(
+        results[1].as_ref().unwrap(),
+        &earlier,
+        "the key's holder answers"
+    );
+    assert_eq!(results[2].as_ref().unwrap_err().status, Some(413));
+    assert!(results[3].as_ref().unwrap().starts_with("msg_"));
+    let sent: Vec<String> = f
+        .queue
+        .take()
+        .iter()
+        .map(|(_, body, _)| Envelope::parse(body).unwrap().message_id)
+        .collect();
+    assert_eq!(
+        sent,
+        [results[0].clone().unwrap(), results[3].clone().unwrap()]
+    );
+}
+
+#[test]
+fn a_refused_batch_fails_each_message_retryably_and_frees_its_keys() {
+    let f = Fixture::new();
+    f.queue.fail.set(true);
+    let messages = vec![
+        (payload(), keyed("k1")),
+        (payload(), SendOptions::default()),
+    ];
+    let results =
+        futures_executor::block_on(send_batch(&f.io(), Line::V5, "__wkf_workflow_w", &messages))
+            .unwrap();
+    for r in &results {
+        let e = r.as_ref().unwrap_err();
+        assert!(e.status.is_some_and(|s| s >= 500), "{e:?}");
+    }
+    f.queue.fail.set(false);
+    // the key is free again: a retry sends a new message
+    let again =
+        futures_executor::block_on(send_batch(&f.io(), Line::V5, "__wkf_workflow_w", &messages))
+            .unwrap();
+    assert!(again.iter().all(Result::is_ok));
+    assert_eq!(f.queue.take().len(), 2);
+    let bad = futures_executor::block_on(send_batch(&f.io(), Line::V5, "nope", &messages));
+    assert_eq!(bad.unwrap_err().status, Some(400));
+}
+
+#[test]
+fn batch_entries_are_read_with_named_errors() {
+    let ok = Value::Array(vec![Value::Map(vec![
+        entry("message", payload()),
+        entry("opts", Value::Map(vec![text("idempotencyKey", "k")])),
+    ])]);
+    let parsed = parse_batch(Some(&ok)).unwrap();
+    assert_eq!(parsed[0].1.idempotency_key.as_deref(), Some("k"));
+    let e = parse_batch(Some(&Value::Text("x".into()))).unwrap_err();
+    assert!(
+        e.message.contains("`messages` must be an array"),
+        "{}",
+        e.message
+    );
+    let e = parse_batch(Some(&Value::Array(vec![Value::Integer(1.into())]))).unwrap_err();
+    assert!(
+        e.message.contains("`messages[0]` must be {message, opts?}"),
+        "{}",
+        e.message
+    );
+}

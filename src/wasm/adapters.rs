@@ -124,24 +124,42 @@ pub struct Queues {
     pub step: Option<Queue>,
 }
 
-impl Sender for Queues {
-    async fn send(&self, kind: QueueKind, body: &Value, delay_seconds: i64) -> Result<(), String> {
+impl Queues {
+    fn of(&self, kind: QueueKind) -> Result<&Queue, String> {
         let (queue, name) = match kind {
             QueueKind::Workflow => (&self.workflow, super::env::WORKFLOW_QUEUE),
             QueueKind::Step => (&self.step, super::env::STEP_QUEUE),
         };
-        let queue = queue
+        queue
             .as_ref()
-            .ok_or_else(|| format!("the {name} binding is missing from env"))?;
-        let options = Object::new();
-        if delay_seconds > 0 {
-            set(
-                &options,
-                "delaySeconds",
-                &JsValue::from_f64(delay_seconds as f64),
-            );
+            .ok_or_else(|| format!("the {name} binding is missing from env"))
+    }
+}
+
+/// A send's options, or a batch entry's `{body?, delaySeconds?}`.
+fn with_delay(o: Object, delay_seconds: i64) -> Object {
+    if delay_seconds > 0 {
+        set(&o, "delaySeconds", &JsValue::from_f64(delay_seconds as f64));
+    }
+    o
+}
+
+impl Sender for Queues {
+    async fn send(&self, kind: QueueKind, body: &Value, delay_seconds: i64) -> Result<(), String> {
+        let options = with_delay(Object::new(), delay_seconds);
+        settle(self.of(kind)?.send(&to_js(body), &options))
+            .await
+            .map(|_| ())
+    }
+
+    async fn send_batch(&self, kind: QueueKind, messages: &[(Value, i64)]) -> Result<(), String> {
+        let batch = Array::new();
+        for (body, delay_seconds) in messages {
+            let entry = Object::new();
+            set(&entry, "body", &to_js(body));
+            batch.push(&with_delay(entry, *delay_seconds));
         }
-        settle(queue.send(&to_js(body), &options)).await.map(|_| ())
+        settle(self.of(kind)?.send_batch(batch)).await.map(|_| ())
     }
 }
 

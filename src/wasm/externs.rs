@@ -29,6 +29,10 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     pub fn send(this: &Queue, body: &JsValue, options: &JsValue) -> Result<Promise, JsValue>;
 
+    /// `messages`: `[{body, delaySeconds?}]`, sent all or none.
+    #[wasm_bindgen(method, catch, js_name = sendBatch)]
+    pub fn send_batch(this: &Queue, messages: Array) -> Result<Promise, JsValue>;
+
     /// An R2 bucket binding (`env.STREAM_BUCKET`).
     #[derive(Clone)]
     pub type R2Bucket;

@@ -3,9 +3,9 @@
 //! result; the rules are in the flows. Methods return promises built here because
 //! wasm-bindgen cannot export an `async fn(&self)` (its future must be `'static`).
 
+use super::adapters::{PlatformTimer, SystemClock};
 use super::convert::{from_js, to_value};
 use super::delivery::Delivery;
-use super::adapters::{PlatformTimer, SystemClock};
 use super::env::{Bindings, Env, BINDING_NAMES};
 use crate::engine::request::{CreateEventParamsInput, EventInput};
 use crate::model::params::{
@@ -111,6 +111,26 @@ fn chunk_bytes(v: &JsValue, i: usize) -> Result<Vec<u8>, WorldError> {
 #[serde(rename_all = "camelCase")]
 pub struct QueueSent {
     pub message_id: String,
+}
+
+/// One message of `queueBatch`: its id, or why it was not sent (`messageId: null`).
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueBatchResult {
+    #[tsify(type = "string | null")]
+    #[serde(serialize_with = "null_if_none")]
+    pub message_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retryable: Option<bool>,
+}
+
+fn null_if_none<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(id) => s.serialize_str(id),
+        None => serde_wasm_bindgen::preserve::serialize(&JsValue::NULL, s),
+    }
 }
 
 /// A run that `start()` could not re-enqueue, and why.
@@ -457,6 +477,40 @@ impl World {
             let opts = SendOptions::parse(value(&opts, "opts")?.as_ref())?;
             let message_id = queue::send(&b.io(), line, &name, &payload, &opts).await?;
             Ok(QueueSent { message_id })
+        })
+    }
+
+    /// `queueBatch(queueName, [{message, opts}])`: one result per message, in order:
+    /// `{messageId}`, or `{messageId: null, error, retryable}` for one that was not sent.
+    #[wasm_bindgen(js_name = queueBatch, unchecked_return_type = "Promise<QueueBatchResult[]>")]
+    pub fn queue_batch(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string", js_name = queueName)] queue_name: JsValue,
+        #[wasm_bindgen(
+            unchecked_param_type = "readonly { message: unknown, opts?: QueueOptionsInput }[]"
+        )]
+        messages: JsValue,
+    ) -> Promise {
+        let line = self.line;
+        self.spawn(move |b| async move {
+            let name = text(&queue_name, "queueName")?;
+            let messages = queue::parse_batch(value(&messages, "messages")?.as_ref())?;
+            let sent = queue::send_batch(&b.io(), line, &name, &messages).await?;
+            Ok(sent
+                .into_iter()
+                .map(|r| match r {
+                    Ok(message_id) => QueueBatchResult {
+                        message_id: Some(message_id),
+                        error: None,
+                        retryable: None,
+                    },
+                    Err(e) => QueueBatchResult {
+                        message_id: None,
+                        retryable: Some(e.status.is_none_or(|s| s >= 500)),
+                        error: Some(format!("{}: {}", e.name.as_str(), e.message)),
+                    },
+                })
+                .collect::<Vec<_>>())
         })
     }
 

@@ -415,6 +415,32 @@ test('round trips (spec 7): runs.cancelMany of 3 live runs and of 3 ended ones',
   );
 });
 
+test('round trips (spec 7): queueBatch of 3 keyed messages and of 3 unkeyed ones', only, async () => {
+  const messages = (keyed) =>
+    Array.from({ length: 3 }, (_, i) => ({
+      message: { runId: newRunId(), i },
+      ...(keyed ? { opts: { idempotencyKey: `rt-${newRunId()}` } } : {}),
+    }));
+  assert.equal(
+    await measureCall(
+      'queueBatch (3 keyed messages)',
+      1,
+      () => messages(true),
+      (m) => world().queueBatch('__wkf_workflow_rt', m),
+    ),
+    1,
+  );
+  assert.equal(
+    await measureCall(
+      'queueBatch (3 unkeyed messages)',
+      0,
+      () => messages(false),
+      (m) => world().queueBatch('__wkf_workflow_rt', m),
+    ),
+    0,
+  );
+});
+
 test("round trips (spec 7): the optional members' table", only, () => {
   console.log('\nD1 round trips and rows written per call of the optional members (world-contract-v5 §9)');
   console.table(

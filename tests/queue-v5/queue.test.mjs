@@ -55,6 +55,32 @@ describe('delivery to the 5.x handler', () => {
     assert.deepEqual([row.queueName, row.messageId, row.attempt], [`${WF}w`, messageId, 1]);
   });
 
+  test('§9 queueBatch sends its messages in one sendBatch, answers each in order, and a held key answers its message', async () => {
+    const tag = newTag('batch');
+    const key = `${tag}-key`;
+    const held = await world.queue(`${WF}w`, { runId: newRunId(), tag, n: 0 }, { idempotencyKey: key });
+    const batchesBefore = workflowSpy.sent.length;
+    const results = await world.queueBatch(`${WF}w`, [
+      { message: { runId: newRunId(), tag, n: 1 } },
+      { message: { runId: newRunId(), tag, n: 2 }, opts: { idempotencyKey: key } },
+      { message: { runId: newRunId(), tag, n: 3 }, opts: { idempotencyKey: `${tag}-other`, delaySeconds: 1 } },
+      { message: { runId: newRunId(), tag, n: 4 }, opts: { deploymentId: 'd'.repeat(30_000) } },
+    ]);
+    assert.equal(results.length, 4);
+    assert.match(results[0].messageId, MESSAGE_ID_RE);
+    assert.equal(results[1].messageId, held.messageId, 'the key is held by the earlier message');
+    assert.match(results[2].messageId, MESSAGE_ID_RE);
+    assert.equal(results[3].messageId, null);
+    assert.equal(results[3].retryable, false);
+    assert.match(results[3].error, /QUEUE_MESSAGE_TOO_LARGE|the limit is/);
+    assert.equal(workflowSpy.sent.length - batchesBefore, 2, 'two messages sent');
+    const rows = await v5Deliveries(tag, 3, { timeout: 20_000 });
+    const byId = new Map(rows.map((r) => [r.messageId, r]));
+    for (const id of [held.messageId, results[0].messageId, results[2].messageId]) assert.ok(byId.has(id), id);
+    await sleep(1_500);
+    assert.equal((await deliveries(db, tag)).length, 3, 'each delivered once');
+  });
+
   test('V107 a message reaches the line of the run it targets, whichever line sent it', async () => {
     const old = newRunId();
     await h.world.events.create(old, {

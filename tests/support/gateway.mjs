@@ -50,6 +50,10 @@ export async function serveBindings(env, request) {
         if (!QUEUES.has(call.binding)) return json({ error: `no queue ${call.binding}` }, 400);
         await env[call.binding].send(call.body, call.options);
         return json({ value: null });
+      case 'queue/sendBatch':
+        if (!QUEUES.has(call.binding)) return json({ error: `no queue ${call.binding}` }, 400);
+        await env[call.binding].sendBatch(call.messages);
+        return json({ value: null });
       default:
         return json({ error: `unknown gateway call ${pathname}` }, 404);
     }
@@ -94,6 +98,7 @@ export function gatewayEnv(env, post, token) {
   };
   const queue = (binding) => ({
     send: (body, options) => call('queue/send', { binding, body, options }).then(() => undefined),
+    sendBatch: (messages) => call('queue/sendBatch', { binding, messages }).then(() => undefined),
   });
   return { ...env, DB, WORKFLOW_QUEUE: queue('WORKFLOW_QUEUE'), STEP_QUEUE: queue('STEP_QUEUE') };
 }

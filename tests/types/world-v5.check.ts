@@ -41,3 +41,4 @@ export const waitForTerminalStatus: NonNullable<World['runs']['waitForTerminalSt
   world.runs.waitForTerminalStatus;
 export const cancelMany: NonNullable<World['runs']['cancelMany']> = world.runs.cancelMany;
 export type CancelManyFits = Fits<Awaited<ReturnType<NonNullable<World['runs']['cancelMany']>>>, Generated.CancelMany>;
+export const queueBatch: NonNullable<World['queueBatch']> = world.queueBatch;
