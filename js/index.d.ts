@@ -87,6 +87,7 @@ export type CloudflareWorldV5 = WorldV5 & {
   readonly capabilities: { readonly hookRetention: { readonly active: true }; readonly hookResumeDedup: true };
   readonly runs: Required<Pick<WorldV5['runs'], 'getMany' | 'waitForTerminalStatus' | 'cancelMany'>>;
   readonly queueBatch: NonNullable<WorldV5['queueBatch']>;
+  readonly events: Required<Pick<WorldV5['events'], 'createBatch'>>;
   readonly streamFlushIntervalMs: 0;
   start(): Promise<void>;
 };

@@ -118,6 +118,17 @@ export function createWorld(options = {}) {
     refuseDelivery: (...args) => local.refuseDelivery(...args),
     checkStream: (...args) => local.checkStream(...args),
     createEvent: (runId, data, params) => call('createEvent', [runId, data, wasm.createParamsForWire(params)], false),
+    createEventBatch: (runId, events, params) =>
+      call(
+        'createEventBatch',
+        // Only the events cross: the World stamps its own time on each.
+        [
+          runId,
+          Array.isArray(events) ? events.map((item) => ({ event: item?.event })) : events,
+          wasm.createParamsForWire(params),
+        ],
+        false,
+      ),
     getRun: read('getRun'),
     getRuns: read('getRuns'),
     // A signal cannot cross HTTP: aborting it ends the call here, and the run's latest

@@ -9,6 +9,7 @@ import { CONTENT_TYPE, decode, encode, rebuildError, SIGNATURE_HEADER, WORLD_ERR
 /** The `World` methods a remote caller may call (src/wasm/world.rs). */
 export const REMOTE_CALLS = Object.freeze([
   'createEvent',
+  'createEventBatch',
   'getRun',
   'getRuns',
   'waitForTerminalStatus',

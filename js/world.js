@@ -87,6 +87,10 @@ export function worldOver(core) {
         streams: createStreams(core),
         ...storage,
         runs,
+        events: {
+          ...storage.events,
+          createBatch: (runId, events, params) => core.createEventBatch(runId, events, params),
+        },
         queueBatch: (queueName, messages) => core.queueBatch(queueName, messages),
       })
     );

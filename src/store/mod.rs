@@ -1,5 +1,6 @@
 //! D1: runs engine plans as single atomic batches, and serves the reads (contract §4).
 
+pub mod batch;
 mod purge;
 pub mod retention;
 pub mod rows;

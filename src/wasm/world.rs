@@ -275,6 +275,50 @@ impl World {
         })
     }
 
+    /// `events.createBatch(runId, [{event}], params)` of a slot run: `{results}`, one per
+    /// event, in order: `{status: 200, event, run?, step?, wait?}` or `{status, error,
+    /// message}` (world-contract-v5 §9).
+    #[wasm_bindgen(
+        js_name = createEventBatch,
+        unchecked_return_type = "Promise<{ results: ({ status: 200 } & EventResult | { status: number, error: string, message: string })[] }>"
+    )]
+    pub fn create_event_batch(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string", js_name = runId)] run_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "readonly { event: EventInput }[]")] events: JsValue,
+        params: Option<Ts<CreateEventParamsInput>>,
+    ) -> Promise {
+        let env = self.env.clone();
+        future_to_promise(async move {
+            let b = env.bindings()?;
+            let run_id = text(&run_id, "runId")?;
+            let events = store::batch::parse_events(value(&events, "events")?.as_ref())?;
+            let params = create_params(&params)?;
+            let results = Array::new();
+            for result in store::batch::create_batch(&b.io(), &run_id, &events, &params).await? {
+                let item = match result {
+                    Ok(r) => {
+                        let item = to_value(&r)?;
+                        Reflect::set(&item, &"status".into(), &JsValue::from_f64(200.0))?;
+                        item
+                    }
+                    Err(e) => {
+                        let item = Object::new();
+                        let status = store::batch::status_of(&e);
+                        Reflect::set(&item, &"status".into(), &JsValue::from_f64(status.into()))?;
+                        Reflect::set(&item, &"error".into(), &e.name.as_str().into())?;
+                        Reflect::set(&item, &"message".into(), &e.message.into())?;
+                        item.into()
+                    }
+                };
+                results.push(&item);
+            }
+            let out = Object::new();
+            Reflect::set(&out, &"results".into(), &results)?;
+            Ok(out.into())
+        })
+    }
+
     #[wasm_bindgen(js_name = getRun, unchecked_return_type = "Promise<Run>")]
     pub fn get_run(
         &self,

@@ -9,6 +9,11 @@ import {
   expectReject,
   listAllEvents,
   newRunId,
+  newStepId,
+  newWaitId,
+  payload,
+  STEP_NAME,
+  slotOf,
   terminateRun,
   typesOf,
   useWorldV5,
@@ -18,6 +23,15 @@ import {
 const v = useWorldV5();
 /** world-local 5.0.0-beta.46 has no runs.cancelMany: core cancels one by one there. */
 const hasCancelMany = WORLD_KIND === 'local' ? { skip: 'world-local has no runs.cancelMany' } : {};
+/** Nor events.createBatch: core writes a fan-out event by event there. */
+const hasCreateBatch = WORLD_KIND === 'local' ? { skip: 'world-local has no events.createBatch' } : {};
+
+const stepCreated = (stepId) => ({
+  event: { eventType: 'step_created', correlationId: stepId, eventData: { stepName: STEP_NAME, input: payload('in') } },
+});
+const waitCreated = (waitId) => ({
+  event: { eventType: 'wait_created', correlationId: waitId, eventData: { resumeAt: new Date(Date.now() + 60_000) } },
+});
 
 test('§9 runs.getMany answers in the order asked, null for a missing id, each as runs.get answers', async () => {
   const a = await createRunningRun(v.world);
@@ -128,5 +142,97 @@ test(
       assert.match(err.message, new RegExp(says));
     }
     assert.equal((await v.world.runs.get(runId)).status, 'running');
+  },
+);
+
+test(
+  '§9 events.createBatch lands a fan-out at consecutive slots in request order, each with its entity; a step_created + step_started pair is born running',
+  hasCreateBatch,
+  async () => {
+    const { runId } = await createRunningRun(v.world);
+    const [a, b] = [newStepId(), newStepId()];
+    const waitId = newWaitId();
+    const { results } = await v.world.events.createBatch(runId, [
+      stepCreated(a),
+      waitCreated(waitId),
+      stepCreated(b),
+      { event: { eventType: 'step_started', correlationId: b }, computeInstanceId: 'ci_1' },
+    ]);
+    assert.deepEqual(
+      results.map((r) => [r.status, r.event.eventType, r.event.correlationId]),
+      [
+        [200, 'step_created', a],
+        [200, 'wait_created', waitId],
+        [200, 'step_created', b],
+        [200, 'step_started', b],
+      ],
+    );
+    const slots = results.map((r) => slotOf(r.event.eventId));
+    assert.deepEqual(slots, [3, 4, 5, 6], 'consecutive, after run_created and run_started');
+    assert.equal(results[0].step.status, 'pending');
+    assert.equal(results[1].wait.status, 'waiting');
+    assert.equal(results[3].step.status, 'running');
+    assert.equal((await v.world.steps.get(runId, b)).attempt, 1);
+    const log = await listAllEvents(v.world, runId);
+    assert.deepEqual(
+      log.slice(2).map((e) => e.eventId),
+      results.map((r) => r.event.eventId),
+    );
+  },
+);
+
+test(
+  '§9 events.createBatch answers each event as its own create would: a repeat is 409 per event and appends nothing; survivors still land',
+  hasCreateBatch,
+  async () => {
+    const { runId } = await createRunningRun(v.world);
+    const [a, b] = [newStepId(), newStepId()];
+    const batch = [stepCreated(a), stepCreated(b), { event: { eventType: 'step_started', correlationId: b } }];
+    await v.world.events.createBatch(runId, batch);
+    const before = (await listAllEvents(v.world, runId)).map((e) => e.eventId);
+    const again = await v.world.events.createBatch(runId, batch);
+    assert.deepEqual(
+      again.results.map((r) => r.status),
+      [409, 409, 409],
+    );
+    for (const r of again.results) assert.equal(typeof r.message, 'string');
+    assert.deepEqual(
+      (await listAllEvents(v.world, runId)).map((e) => e.eventId),
+      before,
+    );
+    const fresh = newStepId();
+    const mixed = await v.world.events.createBatch(runId, [stepCreated(a), stepCreated(fresh)]);
+    assert.deepEqual(
+      mixed.results.map((r) => r.status),
+      [409, 200],
+    );
+    assert.equal(slotOf(mixed.results[1].event.eventId), before.length + 1);
+  },
+);
+
+test(
+  '§9 events.createBatch refuses by name, whole and storing nothing, a batch no single write could be',
+  hasCreateBatch,
+  async () => {
+    const { runId } = await createRunningRun(v.world);
+    const before = (await listAllEvents(v.world, runId)).length;
+    const stepId = newStepId();
+    for (const [events, says] of [
+      [[stepCreated(newStepId()), { event: { eventType: 'run_cancelled' } }], 'run_cancelled'],
+      [
+        [
+          stepCreated(stepId),
+          { event: { eventType: 'step_completed', correlationId: stepId, eventData: { result: payload('r') } } },
+        ],
+        'again',
+      ],
+      [[{ event: { eventType: 'hook_created', correlationId: 'hook_x', eventData: { token: 't' } } }], 'hook_created'],
+      ['not an array', 'must be an array'],
+    ]) {
+      const err = await expectReject(v.world.events.createBatch(runId, events), 'WorkflowWorldError');
+      assert.equal(err.status, 400);
+      assert.match(err.message, new RegExp(says));
+    }
+    assert.equal((await listAllEvents(v.world, runId)).length, before);
   },
 );

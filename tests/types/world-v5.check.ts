@@ -42,3 +42,4 @@ export const waitForTerminalStatus: NonNullable<World['runs']['waitForTerminalSt
 export const cancelMany: NonNullable<World['runs']['cancelMany']> = world.runs.cancelMany;
 export type CancelManyFits = Fits<Awaited<ReturnType<NonNullable<World['runs']['cancelMany']>>>, Generated.CancelMany>;
 export const queueBatch: NonNullable<World['queueBatch']> = world.queueBatch;
+export const createBatch: NonNullable<World['events']['createBatch']> = world.events.createBatch;
