@@ -202,7 +202,7 @@ describe('delivery to the 5.x handler', () => {
 
   test('V96 the 5.x World has no invoke and declares only what it enforces', () => {
     assert.equal(world.invoke, undefined);
-    assert.deepEqual(world.capabilities, { hookResumeDedup: true });
+    assert.deepEqual(world.capabilities, { hookRetention: { active: true }, hookResumeDedup: true });
   });
 });
 
