@@ -361,14 +361,30 @@ impl Event {
 }
 
 impl Event {
-    /// The event as a `$retention: '0'` purge leaves it (world-contract-v5 §4.4): its
-    /// `eventData` keeps its shape, every ref field of its type present and `undefined`.
+    /// The event as a `$retention: '0'` purge leaves it (world-contract-v5 §4.4): its ref
+    /// fields gone, its `eventData` kept, even empty.
     pub fn purged(mut self) -> Event {
         let fields = self.event_type.ref_fields();
         if let Some(Payload(Value::Map(entries))) = &mut self.event_data {
             entries.retain(|(k, _)| !matches!(k, Value::Text(t) if fields.contains(&t.as_str())));
+        }
+        self
+    }
+
+    /// The event as a 5.x log read returns it: every ref field of its type is a key of its
+    /// `eventData`, `undefined` when the event has none (a purged one, or one created
+    /// without it), as the 5.x reference reads its log. Writes answer with the event as sent.
+    pub fn with_ref_keys(mut self) -> Event {
+        let fields = self.event_type.ref_fields();
+        let slots = self.spec_version >= super::SPEC_VERSION_FIRST_SLOTS;
+        if let (true, Some(Payload(Value::Map(entries)))) = (slots, &mut self.event_data) {
             for field in fields {
-                entries.push((Value::Text((*field).to_owned()), super::value::undefined()));
+                let present = entries
+                    .iter()
+                    .any(|(k, _)| matches!(k, Value::Text(t) if t == field));
+                if !present {
+                    entries.push((Value::Text((*field).to_owned()), super::value::undefined()));
+                }
             }
         }
         self

@@ -96,11 +96,20 @@ fn page_events(
     Ok((events, has_more))
 }
 
+/// Events read from a log (a list, a preload, a report, `events.get`).
 fn resolved(events: Vec<(Event, i64)>, resolve: ResolveData) -> Vec<Event> {
     events
         .into_iter()
-        .map(|(e, _)| resolve_event(e, resolve))
+        .map(|(e, _)| as_read(e, resolve))
         .collect()
+}
+
+/// An event as a log read returns it.
+fn as_read(e: Event, resolve: ResolveData) -> Event {
+    match resolve {
+        ResolveData::All => e.with_ref_keys(),
+        ResolveData::None => e.without_refs(),
+    }
 }
 
 fn resolve_event(e: Event, resolve: ResolveData) -> Event {
@@ -647,7 +656,7 @@ pub async fn get_event<D: Database>(
         }
     }
     let (event, _) = rows::event(row)?;
-    Ok(resolve_event(event, resolve))
+    Ok(as_read(event, resolve))
 }
 
 /// `events.list` (by run) and `events.listByCorrelationId` (across runs unless a run is
@@ -685,7 +694,7 @@ pub async fn list_events<D: Database>(db: &D, p: &ReadParams) -> Result<Page<Eve
         data: page
             .data
             .into_iter()
-            .map(|(e, _)| resolve_event(e, p.resolve_data))
+            .map(|(e, _)| as_read(e, p.resolve_data))
             .collect(),
         cursor: page.cursor,
         has_more: page.has_more,
