@@ -10,7 +10,7 @@ pub mod sql;
 
 use crate::model::params::{page_limit, MAX_PAGE_SIZE};
 use crate::model::value::{self, Value};
-use crate::model::{ids, Bytes, Cursor, WorldError};
+use crate::model::{ids, Bytes, Cursor, Line, WorldError};
 use crate::ports::{batch, query, unavailable, Blobs, Database, Io};
 use serde::Serialize;
 use sql::SegmentBody;
@@ -341,6 +341,7 @@ pub fn chunk_page_bounds(options: Option<&Value>) -> Result<(i64, i64), WorldErr
 
 pub async fn chunks_page<D: Database, B: Blobs, S>(
     io: &Io<'_, D, B, S>,
+    line: Line,
     name: &str,
     options: Option<&Value>,
 ) -> Result<StreamChunksPage, WorldError> {
@@ -359,8 +360,12 @@ pub async fn chunks_page<D: Database, B: Blobs, S>(
             .collect(),
         cursor: Cursor(has_more.then(|| chunk_cursor(next))),
         has_more,
-        // Done is this page's news: the stream is closed and nothing follows the page.
-        done: read.info.done && !has_more,
+        // 4.x: the stream is closed (contract §8.143, on every page); 5.x: it is closed
+        // and nothing follows this page (world-local 5's `getChunks`).
+        done: match line {
+            Line::V4 => read.info.done,
+            Line::V5 => read.info.done && !has_more,
+        },
     })
 }
 

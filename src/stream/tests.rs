@@ -234,7 +234,7 @@ fn chunk_pages_move_their_cursor_and_report_the_tail() {
         f.write("s", &[&[i]]).unwrap();
     }
     let page = |options: Option<Value>| {
-        futures_executor::block_on(chunks_page(&f.io(), "s", options.as_ref())).unwrap()
+        futures_executor::block_on(chunks_page(&f.io(), Line::V4, "s", options.as_ref())).unwrap()
     };
     let limit = |n: i64| {
         Some(Value::Map(vec![(
@@ -258,7 +258,8 @@ fn chunk_pages_move_their_cursor_and_report_the_tail() {
     let last = page(Some(with_cursor));
     assert_eq!(last.data.iter().map(|c| c.index).collect::<Vec<_>>(), [4]);
     assert_eq!((last.cursor.0, last.has_more), (None, false));
-    let e = futures_executor::block_on(chunks_page(&f.io(), "s", limit(0).as_ref())).unwrap_err();
+    let e = futures_executor::block_on(chunks_page(&f.io(), Line::V4, "s", limit(0).as_ref()))
+        .unwrap_err();
     assert!(e.message.contains("Invalid `limit`: 0"), "{}", e.message);
     let now = futures_executor::block_on(info(&f.db, "s")).unwrap();
     assert_eq!(
@@ -272,10 +273,11 @@ fn chunk_pages_move_their_cursor_and_report_the_tail() {
     assert_eq!(StreamInfo::from(none).tail_index, -1);
 }
 
-/// world-contract-v5 §2.4: `done` says the stream is closed and this page reached its end;
-/// a page of a closed stream with more after it is not done (world-local reads it so).
+/// world-contract-v5 §2.4: on the 5.x line `done` says the stream is closed and this page
+/// reached its end, so a page with more after it is not done (world-local 5 reads it so);
+/// on the 4.x line every page of a closed stream is done (contract §8.143).
 #[test]
-fn a_closed_streams_pages_are_done_only_at_its_end() {
+fn a_closed_streams_pages_are_done_only_at_its_end_on_the_5x_line() {
     let f = Fixture::new();
     for i in 0..5u8 {
         f.write("s", &[&[i]]).unwrap();
@@ -286,10 +288,17 @@ fn a_closed_streams_pages_are_done_only_at_its_end() {
         if let Some(c) = cursor {
             options.push((Value::Text("cursor".into()), Value::Text(c.into())));
         }
-        let p = futures_executor::block_on(chunks_page(&f.io(), "s", Some(&Value::Map(options))))
-            .unwrap();
+        let p = futures_executor::block_on(chunks_page(
+            &f.io(),
+            Line::V5,
+            "s",
+            Some(&Value::Map(options)),
+        ))
+        .unwrap();
         (p.data.len(), p.cursor.0, p.has_more, p.done)
     };
+    let v4 = futures_executor::block_on(chunks_page(&f.io(), Line::V4, "s", None)).unwrap();
+    assert!(v4.done, "4.x: a closed stream is done on every page");
     assert_eq!(page(2, None), (2, Some("c2".into()), true, false));
     assert_eq!(page(2, Some("c2")), (2, Some("c4".into()), true, false));
     assert_eq!(page(2, Some("c4")), (1, None, false, true));

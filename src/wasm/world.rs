@@ -729,12 +729,13 @@ impl World {
         #[wasm_bindgen(js_name = runId)] run_id: Option<String>,
     ) -> Promise {
         let check = self.run_first(run_id);
+        let line = self.line;
         self.spawn(move |b| async move {
             let name = text(&name, "name")?;
             check(&name)?;
             let options = options.as_ref().map_or(JsValue::UNDEFINED, Ts::js_value);
             let options = value(&options, "options")?;
-            stream::chunks_page(&b.io(), &name, options.as_ref()).await
+            stream::chunks_page(&b.io(), line, &name, options.as_ref()).await
         })
     }
 
