@@ -45,9 +45,9 @@ export function createWorkflowRuntime({ runtime, api, workflows }) {
 
   return {
     world,
-    /** `start()` of a workflow by its export name; resolves to the run id. */
-    async start(name, args = []) {
-      const run = await api.start({ workflowId: workflowId(name) }, args);
+    /** `start()` of a workflow by its export name, with `start()`'s options; resolves to the run id. */
+    async start(name, args = [], options = undefined) {
+      const run = await api.start({ workflowId: workflowId(name) }, args, options);
       return run.runId;
     },
     /** A run's status, and its result or error once it ended. */
