@@ -1,0 +1,37 @@
+// The differential fuzzer, spec 3: tests/differential/driver.mjs over this World (real D1
+// in local workerd, through the test harness) and @workflow/world-local 4.4.1 (in
+// this process, a fresh data dir).
+//
+//   FUZZ_SEED=7 FUZZ_RUNS=5000 node --test tests/differential/fuzz-v4.test.mjs
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { useHarness } from '../support/harness.mjs';
+import { differential, RUNS, SEED } from './driver.mjs';
+
+const h = useHarness({ specVersion: 3 });
+let reference;
+let dataDir;
+before(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'fuzz-v4-local-'));
+  const { createLocalWorld } = await import('@workflow/world-local');
+  reference = createLocalWorld({ dataDir });
+  await reference.start?.();
+});
+after(async () => {
+  await reference?.close?.();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+const fuzz = differential(
+  3,
+  () => h.world,
+  () => reference,
+);
+
+test(
+  `differential fuzz (spec 3): ${RUNS} sequences from seed ${SEED} answer as world-local 4.4.1 does`,
+  { timeout: 60 * 60_000 },
+  () => fuzz.run(),
+);
