@@ -281,6 +281,7 @@ fn keys_of<'a>(run_id: &'a str, req: &'a EventRequest, now: i64) -> Keys<'a> {
         token: token_of(req),
         resume_id: None,
         resume_digest: None,
+        claims_correlation: super::claims_of(req),
         now,
     }
 }

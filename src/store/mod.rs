@@ -119,6 +119,17 @@ fn resolve_event(e: Event, resolve: ResolveData) -> Event {
     }
 }
 
+/// Whether the request claims its `(runId, correlationId)`: a workflow writer's `attr_set`.
+fn claims_of(req: &EventRequest) -> bool {
+    matches!(
+        req.kind,
+        Kind::AttrSet {
+            claims_correlation: true,
+            ..
+        }
+    )
+}
+
 fn token_of(req: &EventRequest) -> Option<&str> {
     match &req.kind {
         Kind::HookCreated { token, .. } => Some(token),
@@ -192,6 +203,7 @@ pub async fn create_event<D: Database, B: Blobs, S>(
         token: token_of(&req),
         resume_id: req.resume.as_ref().map(|r| r.id.as_str()),
         resume_digest: req.resume.as_ref().and_then(|r| r.digest.as_deref()),
+        claims_correlation: claims_of(&req),
         now,
     };
     // Marks the slot rows this request's batches write (their commit marker). 53 bits: it

@@ -68,6 +68,9 @@ pub struct Keys<'a> {
     /// 5.x `hook_received`: the resume it commits.
     pub resume_id: Option<&'a str>,
     pub resume_digest: Option<&'a str>,
+    /// 5.x `attr_set` of a workflow writer with a correlation id: the event claims
+    /// `(runId, correlationId)` (world-contract-v5 §4.5).
+    pub claims_correlation: bool,
     /// The request's time (for writes that do not carry their own).
     pub now: i64,
 }
@@ -170,7 +173,7 @@ fn push_guard(sql: &mut Sql, guard: &Guard, k: &Keys) {
                 .push(")");
         }
         Guard::AttrSetNotLogged => {
-            push_logged(sql, k, "= 'attr_set'");
+            push_attr_claimed(sql, k);
             sql.push(" = 0");
         }
         Guard::RunRules(era) => {
@@ -217,6 +220,15 @@ pub fn push_hook_live(sql: &mut Sql, now: crate::model::Millis) {
     sql.push(" AND NOT (hooks.token_retention_until IS NOT NULL AND hooks.token_retention_until <= ")
         .bind_int(now)
         .push(" AND EXISTS (SELECT 1 FROM runs WHERE runs.run_id = hooks.run_id AND runs.status IN ('completed', 'failed', 'cancelled')))");
+}
+
+/// Whether an `attr_set` of `(runId, correlationId)` claimed it (a workflow writer's).
+fn push_attr_claimed(sql: &mut Sql, k: &Keys) {
+    sql.push("EXISTS (SELECT 1 FROM slots WHERE run_id = ")
+        .bind_text(k.run_id)
+        .push(" AND correlation_id = ")
+        .bind_text(k.correlation_id)
+        .push(" AND event_type = 'attr_set' AND claims_correlation = 1)");
 }
 
 fn push_guards(sql: &mut Sql, guards: &[Guard], k: &Keys) {
@@ -276,7 +288,7 @@ fn insert_slot_event(
     digest: Option<&str>,
 ) -> Statement {
     let mut sql = Sql::new(
-        "INSERT INTO slots (run_id, slot, event_type, correlation_id, event_data, spec_version, created_at, resume_id, resume_digest, batch_id) SELECT ",
+        "INSERT INTO slots (run_id, slot, event_type, correlation_id, event_data, spec_version, created_at, resume_id, resume_digest, batch_id, claims_correlation) SELECT ",
     );
     sql.bind_text(&e.run_id)
         .push(", COALESCE((SELECT MAX(slot) FROM slots WHERE run_id = ")
@@ -304,6 +316,10 @@ fn insert_slot_event(
         .bind(digest.map_or(SqlValue::Null, |d| SqlValue::Text(d.to_owned())))
         .push(", ")
         .bind_int(batch_id)
+        .push(", ")
+        .bind_int(i64::from(
+            k.claims_correlation && e.event_type == crate::model::EventType::AttrSet,
+        ))
         .push(" WHERE ");
     push_condition(&mut sql, when, k);
     sql.finish()
@@ -662,7 +678,12 @@ pub fn snapshot(k: &Keys) -> Statement {
     sql.push(") AS run_attributes, (SELECT purge_on_finish FROM runs WHERE run_id = ")
         .bind_text(k.run_id);
     sql.push(") AS run_purge_on_finish, ");
-    push_logged(&mut sql, k, "= 'attr_set'");
+    // Only a claiming attr_set reads it (and a 4.x request never meets the column).
+    if k.claims_correlation {
+        push_attr_claimed(&mut sql, k);
+    } else {
+        sql.push("0");
+    }
     sql.push(" AS attr_set_logged");
     if k.token.is_some() {
         sql.push(", (SELECT slot FROM slots WHERE run_id = ")

@@ -81,6 +81,7 @@ pub(super) fn competing(f: &Fixture, line: Line, run_id: &str, data: Value) -> V
         token: token_of(&req),
         resume_id: None,
         resume_digest: None,
+        claims_correlation: crate::store::claims_of(&req),
         now,
     };
     let snap = read_snapshot(&f.db.run(&[sql::snapshot(&keys)]).unwrap()).unwrap();

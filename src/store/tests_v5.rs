@@ -274,6 +274,25 @@ fn attributes_validate_dedupe_workflow_writers_and_read_back() {
         .unwrap();
     f.create(set(None, "b", "2", step()), &CreateParams::default())
         .unwrap();
+    // §4.5: a step writer's correlation id is not claimed: a workflow writer may claim it
+    // after, once (found by tests/differential/fuzz-v5.test.mjs)
+    f.create(
+        set(Some("attr_9"), "s", "1", step()),
+        &CreateParams::default(),
+    )
+    .unwrap();
+    f.create(
+        set(Some("attr_9"), "s", "2", workflow()),
+        &CreateParams::default(),
+    )
+    .unwrap();
+    let again = f
+        .create(
+            set(Some("attr_9"), "s", "3", workflow()),
+            &CreateParams::default(),
+        )
+        .unwrap_err();
+    assert_eq!(again.name, ErrorName::EntityConflict);
     // §4.5: a workflow writer without a correlation id claims nothing, like a step's
     f.create(set(None, "w", "1", workflow()), &CreateParams::default())
         .unwrap();
@@ -292,6 +311,7 @@ fn attributes_validate_dedupe_workflow_writers_and_read_back() {
         [
             ("a".to_owned(), "1".to_owned()),
             ("b".to_owned(), "2".to_owned()),
+            ("s".to_owned(), "2".to_owned()),
             ("w".to_owned(), "2".to_owned())
         ]
     );

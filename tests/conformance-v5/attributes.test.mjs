@@ -105,6 +105,18 @@ test('V49 a workflow-writer attr_set without a correlationId applies each time: 
   assert.deepEqual(typesOf(await listAllEvents(v.world, runId)).slice(2), ['attr_set', 'attr_set']);
 });
 
+test('V48 a step writer does not claim the correlationId it carries: a workflow writer claims it after, once', async () => {
+  const { runId } = await createRunningRun(v.world);
+  const correlationId = newAttrId();
+  const writer = { type: 'step', stepId: newStepId(), attempt: 1 };
+  await setAttributes(v.world, runId, [{ key: 'a', value: '1' }], { correlationId, writer });
+  const claimed = await setAttributes(v.world, runId, [{ key: 'a', value: '2' }], { correlationId });
+  assert.equal(claimed.run.attributes.a, '2');
+  await assertNothingAppended(v.world, runId, () =>
+    expectReject(setAttributes(v.world, runId, [{ key: 'a', value: '3' }], { correlationId }), 'EntityConflictError'),
+  );
+});
+
 test('V52 a workflow-writer attr_set that fails validation leaves its correlationId unclaimed; the valid retry succeeds', async () => {
   const { runId } = await createRunningRun(v.world);
   const correlationId = newAttrId();

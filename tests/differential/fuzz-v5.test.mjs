@@ -3,6 +3,7 @@
 // this process, a fresh data dir).
 //
 //   FUZZ_SEED=7 FUZZ_RUNS=5000 node --test tests/differential/fuzz-v5.test.mjs
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,3 +36,18 @@ test(
   { timeout: 60 * 60_000 },
   () => fuzz.run(),
 );
+
+// Found by the fuzzer (seed 1 and 2, FUZZ_RUNS=5000): a step writer's attr_set with a
+// correlation id claimed it, so a workflow writer's later claim was refused.
+test('fuzz regression (seed 1): a workflow writer claims the correlation id a step writer carried', async () => {
+  const ops = [
+    { op: 'run_created', r: 0, attributes: false },
+    { op: 'attr_set', r: 0, key: 'stage', value: null, writer: 'step', corr: 1 },
+    {
+      op: 'race',
+      a: { op: 'attr_set', r: 0, key: 'stage', value: null, writer: 'workflow', corr: 1 },
+      b: { op: 'attr_set', r: 0, key: 'stage', value: null, writer: 'workflow', corr: 1 },
+    },
+  ];
+  assert.equal(await fuzz.firstDifference(ops), undefined);
+});
