@@ -11,7 +11,7 @@
 //   (bench/world.mjs `countedFetch`).
 // - POST /__bench/statuses `[runId…]`: the bench's completion poller, one uncounted D1
 //   query for every run in flight; GET /__bench/size: the database's size in bytes.
-import { handleQueueMessage, serveWorld } from '@workflow/world-cloudflare';
+import { handleQueueBatch, serveWorld } from '@workflow/world-cloudflare';
 import { countingEnv, newCounts, resetCounts, withBindingCounts } from '../tests/support/counting.mjs';
 
 // bench/world.mjs names the same path.
@@ -49,14 +49,6 @@ export default {
   },
   async queue(batch, env) {
     worker.invocations++;
-    const counted = countingEnv(env, counts);
-    for (const message of batch.messages) {
-      try {
-        await handleQueueMessage(counted, message);
-        message.ack();
-      } catch {
-        message.retry();
-      }
-    }
+    await handleQueueBatch(batch, countingEnv(env, counts));
   },
 };

@@ -106,7 +106,13 @@ export function createWorld(env: CloudflareEnv | undefined, options: { specVersi
  */
 export function handleQueueMessage(env: CloudflareEnv, message: Message<unknown>): Promise<void>;
 
-/** A whole `queue()` handler: acknowledges or retries each message of the batch. */
+/**
+ * A Worker's whole `queue()` handler, for every queue it consumes:
+ * `queue: (batch, env) => handleQueueBatch(batch, env)`. Each message of the dead-letter
+ * queue (`WORKFLOW_DEAD_LETTER_QUEUE`, default `workflow-dlq`) fails its run
+ * (`handleDeadLetter`); every other is delivered (`handleQueueMessage`). Each is
+ * acknowledged, or retried when that failed (its error is logged).
+ */
 export function handleQueueBatch(batch: MessageBatch<unknown>, env: CloudflareEnv): Promise<void>;
 
 /** For the dead-letter queue's consumer: fails the message's run; resolves to its id. */

@@ -217,11 +217,23 @@ export async function deliver(env, { id, body, attempts }) {
   }
 }
 
-/** A Worker `queue()` handler body: acknowledges or retries each message. */
+/**
+ * A Worker's whole `queue()` handler, for every queue it consumes: each message of the
+ * dead-letter queue (`WORKFLOW_DEAD_LETTER_QUEUE`, default `workflow-dlq`) fails its run
+ * (`handleDeadLetter`), every other is delivered (`handleQueueMessage`); each is
+ * acknowledged, or retried when that failed.
+ */
 export async function handleQueueBatch(batch, env) {
+  const core = new wasm.World(env);
+  let deadLetters;
+  try {
+    deadLetters = batch.queue === core.deadLetterQueue;
+  } finally {
+    core.free();
+  }
   for (const message of batch.messages) {
     try {
-      await handleQueueMessage(env, message);
+      await (deadLetters ? handleDeadLetter(env, message) : handleQueueMessage(env, message));
       message.ack();
     } catch (error) {
       console.error(`[world-cloudflare] queue message ${message.id} will be retried: ${String(error)}`);

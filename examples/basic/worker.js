@@ -1,6 +1,6 @@
 // The example's Worker: the README's queue consumer, and the World over HTTP for the
 // Node host of the workflow routes (README "From Node").
-import { handleQueueMessage, serveWorld } from '@workflow/world-cloudflare';
+import { handleQueueBatch, serveWorld } from '@workflow/world-cloudflare';
 
 export default {
   async fetch(request, env) {
@@ -8,14 +8,5 @@ export default {
     return new Response('not found', { status: 404 });
   },
 
-  async queue(batch, env) {
-    for (const message of batch.messages) {
-      try {
-        await handleQueueMessage(env, message);
-        message.ack();
-      } catch {
-        message.retry();
-      }
-    }
-  },
+  queue: (batch, env) => handleQueueBatch(batch, env),
 };

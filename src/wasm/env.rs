@@ -39,6 +39,10 @@ pub const WORKFLOW_EXECUTOR: &str = "WORKFLOW_EXECUTOR";
 /// How often the executor retries a failed delivery before it dead-letters it; unset: the
 /// example's `max_retries` ([`delivery::EXECUTOR_MAX_RETRIES`]).
 pub const WORKFLOW_EXECUTOR_MAX_RETRIES: &str = "WORKFLOW_EXECUTOR_MAX_RETRIES";
+/// The dead-letter queue's name, which `handleQueueBatch` answers with `handleDeadLetter`.
+pub const WORKFLOW_DEAD_LETTER_QUEUE: &str = "WORKFLOW_DEAD_LETTER_QUEUE";
+/// Its name when the var is not set: the one the README and `world-cloudflare init` use.
+pub const DEFAULT_DEAD_LETTER_QUEUE: &str = "workflow-dlq";
 
 /// The deployment id when `DEPLOYMENT_ID` is not set.
 pub const DEFAULT_DEPLOYMENT_ID: &str = "cloudflare";
@@ -61,6 +65,7 @@ pub struct BindingNames {
     pub retention_days: &'static str,
     pub executor: &'static str,
     pub executor_max_retries: &'static str,
+    pub dead_letter_queue: &'static str,
 }
 
 pub const BINDING_NAMES: BindingNames = BindingNames {
@@ -78,6 +83,7 @@ pub const BINDING_NAMES: BindingNames = BindingNames {
     retention_days: WORKFLOW_RETENTION_DAYS,
     executor: WORKFLOW_EXECUTOR,
     executor_max_retries: WORKFLOW_EXECUTOR_MAX_RETRIES,
+    dead_letter_queue: WORKFLOW_DEAD_LETTER_QUEUE,
 };
 
 /// A Worker's `env` (or any object with the same keys).
@@ -104,6 +110,11 @@ impl Env {
     pub fn deployment_id(&self) -> String {
         self.text(DEPLOYMENT_ID)
             .unwrap_or_else(|| DEFAULT_DEPLOYMENT_ID.to_owned())
+    }
+
+    pub fn dead_letter_queue(&self) -> String {
+        self.text(WORKFLOW_DEAD_LETTER_QUEUE)
+            .unwrap_or_else(|| DEFAULT_DEAD_LETTER_QUEUE.to_owned())
     }
 
     pub fn secret(&self) -> Option<String> {

@@ -257,6 +257,12 @@ impl World {
         self.env.deployment_id()
     }
 
+    /// The name of the dead-letter queue: `WORKFLOW_DEAD_LETTER_QUEUE`, or `"workflow-dlq"`.
+    #[wasm_bindgen(getter, js_name = deadLetterQueue)]
+    pub fn dead_letter_queue(&self) -> String {
+        self.env.dead_letter_queue()
+    }
+
     // ---- Storage (contract §3, §4) ----
 
     #[wasm_bindgen(js_name = createEvent, unchecked_return_type = "Promise<EventResult>")]

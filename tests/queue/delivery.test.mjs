@@ -363,3 +363,33 @@ describe('handleQueueBatch / handleQueueMessage called from Node (in-process han
     assert.equal((await deliveries(db, failTag, { source: 'node' })).length, 1);
   });
 });
+
+describe('handleQueueBatch on the dead-letter queue', () => {
+  test('a batch of the queue WORKFLOW_DEAD_LETTER_QUEUE names fails its runs (MAX_DELIVERIES_EXCEEDED) instead of delivering them', async () => {
+    const { runId } = await createRunningRun(h.world, { workflowName: 'dead-lettered' });
+    const spy = spyQueue(h.env.WORKFLOW_QUEUE);
+    const tag = newTag('dead-lettered');
+    await createWorld({ ...h.env, WORKFLOW_QUEUE: spy }).queue(
+      `${WF}dead-lettered`,
+      { runId, tag },
+      { delaySeconds: 3600 }, // the consumer won't see it
+    );
+    const outcomes = [];
+    const message = {
+      id: 'dead-1',
+      body: spy.sent[0].body,
+      attempts: 4,
+      timestamp: new Date(),
+      ack: () => outcomes.push('ack'),
+      retry: () => outcomes.push('retry'),
+    };
+    const env = { ...h.env, WORKFLOW_DEAD_LETTER_QUEUE: 'my-dead-letters' };
+    // Under the default name, workflow-dlq is a queue like any other for this env.
+    await handleQueueBatch({ queue: 'my-dead-letters', messages: [message] }, env);
+    assert.deepEqual(outcomes, ['ack']);
+    assert.equal((await deliveries(db, tag)).length, 0, 'a dead letter is not delivered');
+    const run = await h.world.runs.get(runId);
+    assert.equal(run.status, 'failed');
+    assert.equal(run.error.code, 'MAX_DELIVERIES_EXCEEDED');
+  });
+});

@@ -1,10 +1,12 @@
 // Dead-letter consumer of the local harness (tests/workers/wrangler.dlq.toml): a Worker of
 // its own next to the fixture Worker, consuming workflow-dlq. Each message the main
-// consumer gave up on (max_retries exhausted) goes to handleDeadLetter, which marks its
-// run failed (MAX_DELIVERIES_EXCEEDED) so the run does not hang silently.
+// consumer gave up on (max_retries exhausted) goes through handleQueueBatch, which hands a
+// workflow-dlq message to handleDeadLetter: its run is failed (MAX_DELIVERIES_EXCEEDED) so
+// the run does not hang silently.
 // It also records one `source = 'dlq'` row in test_deliveries per message (the outcome
 // and a short description of the raw body), so tests can see what reached the DLQ.
-import { handleDeadLetter } from '../../js/worker.js';
+import { handleQueueBatch } from '../../js/worker.js';
+import { copyOf } from '../support/message-copy.mjs';
 import { ensureDeliveriesTable, summarize } from '../support/queue-probe.mjs';
 
 async function note(env, message, outcome) {
@@ -28,15 +30,12 @@ export default {
 
   async queue(batch, env) {
     for (const message of batch.messages) {
-      try {
-        await handleDeadLetter(env, message);
-        await note(env, message, 'handled');
-        message.ack();
-      } catch (e) {
-        console.error('dlq-worker: handleDeadLetter failed', e);
-        await note(env, message, `error: ${e?.name}: ${e?.message}`);
-        message.retry();
-      }
+      const { seen, stand } = copyOf(message);
+      await handleQueueBatch({ queue: batch.queue, messages: [stand] }, env);
+      // handleQueueBatch logged the error of a retried one.
+      await note(env, message, seen.outcome === 'ack' ? 'handled' : 'retried');
+      if (seen.outcome === 'ack') message.ack();
+      else message.retry();
     }
   },
 };

@@ -21,6 +21,7 @@
 // (tests/support/gateway.mjs) through which the test's Node-side reader reads the logs.
 import example, { WorkflowExecutor as ExampleExecutor } from '../../examples/worker/.workflow/worker.mjs';
 import { serveBindings } from '../support/gateway.mjs';
+import { copyOf } from '../support/message-copy.mjs';
 
 let faults = {};
 const faulty = (message, what) => Boolean(what && String(message.body?.queueName ?? '').includes(what));
@@ -63,24 +64,9 @@ function describe(body) {
   }
 }
 
-/** The message as one copy sees it: ack() and retry() are recorded, not forwarded. */
-function copyOf(message, copy) {
-  const seen = { outcome: undefined };
-  const stand = new Proxy(message, {
-    get(target, key) {
-      if (key === 'ack') return () => void (seen.outcome ??= 'ack');
-      if (key === 'retry') return () => void (seen.outcome = 'retry');
-      if (key === 'id' && copy > 0) return `${target.id}~copy${copy}`;
-      const value = Reflect.get(target, key);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { seen, stand };
-}
-
 async function handle(queue, message, env, ctx) {
   const copies = mode === 'once' ? 1 : 2;
-  const made = Array.from({ length: copies }, (_, copy) => copyOf(message, copy));
+  const made = Array.from({ length: copies }, (_, copy) => copyOf(message, copy, { ownIds: true }));
   const run = ({ stand }) => example.queue({ queue, messages: [stand], ackAll() {}, retryAll() {} }, env, ctx);
   if (mode === 'concurrent') await Promise.all(made.map(run));
   else for (const copy of made) await run(copy);

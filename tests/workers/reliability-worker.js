@@ -4,16 +4,19 @@
 //
 // POST /__faults {handleTwice?: 'sequential' | 'concurrent', d1?: {rate, mode, seed}, secret?}
 // sets what the next batches meet (isolate memory: local workerd runs one isolate):
-//   handleTwice  every message goes through handleQueueMessage twice, one after the other
-//                or both at once (a consumer that delivers each message twice);
+//   handleTwice  every message goes through handleQueueBatch twice, one after the other
+//                or both at once (a consumer that delivers each message twice), each copy
+//                behind a stand-in whose ack()/retry() are recorded: the message is retried
+//                if a copy asked for it;
 //   d1           the consumer's D1 batches fail at random (tests/support/faults.mjs);
 //   secret       WORKFLOW_SECRET for the deliveries this Worker signs.
 // GET /__faults returns the counters since the last POST. It also serves the bindings
 // gateway (tests/support/gateway.mjs) the Node host's World uses, on its own bindings
 // without faults (the Node side injects its own).
-import { handleQueueMessage } from '@workflow/world-cloudflare';
+import { handleQueueBatch } from '@workflow/world-cloudflare';
 import { faultyD1 } from '../support/faults.mjs';
 import { serveBindings } from '../support/gateway.mjs';
+import { copyOf } from '../support/message-copy.mjs';
 
 let config = {};
 let counters = { messages: 0, secondDeliveries: 0, retried: 0, byQueue: {} };
@@ -43,28 +46,22 @@ export default {
 
   async queue(batch, env) {
     const e = envFor(env);
+    const copies = config.handleTwice ? 2 : 1;
     for (const message of batch.messages) {
       counters.messages++;
       const q = String(message.body?.queueName ?? '(not an envelope)').replace(/\/\/.*\/\//, '//…//');
       const kind = `${q}${message.body?.dueAt ? ' (hop)' : ''}`;
       counters.byQueue[kind] = (counters.byQueue[kind] ?? 0) + 1;
-      try {
-        if (config.handleTwice === 'concurrent') {
-          counters.secondDeliveries++;
-          const results = await Promise.allSettled([handleQueueMessage(e, message), handleQueueMessage(e, message)]);
-          const failed = results.find((r) => r.status === 'rejected');
-          if (failed) throw failed.reason;
-        } else if (config.handleTwice === 'sequential') {
-          await handleQueueMessage(e, message);
-          counters.secondDeliveries++;
-          await handleQueueMessage(e, message);
-        } else {
-          await handleQueueMessage(e, message);
-        }
-        message.ack();
-      } catch {
+      counters.secondDeliveries += copies - 1;
+      const made = Array.from({ length: copies }, (_, copy) => copyOf(message, copy));
+      const handle = ({ stand }) => handleQueueBatch({ queue: batch.queue, messages: [stand] }, e);
+      if (config.handleTwice === 'concurrent') await Promise.all(made.map(handle));
+      else for (const copy of made) await handle(copy);
+      if (made.some(({ seen }) => seen.outcome === 'retry')) {
         counters.retried++;
         message.retry();
+      } else {
+        message.ack();
       }
     }
   },

@@ -10,7 +10,7 @@
 //   GET  /health[?runId=]       core's healthCheck(): a probe through the queue and the flow route
 //   POST /.well-known/workflow/v1/webhook/:token   webhooks (answered by the runtime)
 
-import { handleDeadLetter, handleQueueMessage } from '@workflow/world-cloudflare';
+import { handleQueueBatch } from '@workflow/world-cloudflare';
 // First: prepares core for workerd before any module of `workflow` loads.
 import { createWorkflowRuntime } from '@workflow/world-cloudflare/runtime';
 import * as api from 'workflow/api';
@@ -72,21 +72,6 @@ export default {
     }
   },
 
-  async queue(batch, env) {
-    if (batch.queue === 'workflow-dlq') {
-      for (const message of batch.messages) {
-        await handleDeadLetter(env, message);
-        message.ack();
-      }
-      return;
-    }
-    for (const message of batch.messages) {
-      try {
-        await handleQueueMessage(env, message);
-        message.ack();
-      } catch (error) {
-        message.retry();
-      }
-    }
-  },
+  // Both queues: workflow-dlq's messages fail their runs, every other message is delivered.
+  queue: (batch, env) => handleQueueBatch(batch, env),
 };

@@ -11,7 +11,7 @@
 //   POST /hooks/:token          resumes the hook with the JSON body
 //   GET  /hooks/:token          → {runId, metadata} of the hook holding the token, or 404
 //   POST /.well-known/workflow/v1/webhook/:token   webhooks (answered by the runtime)
-import { handleDeadLetter, handleQueueMessage } from '@workflow/world-cloudflare';
+import { handleQueueBatch } from '@workflow/world-cloudflare';
 import { createWorkflowRuntime } from '@workflow/world-cloudflare/runtime';
 import * as api from 'workflow/api';
 import * as runtime from 'workflow/runtime';
@@ -107,15 +107,5 @@ export default {
     }
   },
 
-  async queue(batch, env) {
-    for (const message of batch.messages) {
-      try {
-        if (batch.queue === 'workflow-dlq') await handleDeadLetter(env, message);
-        else await handleQueueMessage(env, message);
-        message.ack();
-      } catch {
-        message.retry();
-      }
-    }
-  },
+  queue: (batch, env) => handleQueueBatch(batch, env),
 };
