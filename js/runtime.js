@@ -9,6 +9,7 @@
 import { env } from 'cloudflare:workers';
 import { registerRoute } from './queue.js';
 import { endStartup } from './runtime/prelude.js';
+import { installStackTrace } from './runtime/stack-trace.js';
 import { createWorld } from './worker.js';
 
 export { WorkflowExecutor } from './executor.js';
@@ -32,13 +33,15 @@ export function createWorkflowRuntime({ runtime, api, workflows }) {
   const world = createWorld(worldEnv, { specVersion: 7 });
   runtime.setWorld(world);
   registerRoute(world.specVersion, workflows.POST);
+  installStackTrace();
   endStartup();
 
   const workflowId = (name) => {
     const id = workflows.workflowIds[name];
     if (!id) {
       const known = Object.keys(workflows.workflowIds).join(', ');
-      throw Object.assign(new Error(`Unknown workflow "${name}"; this build has: ${known}`), { status: 404 });
+      const error = new Error(`Unknown workflow "${name}"; this build has: ${known}`);
+      throw Object.assign(error, { name: 'UnknownWorkflowError', status: 404 });
     }
     return id;
   };
@@ -50,9 +53,13 @@ export function createWorkflowRuntime({ runtime, api, workflows }) {
       const run = await api.start({ workflowId: workflowId(name) }, args, options);
       return run.runId;
     },
-    /** A run's status, and its result or error once it ended. */
+    /** A run's status, and its result or error once it ended; `undefined` for no such run. */
     async status(runId) {
-      const run = await world.runs.get(runId, { resolveData: 'none' });
+      const run = await world.runs.get(runId, { resolveData: 'none' }).catch((error) => {
+        if (error?.name === 'WorkflowRunNotFoundError') return undefined;
+        throw error;
+      });
+      if (!run) return undefined;
       const out = { runId, workflowName: run.workflowName, status: run.status };
       if (run.status === 'completed') out.result = await api.getRun(runId).returnValue;
       if (run.status === 'failed') {

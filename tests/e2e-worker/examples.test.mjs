@@ -101,6 +101,15 @@ test("worker e2e: the webhook route answers an unknown token with an empty 404, 
   assert.equal(await response.text(), '');
 });
 
+test('worker e2e: an unknown run is a 404 naming it, an unknown workflow a 404 naming the known ones', async () => {
+  const run = await app.fetch('/runs/wrun_01KNOSUCHRUN0000000000000000');
+  assert.equal(run.status, 404);
+  assert.deepEqual(await run.json(), { error: 'No run wrun_01KNOSUCHRUN0000000000000000' });
+  const start = await app.fetch('/runs/noSuchWorkflow', { method: 'POST', body: '{}' });
+  assert.equal(start.status, 404);
+  assert.match((await start.json()).error, /Unknown workflow "noSuchWorkflow"; this build has: .*sequential/);
+});
+
 test('wrangler deploy --dry-run of the example: it bundles, with its executors bound as a Durable Object', () => {
   const out = mkdtempSync(path.join(os.tmpdir(), 'wcf-dry-run-'));
   try {

@@ -10,9 +10,10 @@
 //   delivery, never dead-lettered, and the consumer goes on running workflows.
 // - Crashes: `wrangler dev --persist-to <dir>` of the example is killed with SIGKILL (no
 //   shutdown code runs) mid-sleep and mid-step, started again on the same D1 / R2 state, and
-//   its cron trigger (world.start(), through wrangler's /__scheduled) re-enqueues the runs
-//   whose messages died with the process: local Queues live in workerd's memory, so every
-//   in-flight message is lost, the worst case (Cloudflare Queues keep accepted messages).
+//   its cron trigger (world.start(), through local workerd's /cdn-cgi/local/scheduled)
+//   re-enqueues the runs whose messages died with the process: local Queues live in
+//   workerd's memory, so every in-flight message is lost, the worst case (Cloudflare Queues
+//   keep accepted messages).
 //   A delivery an executor (WorkflowExecutor) had taken lives on in its Durable Object: its
 //   alarm runs again after the restart, as the next attempt, with no cron.
 //   Each run completes with its right result and no step result lost or recorded twice. The
@@ -203,13 +204,11 @@ describe('inside the Worker, the workerd process killed and restarted on its per
     // A step's owner lease of 3 s, not the example's 900: the step a killed Worker was running
     // is re-run once the lease is over (examples/worker/wrangler.toml), within the test.
     const lease = ['--var', 'WORKFLOW_INLINE_OWNERSHIP_LEASE_SECONDS:3'];
-    return launch(
-      'wrangler dev',
-      'wrangler',
-      [...args, ...lease, '--test-scheduled', '--show-interactive-dev-session=false'],
-      /Ready on/,
-      { cwd: EXAMPLE, env, timeoutMs: 90_000 },
-    );
+    return launch('wrangler dev', 'wrangler', [...args, ...lease, '--show-interactive-dev-session=false'], /Ready on/, {
+      cwd: EXAMPLE,
+      env,
+      timeoutMs: 90_000,
+    });
   }
 
   const killNow = () => {
@@ -220,7 +219,7 @@ describe('inside the Worker, the workerd process killed and restarted on its per
 
   /** What the cron trigger does: world.start() re-enqueues every pending or running run. */
   async function cron() {
-    const response = await fetch(`http://127.0.0.1:${port}/__scheduled?cron=*/10+*+*+*+*`);
+    const response = await fetch(`http://127.0.0.1:${port}/cdn-cgi/local/scheduled?cron=*/10+*+*+*+*`);
     assert.equal(response.status, 200, await response.text());
   }
 

@@ -8,7 +8,9 @@
 // tests/e2e-worker/reliability.test.mjs (V104, V105). Skipped, because a Worker is not the
 // framework they need: upstream's Next.js pages and API-route cases.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startWorkerApp } from '../../examples/worker/app.mjs';
 import { buildWorkerApp, E2E_APP, eventually, logOf } from '../support/example-worker.mjs';
@@ -76,6 +78,14 @@ const resume = (token, payload) => call('POST', `/hooks/${encodeURIComponent(tok
 const waitForHook = (token) => eventually(`the hook ${token}`, async () => (await hookFor(token)).status === 200);
 const newToken = (what) => `${what}-${crypto.randomUUID()}`;
 
+/** The 1-based line of the app's `file` that holds `text`. */
+function sourceLine(file, text) {
+  const lines = readFileSync(path.join(E2E_APP, file), 'utf8').split('\n');
+  const index = lines.findIndex((line) => line.includes(text));
+  assert.ok(index >= 0, `${file} has no line with ${text}`);
+  return index + 1;
+}
+
 describe('steps', () => {
   test('three sequential steps', async () => {
     assert.deepEqual(await run('addTen', [123]), { status: 'completed', result: 133 });
@@ -114,11 +124,16 @@ describe('retries and errors', () => {
     assert.equal(error.name, 'WorkflowRunFailedError');
     assert.equal(error.errorCode, 'USER_ERROR');
     assert.deepEqual([error.cause.name, error.cause.message], ['FatalError', 'fatal step error']);
-    const steps = await app.world.steps.list({ runId, resolveData: 'none' });
+    const steps = await app.world.steps.list({ runId, resolveData: 'all' });
     assert.deepEqual(
       steps.data.map((s) => [s.status, s.attempt]),
       [['failed', 1]],
     );
+    // The stored stack points at the throw in the workflow's source, not into the bundle
+    // (js/runtime/stack-trace.js). A 5.x step error is stored serialized, as bytes.
+    const stored = new TextDecoder().decode(new Uint8Array(Object.values(steps.data[0].error)));
+    const line = sourceLine('workflows/areas.ts', 'throw new FatalError(message);');
+    assert.match(stored, new RegExp(`at fatal \\(workflows/areas\\.ts:${line}:\\d+\\)`), stored);
   });
 
   test('a FatalError caught by the workflow; an error thrown by the workflow fails its run', async () => {

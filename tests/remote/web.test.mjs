@@ -7,18 +7,14 @@
 // workflow and status, one trace span per step in D1, and its events in the Events tab.
 // Screenshots of both pages are kept in .wrangler/artifacts/.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import puppeteer from 'puppeteer-core';
+import { ARTIFACTS, launchBrowser, textWhen, UI_TIMEOUT_MS } from '../support/browser.mjs';
 import { ROOT } from '../support/harness.mjs';
 import { freePort, kill, launch } from '../support/processes.mjs';
 import { remoteWorldEnv, startRemoteApp } from '../support/remote-app.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
 const WEB_SERVER = path.join(ROOT, 'node_modules', '@workflow', 'web', 'server.js');
-const ARTIFACTS = path.join(ROOT, '.wrangler', 'artifacts');
-const UI_TIMEOUT_MS = 60_000;
 
 let app;
 let sql;
@@ -30,20 +26,7 @@ const runs = {};
 
 const capitalized = (s) => s[0].toUpperCase() + s.slice(1);
 
-/** The page's text, once `ok(text)` holds (the UI loads its data after the first paint). */
-async function textWhen(page, what, ok) {
-  const until = Date.now() + UI_TIMEOUT_MS;
-  for (;;) {
-    // biome-ignore lint/performance/useDomNodeTextContent: the rendered text, one line per block, is what is asserted
-    const text = await page.evaluate(() => document.body.innerText);
-    if (ok(text)) return text;
-    if (Date.now() > until) throw new Error(`the page never showed ${what}; it shows:\n${text.slice(0, 3000)}`);
-    await page.waitForNetworkIdle({ idleTime: 200, timeout: 5_000 }).catch(() => {});
-  }
-}
-
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/setup.sh (apt-get install chromium)`);
   ({ app, sql } = await startRemoteApp());
   for (const [workflow, args] of [
     ['sequential', [2, 3]],
@@ -60,12 +43,7 @@ before(async () => {
     env: { ...remoteWorldEnv(app), PORT: String(port) },
   });
   webUrl = `http://127.0.0.1:${port}`;
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
-  });
-  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

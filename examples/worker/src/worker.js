@@ -32,7 +32,10 @@ async function route(request) {
     const { args = [] } = await request.json().catch(() => ({}));
     return json({ runId: await workflow.start(id, args) }, 201);
   }
-  if (first === 'runs' && request.method === 'GET' && id && !action) return json(await workflow.status(id));
+  if (first === 'runs' && request.method === 'GET' && id && !action) {
+    const status = await workflow.status(id);
+    return status ? json(status) : json({ error: `No run ${id}` }, 404);
+  }
   if (first === 'runs' && request.method === 'GET' && action === 'stream') {
     const lines = workflow
       .readable(id)

@@ -57,7 +57,10 @@ async function route(request) {
     const { args = [], attributes } = await request.json().catch(() => ({}));
     return json({ runId: await workflow.start(id, args, attributes ? { attributes } : undefined) }, 201);
   }
-  if (first === 'runs' && request.method === 'GET' && id && !action) return json(await workflow.status(id));
+  if (first === 'runs' && request.method === 'GET' && id && !action) {
+    const status = await workflow.status(id);
+    return status ? json(status) : json({ error: `No run ${id}` }, 404);
+  }
   if (first === 'runs' && request.method === 'GET' && action === 'outcome') return json(await outcome(id));
   if (first === 'runs' && request.method === 'GET' && action === 'stream') {
     const lines = api

@@ -1,0 +1,14 @@
+// `@swc/core` as @workflow/builders sees it during `world-cloudflare build` (js/build-hooks.mjs):
+// the real module, whose URL is this module's `swc` query parameter, except that
+// `transform` also writes an inline source map, which esbuild carries into the bundle. The
+// map names the file by its base name: esbuild reads a source relative to the file's folder.
+
+const swc = await import(new URL(import.meta.url).searchParams.get('swc'));
+const real = swc.default ?? swc;
+
+const baseName = (file) => String(file).split(/[\\/]/).pop();
+
+export const parseSync = real.parseSync;
+export const transform = (source, options) =>
+  real.transform(source, { ...options, sourceMaps: 'inline', sourceFileName: baseName(options?.filename) });
+export default { ...real, transform };
