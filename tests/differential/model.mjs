@@ -293,6 +293,7 @@ async function apply(world, op, ids, state) {
     }
     if (result.event?.eventType === 'hook_conflict') state.conflicted.add(op.h);
     if (result.event?.eventType === 'hook_created') state.hooks.set(op.h, `${op.r}:${op.t}`);
+    if (result.event?.eventType === 'hook_disposed') state.disposed.add(op.h);
     return result;
   }
   // A run never created still has a name, for reads and streams.
@@ -423,7 +424,8 @@ async function outcome(world, op, ids, state) {
  * "Differences from world-local"): writes under a run that was never created (world-local
  * creates orphans, world-contract-v5 §4.1 and §11.1), a repeated create of a hook whose
  * create logged a conflict (world-local logs another, §4.9), and a created hook's id from
- * another run or with another token (world-local refuses it after appending it).
+ * another run, with another token or after its disposal (world-local refuses it after
+ * appending it).
  */
 function leftOut(op, state) {
   const writes = op.op !== 'run_created' && WRITES.has(op.op);
@@ -433,6 +435,9 @@ function leftOut(op, state) {
   // has appended the event first (a partial write), where a refused create stores nothing
   // (world-contract-v5 §4.1).
   if (op.op === 'hook_created' && state.hooks.has(op.h) && state.hooks.get(op.h) !== `${op.r}:${op.t}`) return true;
+  // A disposed hook's id created again: both refuse it (409), and world-local has appended
+  // the event first here too.
+  if (op.op === 'hook_created' && state.disposed.has(op.h)) return true;
   // 4.x: a run disposing another run's hook. The hook is looked up by its id alone, and
   // disposal deletes it (contract §3.4.8, §3.4.11), as this World does; world-local 4.4.1
   // appends the event and leaves the hook.
@@ -456,6 +461,7 @@ export async function replay(world, ops, ids, spec, now = Date.now()) {
     created: new Set(),
     conflicted: new Set(),
     hooks: new Map(),
+    disposed: new Set(),
     cursors: new Map(),
   };
   const transcript = [];
