@@ -46,7 +46,10 @@ export function render(text, { name, remote }) {
     if (block === undefined || kept(block)) out.push(line);
   }
   // A block left out leaves no run of blank lines behind.
-  return out.join('\n').replace(/\n{3,}/g, '\n\n').replaceAll('{{name}}', name);
+  return out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .replaceAll('{{name}}', name);
 }
 
 /** A Worker name from a folder name: lowercase letters, digits and dashes, at most 63. */
