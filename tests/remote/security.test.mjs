@@ -140,7 +140,7 @@ test('a bad call is a 400 that names what was wrong, and stores nothing', async 
   const badCalls = {
     'unknown call': [
       encode({ specVersion: 3, call: 'dropDatabase', args: [] }),
-      /unknown call "dropDatabase"; allowed: createEvent, getRun/,
+      /unknown call "dropDatabase"; allowed: createEvent, createEventBatch, getRun/,
     ],
     'args not an array': [
       encode({ specVersion: 3, call: 'getRun', args: 'wrun_x' }),
