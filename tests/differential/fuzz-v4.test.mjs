@@ -3,6 +3,8 @@
 // this process, a fresh data dir).
 //
 //   FUZZ_SEED=7 FUZZ_RUNS=5000 node --test tests/differential/fuzz-v4.test.mjs
+
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,3 +37,15 @@ test(
   { timeout: 60 * 60_000 },
   () => fuzz.run(),
 );
+
+// Found by the fuzzer (seed 20261206): two run_cancelled at once both append, and which
+// returns first is timing. Event labels follow the log's order, so the listing after the race
+// compares on both Worlds whichever racer returned first. Timing-dependent, so a few rounds.
+test('fuzz regression (seed 20261206): a listing after two racing cancellations compares', async () => {
+  const ops = [
+    { op: 'run_created', r: 0, attributes: false },
+    { op: 'race', a: { op: 'run_end', r: 0, how: 'cancelled' }, b: { op: 'run_end', r: 0, how: 'cancelled' } },
+    { op: 'list_events', r: 0, limit: 2, desc: false, next: false },
+  ];
+  for (let round = 0; round < 5; round += 1) assert.equal(await fuzz.firstDifference(ops), undefined);
+});

@@ -410,12 +410,28 @@ export function project(result, state) {
 }
 
 async function outcome(world, op, ids, state) {
+  const settled = await settle(world, op, ids, state);
+  return settled.error ? settled : { ok: project(settled.result, state) };
+}
+
+async function settle(world, op, ids, state) {
   try {
-    return { ok: project(await apply(world, op, ids, state), state) };
+    return { result: await apply(world, op, ids, state) };
   } catch (error) {
     if (process.env.FUZZ_DEBUG) console.error(error);
     return { error: error?.name ?? String(error) };
   }
+}
+
+/**
+ * 4.x event ids are numbered as the replay first meets them. Two racers' events are met in
+ * the order their calls return, which is timing, not the order the World appended them:
+ * name them in the run's log order instead, so later listings compare.
+ */
+async function nameNewEventsInLogOrder(world, runId, state) {
+  if (state.spec === 7 || runId === undefined) return;
+  const page = await world.events.list({ runId, pagination: { limit: 1000 } });
+  for (const e of page.data) project({ event: e }, state);
 }
 
 /**
@@ -472,8 +488,10 @@ export async function replay(world, ops, ids, spec, now = Date.now()) {
         transcript.push({ op: 'race', skipped: true });
         continue;
       }
-      const both = await Promise.all(parts.map((p) => outcome(world, p, ids, state)));
+      const settled = await Promise.all(parts.map((p) => settle(world, p, ids, state)));
+      await nameNewEventsInLogOrder(world, state.runIds[op.a.r], state);
       // Either may win: compare the pair as a set.
+      const both = settled.map((s) => (s.error ? s : { ok: project(s.result, state) }));
       transcript.push({ op: 'race', outcomes: both.map((o) => JSON.stringify(o)).sort() });
       continue;
     }
