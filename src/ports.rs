@@ -3,7 +3,6 @@
 //! SQLite and in-memory fakes for the native tests.
 
 use crate::model::{Millis, Value, WorldError};
-use crate::queue::QueueKind;
 use crate::sql::{QueryResult, Statement};
 use std::future::Future;
 
@@ -35,6 +34,23 @@ pub trait Blobs {
                 let start = (offset as usize).min(b.len());
                 b[start..(start + length as usize).min(b.len())].to_vec()
             }))
+        }
+    }
+}
+
+/// Which physical queue a logical queue name goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueKind {
+    Workflow,
+    Step,
+}
+
+impl QueueKind {
+    /// The route of the app that serves it (`/.well-known/workflow/v1/<route>`).
+    pub fn route(self) -> &'static str {
+        match self {
+            QueueKind::Workflow => "flow",
+            QueueKind::Step => "step",
         }
     }
 }

@@ -2,8 +2,7 @@
 //! of `migrations/`, an in-memory queue and R2, and a clock and entropy the test sets.
 
 use crate::model::{Millis, Value};
-use crate::ports::{Blobs, Clock, Database, Entropy, Io, Sender};
-use crate::queue::QueueKind;
+use crate::ports::{Blobs, Clock, Database, Entropy, Io, QueueKind, Sender};
 use crate::sql::{QueryResult, Row, SqlValue, Statement};
 use rusqlite::types::{Value as Sqlite, ValueRef};
 use std::cell::{Cell, RefCell};

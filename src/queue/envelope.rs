@@ -5,28 +5,12 @@
 use crate::model::params::describe;
 use crate::model::value::{self, entry, text, Value};
 use crate::model::{Line, Millis, WorldError};
+use crate::ports::QueueKind;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
 /// Format version of the envelope; a consumer refuses versions it does not know.
 pub const ENVELOPE_VERSION: i64 = 1;
-
-/// Which physical queue a logical queue name goes to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QueueKind {
-    Workflow,
-    Step,
-}
-
-impl QueueKind {
-    /// The route of the app that serves it (`/.well-known/workflow/v1/<route>`).
-    pub fn route(self) -> &'static str {
-        match self {
-            QueueKind::Workflow => "flow",
-            QueueKind::Step => "step",
-        }
-    }
-}
 
 /// `^__(?:[a-z][a-z0-9]*_)?wkf_(workflow|step)_` followed by a non-empty name (§5.1).
 pub fn queue_kind(queue_name: &str) -> Result<QueueKind, WorldError> {

@@ -18,7 +18,7 @@ use crate::ports::{batch, unavailable, Blobs, Database, Io, Sender};
 use crate::sql::Statement;
 use crate::store;
 use delivery::Admission;
-pub use envelope::{Body, Envelope, QueueKind};
+pub use envelope::{Body, Envelope};
 
 pub const MESSAGE_PREFIX: &str = "msg_";
 /// A payload whose CBOR is larger than this goes to R2: a Queues message holds 128 KB, the

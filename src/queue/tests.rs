@@ -1,7 +1,7 @@
 //! The queue flows natively: SQLite for D1, in-memory fakes for the queue and R2.
 
 use super::*;
-use crate::ports::Clock;
+use crate::ports::{Clock, QueueKind};
 use crate::sql::Sql;
 use crate::testing::{Fixture, LostReply, T0};
 

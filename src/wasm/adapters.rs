@@ -4,8 +4,7 @@
 use super::convert::to_js;
 use super::externs::{D1Database, Queue, R2Bucket, R2ObjectBody};
 use crate::model::{Millis, Value};
-use crate::ports::{Blobs, Clock, Database, Entropy, Sender};
-use crate::queue::QueueKind;
+use crate::ports::{Blobs, Clock, Database, Entropy, QueueKind, Sender};
 use crate::sql::{QueryResult, Row, SqlValue, Statement};
 use js_sys::{Array, ArrayBuffer, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -127,8 +126,8 @@ pub struct Queues {
 impl Queues {
     fn of(&self, kind: QueueKind) -> Result<&Queue, String> {
         let (queue, name) = match kind {
-            QueueKind::Workflow => (&self.workflow, super::env::WORKFLOW_QUEUE),
-            QueueKind::Step => (&self.step, super::env::STEP_QUEUE),
+            QueueKind::Workflow => (&self.workflow, super::bindings::WORKFLOW_QUEUE),
+            QueueKind::Step => (&self.step, super::bindings::STEP_QUEUE),
         };
         queue
             .as_ref()
@@ -180,7 +179,7 @@ impl R2 {
         self.0.as_ref().ok_or_else(|| {
             format!(
                 "the {} binding is missing from env",
-                super::env::STREAM_BUCKET
+                super::bindings::STREAM_BUCKET
             )
         })
     }

@@ -2,8 +2,9 @@
 //! calls that end it. It keeps the parsed envelope, so ending a delivery reads nothing
 //! again and the outcome is a method, not an object shape.
 
+use super::bindings::{WORKFLOW_APP, WORKFLOW_APP_URL};
 use super::convert::{to_js, to_value};
-use super::env::{Env, WORKFLOW_APP, WORKFLOW_APP_URL};
+use super::env::Env;
 use crate::model::WorldError;
 use crate::queue::{self, delivery, Begin, Envelope, Outcome};
 use js_sys::Promise;

@@ -4,6 +4,7 @@
 //! the World over HTTP.
 
 mod adapters;
+pub mod bindings;
 pub mod convert;
 pub mod delivery;
 pub mod env;

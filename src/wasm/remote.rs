@@ -3,8 +3,8 @@
 //! rules of `src/remote.rs`.
 
 use super::adapters::{Crypto, SystemClock};
+use super::bindings::WORKFLOW_REMOTE_SECRET;
 use super::convert::to_value;
-use super::env::WORKFLOW_REMOTE_SECRET;
 use super::world::{pick_create_params, World};
 use crate::model::WorldError;
 use crate::ports::{Clock, Entropy};

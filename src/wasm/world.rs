@@ -4,9 +4,10 @@
 //! wasm-bindgen cannot export an `async fn(&self)` (its future must be `'static`).
 
 use super::adapters::{PlatformTimer, SystemClock};
+use super::bindings::BINDING_NAMES;
 use super::convert::{from_js, to_value};
 use super::delivery::Delivery;
-use super::env::{Bindings, Env, BINDING_NAMES};
+use super::env::{Bindings, Env};
 use crate::engine::request::{CreateEventParamsInput, EventInput};
 use crate::model::params::{
     CreateParams, ReadParams, ReadParamsInput, ResolveData, SortOrder, CREATE_PARAMS_FIELDS,
@@ -802,6 +803,6 @@ pub fn sign_delivery(
 /// The names of the bindings and vars this package reads from `env` (the package's
 /// `BINDINGS` export).
 #[wasm_bindgen(js_name = bindingNames)]
-pub fn binding_names() -> Result<Ts<super::env::BindingNames>, JsValue> {
+pub fn binding_names() -> Result<Ts<super::bindings::BindingNames>, JsValue> {
     Ok(Ts::new_unchecked(to_value(&BINDING_NAMES)?))
 }
