@@ -39,6 +39,7 @@ function parseArgs(argv) {
   const flags = { build: ['--dir', '--out', '--entry'], init: ['--name'] }[command];
   const switches = { build: [], init: ['--remote'] }[command];
   if (!flags) throw new Error(`${command ? `unknown command "${command}"` : 'no command'}\n${USAGE}`);
+  /** @type {Record<string, any>} */
   const options = command === 'build' ? { dirs: [], out: '.workflow', entry: undefined } : { remote: false };
   const positional = [];
   for (let i = 0; i < rest.length; i++) {
@@ -59,6 +60,7 @@ function parseArgs(argv) {
 
 let hooked = false;
 
+/** @returns {Promise<any>} the app's `@workflow/builders`, resolved from `appDir`. */
 async function loadBuilders(appDir) {
   if (!hooked) register('./build-hooks.mjs', import.meta.url);
   hooked = true;
@@ -145,8 +147,13 @@ async function bundleWorker(appDir, entry, outfile) {
     write: false,
     logLevel: 'warning',
   });
-  const map = outputFiles.find((file) => file.path === `${outfile}.map`).text;
-  const code = outputFiles.find((file) => file.path === outfile).text;
+  const output = (file) => {
+    const found = outputFiles.find((written) => written.path === file);
+    if (!found) throw new Error(`esbuild wrote no ${file}`);
+    return found.text;
+  };
+  const map = output(`${outfile}.map`);
+  const code = output(outfile);
   const link = code.lastIndexOf('\n//# sourceMappingURL=');
   const bundle = `${code.slice(0, link)}\n${await appSourceMap(appDir, outfile, map)}${code.slice(link)}`;
   // Written under other names first: wrangler may start the next build before it has read these.
@@ -216,7 +223,8 @@ export async function build(appDir, { dirs, out, entry }) {
       });
     }
   }
-  const { manifest } = await new WorkerBuilder({
+  // BaseBuilder is the app's, loaded at run time: untyped here.
+  const { manifest } = await new /** @type {any} */ (WorkerBuilder)({
     buildTarget: 'standalone',
     dirs,
     workingDir: appDir,
@@ -248,6 +256,7 @@ export async function build(appDir, { dirs, out, entry }) {
   return { outDir, workflowIds, deploymentId, workerBytes };
 }
 
+/** @param {Record<string, any>} options what parseArgs read: `{dir, remote, name?}` */
 async function initCommand({ dir, remote, name }) {
   const app = await init(dir, { remote, name });
   const relative = path.relative(process.cwd(), app.dir);
@@ -275,7 +284,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href || process.argv[1]?.
     command = `world-cloudflare ${parsed.command}`;
     await (parsed.command === 'init' ? initCommand(parsed.options) : buildCommand(parsed.options));
   } catch (error) {
-    console.error(`${command}: ${error.message}`);
+    console.error(`${command}: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   }
 }

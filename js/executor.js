@@ -11,8 +11,10 @@ import * as wasm from '../pkg/world_cloudflare.js';
 import { deliver, handleDeadLetter } from './queue.js';
 import { awaitingBackgroundWork } from './runtime/prelude.js';
 
-/** The storage key of the taken message: `{id, body, attempts, started?}`. */
+/** The storage key of the taken message. */
 const TAKEN = 'message';
+
+/** @typedef {{ id?: string, body: unknown, attempts: number, started?: boolean }} TakenMessage */
 
 export class WorkflowExecutor extends DurableObject {
   /**
@@ -43,6 +45,7 @@ export class WorkflowExecutor extends DurableObject {
 
   async alarm() {
     const storage = this.ctx.storage;
+    /** @type {TakenMessage | undefined} */
     const taken = await storage.get(TAKEN);
     if (!taken) return;
     // A try that started and never ended died with its isolate (a crash, a deploy): this

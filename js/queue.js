@@ -181,6 +181,9 @@ export async function handleQueueMessage(env, message) {
  * Runs the delivery of a message taken from the queue (`{id, body, attempts}`, `attempts`
  * counting this one): the handler registered in this isolate, the flow route, or the app
  * over HTTP. Resolves when it is over; rejects when it is to be tried again.
+ *
+ * @param {object} env
+ * @param {{ id?: string, body: unknown, attempts: number }} message
  */
 export async function deliver(env, { id, body, attempts }) {
   const core = new wasm.World(env);

@@ -33,7 +33,7 @@ function transportFailure(message, fields) {
  * The World of a Worker, over HTTP. Synchronous and side-effect free: the URL and secret
  * are checked by the first call.
  *
- * @param {import('./index.js').RemoteWorldOptions} [options]
+ * @param {import('./remote.js').RemoteWorldOptions} [options]
  */
 export function createWorld(options = {}) {
   const url = options.url ?? process.env.WORKFLOW_CLOUDFLARE_URL;
@@ -45,9 +45,14 @@ export function createWorld(options = {}) {
   // as on the Worker) and of a stream's arguments.
   const local = new wasm.World(
     { WORKFLOW_SECRET: options.deliverySecret ?? process.env.WORKFLOW_SECRET },
-    { specVersion },
+    { specVersion: /** @type {3 | 7} */ (specVersion) },
   );
 
+  /**
+   * @param {string} body
+   * @param {number} [waitMs]
+   * @param {AbortSignal} [signal]
+   */
   async function once(body, waitMs = 0, signal = undefined) {
     if (!url)
       throw worldError('The remote World needs WORKFLOW_CLOUDFLARE_URL (or `url`)', {
@@ -73,7 +78,9 @@ export function createWorld(options = {}) {
           : AbortSignal.timeout(timeoutMs + waitMs),
       });
     } catch (cause) {
-      throw transportFailure(`The Worker at ${url} is unreachable: ${cause?.message ?? cause}`, { cause });
+      throw transportFailure(`The Worker at ${url} is unreachable: ${cause instanceof Error ? cause.message : cause}`, {
+        cause,
+      });
     }
     const text = await response.text().catch(() => '');
     if (response.headers.get(WORLD_ERROR_HEADER)) throw decode(text).error;
@@ -93,6 +100,11 @@ export function createWorld(options = {}) {
    * One World call; `repeatable` ones are retried when the transport failed. `waitMs`: how
    * long the Worker may hold the call by design (a long poll), beyond the usual timeout;
    * `signal` ends it early.
+   *
+   * @param {string} name
+   * @param {unknown[]} args
+   * @param {boolean} repeatable
+   * @param {{ waitMs?: number, signal?: AbortSignal }} [options]
    */
   async function call(name, args, repeatable, { waitMs = 0, signal } = {}) {
     const body = encode({ specVersion, call: name, args });
@@ -100,23 +112,31 @@ export function createWorld(options = {}) {
       try {
         return await once(body, waitMs, signal);
       } catch (error) {
-        if (signal?.aborted || !repeatable || !transportFailures.has(error) || attempt >= RETRY_WAITS_MS.length)
+        if (
+          signal?.aborted ||
+          !repeatable ||
+          !transportFailures.has(/** @type {object} */ (error)) ||
+          attempt >= RETRY_WAITS_MS.length
+        )
           throw error;
         await sleep(RETRY_WAITS_MS[attempt]);
       }
     }
   }
+  /** @param {string} name */
   function read(name) {
-    return (...args) => call(name, args, true);
+    return (/** @type {unknown[]} */ ...args) => call(name, args, true);
   }
+  /** @param {string} name */
   function write(name) {
-    return (...args) => call(name, args, false);
+    return (/** @type {unknown[]} */ ...args) => call(name, args, false);
   }
 
   const core = {
     specVersion: local.specVersion,
-    refuseDelivery: (...args) => local.refuseDelivery(...args),
-    checkStream: (...args) => local.checkStream(...args),
+    refuseDelivery: (signature, queueName, messageId, attempt, body) =>
+      local.refuseDelivery(signature, queueName, messageId, attempt, body),
+    checkStream: (name, runId) => local.checkStream(name, runId),
     createEvent: (runId, data, params) => call('createEvent', [runId, data, wasm.createParamsForWire(params)], false),
     createEventBatch: (runId, events, params) =>
       call(

@@ -82,7 +82,8 @@ export function createWorkflowRuntime({ runtime, api, workflows }) {
         return await api.resumeWebhook(decodeURIComponent(match[1]), request);
       } catch (error) {
         // An empty 404, as the runtime's own webhook route answers an unknown token.
-        if (error?.name === 'HookNotFoundError') return new Response(null, { status: 404 });
+        if (/** @type {{ name?: string }} */ (error)?.name === 'HookNotFoundError')
+          return new Response(null, { status: 404 });
         throw error;
       }
     },

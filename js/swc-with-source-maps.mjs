@@ -3,7 +3,12 @@
 // `transform` also writes an inline source map, which esbuild carries into the bundle. The
 // map names the file by its base name: esbuild reads a source relative to the file's folder.
 
-const swc = await import(new URL(import.meta.url).searchParams.get('swc'));
+const realSwc = new URL(import.meta.url).searchParams.get('swc');
+if (!realSwc)
+  throw new Error(
+    'js/swc-with-source-maps.mjs is loaded by js/build-hooks.mjs, which names the real @swc/core in ?swc=',
+  );
+const swc = await import(realSwc);
 const real = swc.default ?? swc;
 
 const baseName = (file) => String(file).split(/[\\/]/).pop();

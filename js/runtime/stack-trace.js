@@ -39,7 +39,7 @@ function located(frame) {
 
 /** Formats every stack of this isolate with `located` frames, unless something else already formats them. */
 export function installStackTrace() {
-  if (Error.prepareStackTrace) return;
+  if (typeof Error.prepareStackTrace === 'function') return;
   Error.prepareStackTrace = (error, frames) => {
     const table = globalThis[Symbol.for(APP_SOURCE_MAP)];
     if (table && !traced) traced = new TraceMap(table);
