@@ -8,6 +8,7 @@
 //! - `stream`: stream chunks in D1 segments and R2.
 //! - `encryption`: per-run keys derived from the deployment's secret.
 //! - `remote`: who may call the World over HTTP (signatures, served-once claims).
+//! - `signed_header`: the one HMAC header scheme of HTTP deliveries and the World over HTTP.
 //! - `sql`, `ports`: statements as data, and the traits the flows do their I/O through.
 //! - `wasm` (wasm32 only): the JS boundary, and the only module that names wasm-bindgen,
 //!   js-sys or web-sys.
@@ -25,6 +26,7 @@ pub mod model;
 pub mod ports;
 pub mod queue;
 pub mod remote;
+pub mod signed_header;
 pub mod sql;
 pub mod store;
 pub mod stream;

@@ -9,32 +9,25 @@
 
 use crate::model::{Millis, WorldError};
 use crate::ports::{batch, Database};
+use crate::signed_header::Scheme;
 use crate::sql::{Sql, Statement};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 pub const HEADER: &str = "x-wcf-world-signature";
 /// A signature older or newer than this is refused, and a claim is kept this long.
 pub const WINDOW_SECONDS: i64 = 300;
-/// Nonces are 128 random bits in hex; anything else is malformed.
-const NONCE_LEN: usize = 32;
 
-fn mac(secret: &str, t: i64, nonce: &str, method: &str, path: &str, body: &[u8]) -> Hmac<Sha256> {
-    #[allow(clippy::expect_used)]
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(format!("world-v1\n{t}\n{nonce}\n{method}\n{path}\n").as_bytes());
-    mac.update(body);
-    mac
-}
+const SCHEME: Scheme = Scheme {
+    version: "world-v1",
+    window_seconds: WINDOW_SECONDS,
+    nonce: true,
+    missing: "missing x-wcf-world-signature header",
+    malformed: "malformed x-wcf-world-signature header",
+};
 
 /// The header of one request at unix second `t` with a fresh `nonce` (128 random bits).
 pub fn sign(secret: &str, t: i64, nonce: u128, method: &str, path: &str, body: &[u8]) -> String {
     let nonce = format!("{nonce:032x}");
-    let tag = mac(secret, t, &nonce, method, path, body)
-        .finalize()
-        .into_bytes();
-    format!("t={t},n={nonce},v1={}", hex::encode(tag))
+    SCHEME.sign(secret, t, Some(&nonce), &[method, path], body)
 }
 
 /// A request whose signature holds: what [`claim`] must record.
@@ -53,31 +46,10 @@ pub fn verify(
     body: &[u8],
     now_seconds: i64,
 ) -> Result<Signed, &'static str> {
-    let header = header.ok_or("missing x-wcf-world-signature header")?;
-    let (mut t, mut nonce, mut v1) = (None, None, None);
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", value)) => t = value.parse::<i64>().ok(),
-            Some(("n", value)) => {
-                nonce = Some(value)
-                    .filter(|n| n.len() == NONCE_LEN && n.bytes().all(|b| b.is_ascii_hexdigit()))
-            }
-            Some(("v1", value)) => v1 = hex::decode(value).ok(),
-            _ => {}
-        }
-    }
-    let (Some(t), Some(nonce), Some(v1)) = (t, nonce, v1) else {
-        return Err("malformed x-wcf-world-signature header");
-    };
-    if (now_seconds - t).abs() > WINDOW_SECONDS {
-        return Err("signature timestamp outside the replay window");
-    }
-    mac(secret, t, nonce, method, path, body)
-        .verify_slice(&v1)
-        .map_err(|_| "signature does not match")?;
+    let verified = SCHEME.verify(secret, header, &[method, path], body, now_seconds)?;
     Ok(Signed {
-        t,
-        nonce: nonce.to_owned(),
+        t: verified.t,
+        nonce: verified.nonce.unwrap_or_default().to_owned(),
     })
 }
 

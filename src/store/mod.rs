@@ -8,12 +8,12 @@ pub mod runs;
 pub mod sql;
 
 use crate::engine::{self, Ctx, Decision, Era, EventRequest, Kind, Plan, Reply, Resume, Snapshot};
-use crate::model::params::{CreateParams, ReadParams, ResolveData, SortOrder};
+use crate::model::params::{CreateParams, Page as PageParams, ReadParams, ResolveData, SortOrder};
 use crate::model::{
     ids, Cursor, Event, Hook, Line, Millis, Run, RunStatus, Step, Value, Wait, WorldError,
 };
 use crate::ports::{batch as run_batch, db_error, query, Blobs, Database, Io};
-use crate::sql::{first_row, QueryResult, Sql, SqlValue};
+use crate::sql::{first_row, QueryResult, Row, Sql, SqlValue};
 use serde::Serialize;
 use sql::{Keys, PlanBatch, ReplyReads, SlotReads};
 use tsify::Tsify;
@@ -491,6 +491,41 @@ fn page_of<T>(mut items: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -
     }
 }
 
+/// The rest of an entity list (runs, steps, hooks) after its filters: one keyset page by
+/// `(created_at, <id_column>)` in the page's order, read and cut to `limit` with the
+/// cursor of its last row.
+async fn keyset_page<D: Database, T>(
+    db: &D,
+    mut sql: Sql,
+    id_column: &str,
+    page: &PageParams,
+    row: impl Fn(&Row) -> Result<T, WorldError>,
+    key: impl Fn(&T) -> (Millis, &str),
+) -> Result<Page<T>, WorldError> {
+    let (dir, cmp) = order(page.sort_order);
+    if let Some(cursor) = &page.cursor {
+        let (at, id) = parse_keyset_cursor(cursor)?;
+        sql.push(&format!(" AND (created_at, {id_column}) {cmp} ("))
+            .bind(SqlValue::Integer(at))
+            .push(", ")
+            .bind_text(&id)
+            .push(")");
+    }
+    sql.push(&format!(
+        " ORDER BY created_at {dir}, {id_column} {dir} LIMIT "
+    ))
+    .bind(SqlValue::Integer(page.limit + 1));
+    let items = query(db, sql.finish())
+        .await?
+        .iter()
+        .map(row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(page_of(items, page.limit, |item| {
+        let (at, id) = key(item);
+        keyset_cursor(at, id)
+    }))
+}
+
 /// Columns of an entity read; `resolveData: 'none'` leaves the payloads in the database.
 fn columns(resolve: ResolveData, payloads: &[&str]) -> String {
     match resolve {
@@ -525,7 +560,6 @@ pub async fn get_run<D: Database>(
 }
 
 pub async fn list_runs<D: Database>(db: &D, p: &ReadParams) -> Result<Page<Run>, WorldError> {
-    let (dir, cmp) = order(p.page.sort_order);
     let mut sql = Sql::new(&format!(
         "SELECT {} FROM runs WHERE 1",
         columns(p.resolve_data, RUN_PAYLOADS)
@@ -551,24 +585,10 @@ pub async fn list_runs<D: Database>(db: &D, p: &ReadParams) -> Result<Page<Run>,
         let names: Vec<String> = list.iter().map(|s| format!("'{}'", s.as_str())).collect();
         sql.push(&format!(" AND status IN ({})", names.join(", ")));
     }
-    if let Some(cursor) = &p.page.cursor {
-        let (at, id) = parse_keyset_cursor(cursor)?;
-        sql.push(&format!(" AND (created_at, run_id) {cmp} ("))
-            .bind(SqlValue::Integer(at))
-            .push(", ")
-            .bind_text(&id)
-            .push(")");
-    }
-    sql.push(&format!(" ORDER BY created_at {dir}, run_id {dir} LIMIT "))
-        .bind(SqlValue::Integer(p.page.limit + 1));
-    let runs = query(db, sql.finish())
-        .await?
-        .iter()
-        .map(rows::run)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(page_of(runs, p.page.limit, |r| {
-        keyset_cursor(r.created_at.0, &r.run_id)
-    }))
+    keyset_page(db, sql, "run_id", &p.page, rows::run, |r| {
+        (r.created_at.0, &r.run_id)
+    })
+    .await
 }
 
 pub async fn get_step<D: Database>(
@@ -605,30 +625,15 @@ pub async fn list_steps<D: Database>(db: &D, p: &ReadParams) -> Result<Page<Step
             "steps.list needs `runId` (the run whose steps to list)",
         )
     })?;
-    let (dir, cmp) = order(p.page.sort_order);
     let mut sql = Sql::new(&format!(
         "SELECT {} FROM steps WHERE run_id = ",
         columns(p.resolve_data, STEP_PAYLOADS)
     ));
     sql.bind_text(run_id);
-    if let Some(cursor) = &p.page.cursor {
-        let (at, id) = parse_keyset_cursor(cursor)?;
-        sql.push(&format!(" AND (created_at, step_id) {cmp} ("))
-            .bind(SqlValue::Integer(at))
-            .push(", ")
-            .bind_text(&id)
-            .push(")");
-    }
-    sql.push(&format!(" ORDER BY created_at {dir}, step_id {dir} LIMIT "))
-        .bind(SqlValue::Integer(p.page.limit + 1));
-    let steps = query(db, sql.finish())
-        .await?
-        .iter()
-        .map(rows::step)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(page_of(steps, p.page.limit, |s| {
-        keyset_cursor(s.created_at.0, &s.step_id)
-    }))
+    keyset_page(db, sql, "step_id", &p.page, rows::step, |s| {
+        (s.created_at.0, &s.step_id)
+    })
+    .await
 }
 
 /// `events.get`: a slot id is looked up in the run's slot log, any other id in the 4.x log;
@@ -803,7 +808,6 @@ pub async fn list_hooks<D: Database>(
     p: &ReadParams,
     now: Millis,
 ) -> Result<Page<Hook>, WorldError> {
-    let (dir, cmp) = order(p.page.sort_order);
     let mut sql = Sql::new(&format!(
         "SELECT {} FROM hooks WHERE 1",
         columns(p.resolve_data, HOOK_PAYLOADS)
@@ -812,24 +816,10 @@ pub async fn list_hooks<D: Database>(
     if let Some(run_id) = &p.run_id {
         sql.push(" AND run_id = ").bind_text(run_id);
     }
-    if let Some(cursor) = &p.page.cursor {
-        let (at, id) = parse_keyset_cursor(cursor)?;
-        sql.push(&format!(" AND (created_at, hook_id) {cmp} ("))
-            .bind(SqlValue::Integer(at))
-            .push(", ")
-            .bind_text(&id)
-            .push(")");
-    }
-    sql.push(&format!(" ORDER BY created_at {dir}, hook_id {dir} LIMIT "))
-        .bind(SqlValue::Integer(p.page.limit + 1));
-    let hooks = query(db, sql.finish())
-        .await?
-        .iter()
-        .map(rows::hook)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(page_of(hooks, p.page.limit, |h| {
-        keyset_cursor(h.created_at.0, &h.hook_id)
-    }))
+    keyset_page(db, sql, "hook_id", &p.page, rows::hook, |h| {
+        (h.created_at.0, &h.hook_id)
+    })
+    .await
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
