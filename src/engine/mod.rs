@@ -517,24 +517,21 @@ fn out_of_band(event_type: EventType) -> bool {
 }
 
 /// Decides `events.create(run_id, req)` on the snapshot `s` (contract §3.1–§3.4;
-/// world-contract-v5 §4 for spec ≥ 4 runs).
+/// world-contract-v5 §4 for spec ≥ 4 runs): the gates in the contract's order (the run, a
+/// repeated resume, a lazy start, the step, the hook), then the event's own writes.
 pub fn decide(
     req: &EventRequest,
     run_id: &str,
     s: &Snapshot,
     ctx: &Ctx,
 ) -> Result<Decision, WorldError> {
-    let line_era = Era::of_line(req.line);
     let mut d = Decider {
         req,
         run_id,
         ctx,
         guards: Vec::new(),
-        era: line_era,
+        era: Era::of_line(req.line),
     };
-    let now = ctx.now;
-    let corr = req.correlation();
-
     if req.event_type == EventType::RunCreated {
         // A run stamped above what this World serves is still created with slot identity,
         // as the 5.x reference does (world-contract-v5 §10), and refused by every later
@@ -545,8 +542,49 @@ pub fn decide(
         };
         return run_created(d, s);
     }
+    let run = match run_gate(&mut d, s)? {
+        RunGate::Pass(run) => run,
+        RunGate::Legacy(r) => return legacy(d, r),
+        RunGate::CancelledAgain => {
+            d.run_guard(&[RunStatus::Cancelled]);
+            return d.commit_requested(
+                vec![],
+                Reply {
+                    run: true,
+                    ..Reply::default()
+                },
+            );
+        }
+    };
+    if let Some(repeat) = resume_gate(&mut d, s)? {
+        return Ok(repeat);
+    }
+    // 5.x lazy start: the step is created by this event (world-contract-v5 §4.7).
+    if let Kind::StepStarted { lazy: Some(lazy) } = &req.kind {
+        if d.v5() {
+            return lazy_start(d, s, lazy);
+        }
+    }
+    step_gate(&mut d, s, run)?;
+    hook_gate(&mut d, s, run)?;
+    writes(d, s, run)
+}
 
-    // Steps 3–6: load the run, gate on its version, then on terminal states.
+/// What the run gate lets through.
+enum RunGate<'s> {
+    /// On to the next gates, with the run when the event loads it.
+    Pass(Option<&'s RunFacts>),
+    /// A run of the legacy era, decided by its own rules.
+    Legacy(&'s RunFacts),
+    /// `run_cancelled` on a cancelled run: a repeat, answered with the run.
+    CancelledAgain,
+}
+
+/// Steps 3–6: load the run, gate on its version, then on terminal states; and the run guard,
+/// the facts about the run that the rest of the decision uses.
+fn run_gate<'s>(d: &mut Decider, s: &'s Snapshot) -> Result<RunGate<'s>, WorldError> {
+    let req = d.req;
+    let run_id = d.run_id;
     let run = if loads_run(req.event_type) {
         s.run.as_ref()
     } else {
@@ -576,7 +614,7 @@ pub fn decide(
     };
     if let Some(r) = run {
         match (Era::of(r.spec_version), req.line) {
-            (Era::Legacy, _) => return legacy(d, r),
+            (Era::Legacy, _) => return Ok(RunGate::Legacy(r)),
             (Era::Slots | Era::Future, Line::V4) => {
                 return Err(not_supported(r.spec_version, SPEC_VERSION_CURRENT))
             }
@@ -593,14 +631,7 @@ pub fn decide(
             let lazy = matches!(req.kind, Kind::StepStarted { lazy: Some(_) });
             match req.event_type {
                 EventType::RunCancelled if r.status == RunStatus::Cancelled => {
-                    d.run_guard(&[RunStatus::Cancelled]);
-                    return d.commit_requested(
-                        vec![],
-                        Reply {
-                            run: true,
-                            ..Reply::default()
-                        },
-                    );
+                    return Ok(RunGate::CancelledAgain)
                 }
                 EventType::RunStarted => {
                     return Err(expired(format!(
@@ -643,9 +674,15 @@ pub fn decide(
             Some(_) => d.run_guard(NON_TERMINAL_RUN),
         }
     }
+    Ok(RunGate::Pass(run))
+}
 
-    // 5.x: a repeated resume converges on the committed one, before the hook is looked at
-    // (a redelivered resume must find its event even after the hook was disposed).
+/// 5.x: a repeated resume converges on the committed one, before the hook is looked at
+/// (a redelivered resume must find its event even after the hook was disposed).
+fn resume_gate(d: &mut Decider, s: &Snapshot) -> Result<Option<Decision>, WorldError> {
+    let req = d.req;
+    let run_id = d.run_id;
+    let corr = req.correlation();
     if let (Some(resume), EventType::HookReceived) = (&req.resume, req.event_type) {
         if d.v5() {
             if let Some(committed) = &s.resume {
@@ -659,23 +696,22 @@ pub fn decide(
                         resume.id
                     )));
                 }
-                return Ok(Decision::Unchanged(Reply {
+                return Ok(Some(Decision::Unchanged(Reply {
                     committed: Some(committed.slot),
                     ..Reply::default()
-                }));
+                })));
             }
             d.guards.push(Guard::ResumeNotCommitted);
         }
     }
+    Ok(None)
+}
 
-    // 5.x lazy start: the step is created by this event (world-contract-v5 §4.7).
-    if let Kind::StepStarted { lazy: Some(lazy) } = &req.kind {
-        if d.v5() {
-            return lazy_start(d, s, lazy);
-        }
-    }
-
-    // Step 7: the step gate.
+/// Step 7: the step gate of a step event.
+fn step_gate(d: &mut Decider, s: &Snapshot, run: Option<&RunFacts>) -> Result<(), WorldError> {
+    let req = d.req;
+    let now = d.ctx.now;
+    let corr = req.correlation();
     if matches!(
         req.event_type,
         EventType::StepStarted
@@ -726,8 +762,14 @@ pub fn decide(
         };
         d.guards.push(Guard::Step { statuses, due_at });
     }
+    Ok(())
+}
 
-    // Step 8: the hook gate.
+/// Step 8: the hook gate of a hook event.
+fn hook_gate(d: &mut Decider, s: &Snapshot, run: Option<&RunFacts>) -> Result<(), WorldError> {
+    let req = d.req;
+    let run_id = d.run_id;
+    let corr = req.correlation();
     if matches!(
         req.event_type,
         EventType::HookReceived | EventType::HookDisposed
@@ -745,35 +787,21 @@ pub fn decide(
         }
         d.guards.push(Guard::HookPresent);
     }
+    Ok(())
+}
 
-    let run_reply = Reply {
-        run: true,
-        ..Reply::default()
-    };
+/// The event's own writes, once every gate passed.
+fn writes(mut d: Decider, s: &Snapshot, run: Option<&RunFacts>) -> Result<Decision, WorldError> {
+    let req = d.req;
+    let now = d.ctx.now;
+    let corr = req.correlation();
     let step_reply = Reply {
         step: true,
         ..Reply::default()
     };
     match &req.kind {
         Kind::RunCreated(_) => run_created(d, s),
-        Kind::RunStarted { resilient, .. } => match run {
-            None => match resilient {
-                Some(start) => resilient_start(d, start),
-                None => Err(WorldError::run_not_found(run_id)),
-            },
-            Some(r) if r.status == RunStatus::Running => Ok(Decision::Unchanged(Reply {
-                log: d.v5(),
-                ..run_reply
-            })),
-            Some(_) => d.commit_requested(
-                vec![Write::StartRun { now }],
-                Reply {
-                    run: true,
-                    log: true,
-                    ..Reply::default()
-                },
-            ),
-        },
+        Kind::RunStarted { resilient, .. } => run_started(d, run, resilient.as_ref()),
         Kind::RunCompleted { output } => {
             terminate(d, run, RunStatus::Completed, output.clone(), None, None)
         }
@@ -840,56 +868,93 @@ pub fn decide(
         ),
         Kind::HookReceived => d.commit_requested(vec![], Reply::default()),
         Kind::HookDisposed => d.commit_requested(vec![Write::DeleteHook], Reply::default()),
-        Kind::WaitCreated { resume_at } => {
-            let wait_id = wait_id(run_id, corr);
-            if s.wait.is_some() {
-                return Err(conflict(format!("Wait \"{wait_id}\" already exists")));
-            }
-            d.guards.push(Guard::WaitMissing);
-            let wait = Wait {
-                wait_id,
-                run_id: run_id.to_owned(),
-                status: WaitStatus::Waiting,
-                resume_at: Some(Timestamp(*resume_at)),
-                completed_at: None,
-                created_at: Timestamp(now),
-                updated_at: Timestamp(now),
-                spec_version: Some(req.spec_version),
-            };
+        Kind::WaitCreated { resume_at } => wait_created(d, s, *resume_at),
+        Kind::WaitCompleted => wait_completed(d, s),
+        Kind::AttrSet {
+            changes,
+            allow_reserved,
+            claims_correlation,
+        } => attr_set(d, run, changes, *allow_reserved, *claims_correlation, s),
+    }
+}
+
+fn run_started(
+    d: Decider,
+    run: Option<&RunFacts>,
+    resilient: Option<&NewRun>,
+) -> Result<Decision, WorldError> {
+    match run {
+        None => match resilient {
+            Some(start) => resilient_start(d, start),
+            None => Err(WorldError::run_not_found(d.run_id)),
+        },
+        Some(r) if r.status == RunStatus::Running => Ok(Decision::Unchanged(Reply {
+            run: true,
+            log: d.v5(),
+            ..Reply::default()
+        })),
+        Some(_) => {
+            let now = d.ctx.now;
             d.commit_requested(
-                vec![Write::InsertWait(wait)],
+                vec![Write::StartRun { now }],
+                Reply {
+                    run: true,
+                    log: true,
+                    ..Reply::default()
+                },
+            )
+        }
+    }
+}
+
+fn wait_created(mut d: Decider, s: &Snapshot, resume_at: Millis) -> Result<Decision, WorldError> {
+    let (req, run_id, now) = (d.req, d.run_id, d.ctx.now);
+    let corr = req.correlation();
+    let wait_id = wait_id(run_id, corr);
+    if s.wait.is_some() {
+        return Err(conflict(format!("Wait \"{wait_id}\" already exists")));
+    }
+    d.guards.push(Guard::WaitMissing);
+    let wait = Wait {
+        wait_id,
+        run_id: run_id.to_owned(),
+        status: WaitStatus::Waiting,
+        resume_at: Some(Timestamp(resume_at)),
+        completed_at: None,
+        created_at: Timestamp(now),
+        updated_at: Timestamp(now),
+        spec_version: Some(req.spec_version),
+    };
+    d.commit_requested(
+        vec![Write::InsertWait(wait)],
+        Reply {
+            wait: true,
+            ..Reply::default()
+        },
+    )
+}
+
+fn wait_completed(mut d: Decider, s: &Snapshot) -> Result<Decision, WorldError> {
+    let (run_id, now) = (d.run_id, d.ctx.now);
+    let corr = d.req.correlation();
+    let wait_id = wait_id(run_id, corr);
+    match s.wait {
+        None => Err(WorldError::not_found(format!(
+            "Wait \"{wait_id}\" not found"
+        ))),
+        Some(WaitStatus::Completed) => {
+            Err(conflict(format!("Wait \"{wait_id}\" already completed")))
+        }
+        Some(WaitStatus::Waiting) => {
+            d.guards.push(Guard::Wait(WaitStatus::Waiting));
+            d.commit_requested(
+                vec![Write::CompleteWait { now }],
                 Reply {
                     wait: true,
                     ..Reply::default()
                 },
             )
         }
-        Kind::WaitCompleted => {
-            let wait_id = wait_id(run_id, corr);
-            match s.wait {
-                None => Err(WorldError::not_found(format!(
-                    "Wait \"{wait_id}\" not found"
-                ))),
-                Some(WaitStatus::Completed) => {
-                    Err(conflict(format!("Wait \"{wait_id}\" already completed")))
-                }
-                Some(WaitStatus::Waiting) => {
-                    d.guards.push(Guard::Wait(WaitStatus::Waiting));
-                    d.commit_requested(
-                        vec![Write::CompleteWait { now }],
-                        Reply {
-                            wait: true,
-                            ..Reply::default()
-                        },
-                    )
-                }
-            }
-        }
-        Kind::AttrSet {
-            changes,
-            allow_reserved,
-            claims_correlation,
-        } => attr_set(d, run, changes, *allow_reserved, *claims_correlation, s),
     }
 }
 
