@@ -387,39 +387,7 @@ impl EventRequest {
         now: Millis,
         resume: Option<Resume>,
     ) -> Result<EventRequest, WorldError> {
-        let allowed = match line {
-            Line::V4 => ALLOWED_TYPES,
-            Line::V5 => ALLOWED_TYPES_V5,
-        };
-        if !matches!(data, Value::Map(_)) {
-            return Err(invalid(format!(
-                "Invalid event: expected an object with `eventType`, got {}",
-                describe(data)
-            )));
-        }
-        let event_type = match value::get(data, "eventType") {
-            Some(Value::Text(t)) => match EventType::parse(t) {
-                Some(EventType::AttrSet) if line == Line::V4 => None,
-                known => known,
-            }
-            .ok_or_else(|| {
-                invalid(format!(
-                    "Invalid event: unknown eventType {}; allowed: {allowed}",
-                    describe(&Value::Text(t.clone()))
-                ))
-            })?,
-            Some(other) => {
-                return Err(invalid(format!(
-                    "Invalid event: `eventType` must be a string, got {}; allowed: {allowed}",
-                    describe(other)
-                )))
-            }
-            None => {
-                return Err(invalid(format!(
-                    "Invalid event: `eventType` is required; allowed: {allowed}"
-                )))
-            }
-        };
+        let event_type = parse_event_type(data, line)?;
         let spec_version = match value::get(data, "specVersion") {
             None | Some(Value::Null) => line.spec_version(),
             Some(v) => value::integer(v).filter(|n| *n >= 1).ok_or_else(|| {
@@ -474,184 +442,10 @@ impl EventRequest {
             event_type,
             data: raw_data,
         };
-        let v5 = line == Line::V5;
         let mut event_data = raw_data.cloned().map(Payload);
-        let kind = match event_type {
-            EventType::RunCreated => Kind::RunCreated(f.new_run(line)?),
-            EventType::RunStarted => {
-                let truthy = |k: &str| matches!(f.get(k), Some(Value::Text(t)) if !t.is_empty());
-                let resilient = if truthy("deploymentId")
-                    && truthy("workflowName")
-                    && f.get("input").is_some()
-                {
-                    Some(f.new_run(line)?)
-                } else {
-                    None
-                };
-                Kind::RunStarted {
-                    resilient,
-                    sent: event_data.take(),
-                }
-            }
-            EventType::RunCompleted => Kind::RunCompleted {
-                output: f.opaque("output"),
-            },
-            EventType::RunFailed => Kind::RunFailed {
-                error: f.error(line, true)?,
-                error_code: if v5 { f.optional_text("errorCode")? } else { None },
-            },
-            EventType::RunCancelled => {
-                if v5 {
-                    if let Some(reason) = f.optional_text("cancelReason")? {
-                        let length = reason.encode_utf16().count();
-                        if length > MAX_CANCEL_REASON {
-                            return Err(invalid(format!(
-                                "Invalid run_cancelled event: `eventData.cancelReason` is {length} characters; the limit is {MAX_CANCEL_REASON}"
-                            )));
-                        }
-                    }
-                }
-                Kind::RunCancelled
-            }
-            EventType::StepCreated => {
-                if v5 && f.get("input").is_none() {
-                    return Err(invalid(
-                        "Invalid step_created event: `eventData.input` is required (the step's serialized arguments)".into(),
-                    ));
-                }
-                Kind::StepCreated {
-                    step_name: f.required_text("stepName")?,
-                    input: f.opaque("input"),
-                }
-            }
-            EventType::StepStarted => {
-                let lazy = match (v5, f.get("stepName"), f.opaque("input")) {
-                    (true, Some(Value::Text(name)), Some(input)) => Some(LazyStart {
-                        step_name: name.clone(),
-                        input,
-                    }),
-                    _ => None,
-                };
-                if lazy.is_some() {
-                    // The input goes to the step and its synthetic step_created only.
-                    if let Some(Payload(d)) = event_data.as_mut() {
-                        *d = value::without(d, &["input"]);
-                    }
-                }
-                Kind::StepStarted { lazy }
-            }
-            EventType::StepCompleted => Kind::StepCompleted {
-                result: f.opaque("result"),
-            },
-            EventType::StepFailed => Kind::StepFailed {
-                error: f.error(line, false)?,
-            },
-            EventType::StepRetrying => {
-                let retry_after = f.date("retryAfter")?;
-                if let (Some(ms), Some(d)) = (retry_after, event_data.as_mut()) {
-                    set_date(d, "retryAfter", ms);
-                }
-                Kind::StepRetrying {
-                    error: f.error(line, false)?,
-                    retry_after,
-                }
-            }
-            EventType::HookCreated => {
-                let token_retention_until = if v5 { f.date("tokenRetentionUntil")? } else { None };
-                if let Some(until) = token_retention_until {
-                    if until > now + MAX_TOKEN_RETENTION_MS {
-                        return Err(invalid(format!(
-                            "Invalid hook_created event: `eventData.tokenRetentionUntil` is {} days ahead; the limit is {} days",
-                            (until - now) / 86_400_000,
-                            MAX_TOKEN_RETENTION_MS / 86_400_000
-                        )));
-                    }
-                    if let Some(d) = event_data.as_mut() {
-                        set_date(d, "tokenRetentionUntil", until);
-                    }
-                }
-                Kind::HookCreated {
-                    token: f.required_text("token")?,
-                    metadata: f.opaque("metadata"),
-                    is_webhook: f.optional_bool("isWebhook")?,
-                    is_system: if v5 { f.optional_bool("isSystem")? } else { None },
-                    token_retention_until,
-                }
-            }
-            EventType::HookReceived => Kind::HookReceived,
-            EventType::HookDisposed => Kind::HookDisposed,
-            EventType::WaitCreated => {
-                let resume_at = f.date("resumeAt")?.ok_or_else(|| {
-                    invalid("Invalid wait_created event: `eventData.resumeAt` is required (a Date)".into())
-                })?;
-                if let Some(d) = event_data.as_mut() {
-                    set_date(d, "resumeAt", resume_at);
-                }
-                Kind::WaitCreated { resume_at }
-            }
-            EventType::WaitCompleted => {
-                if let (Some(ms), Some(d)) = (f.date("resumeAt")?, event_data.as_mut()) {
-                    set_date(d, "resumeAt", ms);
-                }
-                Kind::WaitCompleted
-            }
-            EventType::AttrSet => {
-                let size = raw_data.map_or(2, attributes::json_size);
-                if size > attributes::EVENT_DATA_MAX_BYTES {
-                    return Err(WorldError::new(
-                        ErrorName::AttributeValidation,
-                        format!(
-                            "Attribute eventData exceeds limit {} UTF-8 JSON bytes (received {size} bytes); split the changes into smaller setAttributes() calls",
-                            attributes::EVENT_DATA_MAX_BYTES
-                        ),
-                    ));
-                }
-                let by_workflow = match f.get("writer").and_then(|w| value::get(w, "type")) {
-                    Some(Value::Text(t)) if t == "workflow" => true,
-                    Some(Value::Text(t)) if t == "step" => false,
-                    _ => {
-                        return Err(invalid(
-                            "Invalid attr_set event: `eventData.writer` must be {type: 'workflow'} or {type: 'step', stepId, attempt}".into(),
-                        ))
-                    }
-                };
-                Kind::AttrSet {
-                    changes: attributes::parse_changes(f.get("changes"))?,
-                    allow_reserved: f.optional_bool("allowReservedAttributes")?.unwrap_or(false),
-                    // §4.5: only a workflow writer's correlation id is claimed, when it has
-                    // one; a step's writes, and one without an id, are not deduplicated.
-                    claims_correlation: by_workflow && correlation_id.is_some(),
-                }
-            }
-            EventType::HookConflict => {
-                return Err(invalid(
-                    "Invalid event: `hook_conflict` events are written only by the World; send `hook_created`".into(),
-                ))
-            }
-        };
-        // The correlation id is stored in the same rows (the event, the step), so it
-        // counts against the same budget: an oversized one must be refused here by name,
-        // not by D1 as a retryable storage failure.
-        let data_size = event_data.as_ref().map_or(0, |d| value::to_cbor(d).len());
-        let id_size = correlation_id.as_ref().map_or(0, String::len);
-        if data_size + id_size > MAX_EVENT_DATA_BYTES {
-            let what = if id_size > 1024 {
-                format!("`eventData` ({data_size} bytes encoded) and `correlationId` ({id_size} bytes) come to {} bytes", data_size + id_size)
-            } else {
-                format!("`eventData` is {data_size} bytes encoded")
-            };
-            return Err(WorldError {
-                status: Some(crate::model::error::STATUS_PAYLOAD_TOO_LARGE),
-                code: Some("PAYLOAD_TOO_LARGE"),
-                ..WorldError::new(
-                    crate::model::ErrorName::WorkflowWorld,
-                    format!(
-                        "Invalid {} event: {what}; the limit is {MAX_EVENT_DATA_BYTES} bytes (a D1 row holds at most 2 MB)",
-                        event_type.as_str()
-                    ),
-                )
-            });
-        }
+        let kind = f.kind(line, now, &mut event_data, correlation_id.is_some())?;
+        check_size(event_type, event_data.as_ref(), correlation_id.as_deref())?;
+        let v5 = line == Line::V5;
         Ok(EventRequest {
             line,
             event_type,
@@ -678,6 +472,263 @@ impl EventRequest {
     pub fn correlation(&self) -> &str {
         self.correlation_id.as_deref().unwrap_or("")
     }
+}
+
+/// The `eventType` of `events.create`'s data, among those `line` writes.
+fn parse_event_type(data: &Value, line: Line) -> Result<EventType, WorldError> {
+    let allowed = match line {
+        Line::V4 => ALLOWED_TYPES,
+        Line::V5 => ALLOWED_TYPES_V5,
+    };
+    if !matches!(data, Value::Map(_)) {
+        return Err(invalid(format!(
+            "Invalid event: expected an object with `eventType`, got {}",
+            describe(data)
+        )));
+    }
+    match value::get(data, "eventType") {
+        Some(Value::Text(t)) => match EventType::parse(t) {
+            Some(EventType::AttrSet) if line == Line::V4 => None,
+            known => known,
+        }
+        .ok_or_else(|| {
+            invalid(format!(
+                "Invalid event: unknown eventType {}; allowed: {allowed}",
+                describe(&Value::Text(t.clone()))
+            ))
+        }),
+        Some(other) => Err(invalid(format!(
+            "Invalid event: `eventType` must be a string, got {}; allowed: {allowed}",
+            describe(other)
+        ))),
+        None => Err(invalid(format!(
+            "Invalid event: `eventType` is required; allowed: {allowed}"
+        ))),
+    }
+}
+
+impl Fields<'_> {
+    /// What the event asks for, from its `eventData`; `event_data` (what is stored) loses
+    /// what goes elsewhere and gets its dates as dates.
+    fn kind(
+        &self,
+        line: Line,
+        now: Millis,
+        event_data: &mut Option<Payload>,
+        has_correlation: bool,
+    ) -> Result<Kind, WorldError> {
+        let v5 = line == Line::V5;
+        let event_type = self.event_type;
+        Ok(match event_type {
+            EventType::RunCreated => Kind::RunCreated(self.new_run(line)?),
+            EventType::RunStarted => {
+                let truthy = |k: &str| matches!(self.get(k), Some(Value::Text(t)) if !t.is_empty());
+                let resilient = if truthy("deploymentId")
+                    && truthy("workflowName")
+                    && self.get("input").is_some()
+                {
+                    Some(self.new_run(line)?)
+                } else {
+                    None
+                };
+                Kind::RunStarted {
+                    resilient,
+                    sent: event_data.take(),
+                }
+            }
+            EventType::RunCompleted => Kind::RunCompleted {
+                output: self.opaque("output"),
+            },
+            EventType::RunFailed => Kind::RunFailed {
+                error: self.error(line, true)?,
+                error_code: if v5 { self.optional_text("errorCode")? } else { None },
+            },
+            EventType::RunCancelled => {
+                if v5 {
+                    self.cancel_reason()?;
+                }
+                Kind::RunCancelled
+            }
+            EventType::StepCreated => {
+                if v5 && self.get("input").is_none() {
+                    return Err(invalid(
+                        "Invalid step_created event: `eventData.input` is required (the step's serialized arguments)".into(),
+                    ));
+                }
+                Kind::StepCreated {
+                    step_name: self.required_text("stepName")?,
+                    input: self.opaque("input"),
+                }
+            }
+            EventType::StepStarted => {
+                let lazy = match (v5, self.get("stepName"), self.opaque("input")) {
+                    (true, Some(Value::Text(name)), Some(input)) => Some(LazyStart {
+                        step_name: name.clone(),
+                        input,
+                    }),
+                    _ => None,
+                };
+                if lazy.is_some() {
+                    // The input goes to the step and its synthetic step_created only.
+                    if let Some(Payload(d)) = event_data.as_mut() {
+                        *d = value::without(d, &["input"]);
+                    }
+                }
+                Kind::StepStarted { lazy }
+            }
+            EventType::StepCompleted => Kind::StepCompleted {
+                result: self.opaque("result"),
+            },
+            EventType::StepFailed => Kind::StepFailed {
+                error: self.error(line, false)?,
+            },
+            EventType::StepRetrying => {
+                let retry_after = self.date("retryAfter")?;
+                if let (Some(ms), Some(d)) = (retry_after, event_data.as_mut()) {
+                    set_date(d, "retryAfter", ms);
+                }
+                Kind::StepRetrying {
+                    error: self.error(line, false)?,
+                    retry_after,
+                }
+            }
+            EventType::HookCreated => self.hook_created(v5, now, event_data)?,
+            EventType::HookReceived => Kind::HookReceived,
+            EventType::HookDisposed => Kind::HookDisposed,
+            EventType::WaitCreated => {
+                let resume_at = self.date("resumeAt")?.ok_or_else(|| {
+                    invalid("Invalid wait_created event: `eventData.resumeAt` is required (a Date)".into())
+                })?;
+                if let Some(d) = event_data.as_mut() {
+                    set_date(d, "resumeAt", resume_at);
+                }
+                Kind::WaitCreated { resume_at }
+            }
+            EventType::WaitCompleted => {
+                if let (Some(ms), Some(d)) = (self.date("resumeAt")?, event_data.as_mut()) {
+                    set_date(d, "resumeAt", ms);
+                }
+                Kind::WaitCompleted
+            }
+            EventType::AttrSet => self.attr_set(has_correlation)?,
+            EventType::HookConflict => {
+                return Err(invalid(
+                    "Invalid event: `hook_conflict` events are written only by the World; send `hook_created`".into(),
+                ))
+            }
+        })
+    }
+
+    fn hook_created(
+        &self,
+        v5: bool,
+        now: Millis,
+        event_data: &mut Option<Payload>,
+    ) -> Result<Kind, WorldError> {
+        let token_retention_until = if v5 {
+            self.date("tokenRetentionUntil")?
+        } else {
+            None
+        };
+        if let Some(until) = token_retention_until {
+            if until > now + MAX_TOKEN_RETENTION_MS {
+                return Err(invalid(format!(
+                    "Invalid hook_created event: `eventData.tokenRetentionUntil` is {} days ahead; the limit is {} days",
+                    (until - now) / 86_400_000,
+                    MAX_TOKEN_RETENTION_MS / 86_400_000
+                )));
+            }
+            if let Some(d) = event_data.as_mut() {
+                set_date(d, "tokenRetentionUntil", until);
+            }
+        }
+        Ok(Kind::HookCreated {
+            token: self.required_text("token")?,
+            metadata: self.opaque("metadata"),
+            is_webhook: self.optional_bool("isWebhook")?,
+            is_system: if v5 {
+                self.optional_bool("isSystem")?
+            } else {
+                None
+            },
+            token_retention_until,
+        })
+    }
+
+    fn attr_set(&self, has_correlation: bool) -> Result<Kind, WorldError> {
+        let size = self.data.map_or(2, attributes::json_size);
+        if size > attributes::EVENT_DATA_MAX_BYTES {
+            return Err(WorldError::new(
+                ErrorName::AttributeValidation,
+                format!(
+                    "Attribute eventData exceeds limit {} UTF-8 JSON bytes (received {size} bytes); split the changes into smaller setAttributes() calls",
+                    attributes::EVENT_DATA_MAX_BYTES
+                ),
+            ));
+        }
+        let by_workflow = match self.get("writer").and_then(|w| value::get(w, "type")) {
+            Some(Value::Text(t)) if t == "workflow" => true,
+            Some(Value::Text(t)) if t == "step" => false,
+            _ => {
+                return Err(invalid(
+                    "Invalid attr_set event: `eventData.writer` must be {type: 'workflow'} or {type: 'step', stepId, attempt}".into(),
+                ))
+            }
+        };
+        Ok(Kind::AttrSet {
+            changes: attributes::parse_changes(self.get("changes"))?,
+            allow_reserved: self
+                .optional_bool("allowReservedAttributes")?
+                .unwrap_or(false),
+            // §4.5: only a workflow writer's correlation id is claimed, when it has
+            // one; a step's writes, and one without an id, are not deduplicated.
+            claims_correlation: by_workflow && has_correlation,
+        })
+    }
+
+    /// 5.x: a `cancelReason` within its limit.
+    fn cancel_reason(&self) -> Result<(), WorldError> {
+        if let Some(reason) = self.optional_text("cancelReason")? {
+            let length = reason.encode_utf16().count();
+            if length > MAX_CANCEL_REASON {
+                return Err(invalid(format!(
+                    "Invalid run_cancelled event: `eventData.cancelReason` is {length} characters; the limit is {MAX_CANCEL_REASON}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The correlation id is stored in the same rows (the event, the step), so it counts
+/// against the same budget: an oversized one must be refused here by name, not by D1 as a
+/// retryable storage failure.
+fn check_size(
+    event_type: EventType,
+    event_data: Option<&Payload>,
+    correlation_id: Option<&str>,
+) -> Result<(), WorldError> {
+    let data_size = event_data.map_or(0, |d| value::to_cbor(d).len());
+    let id_size = correlation_id.map_or(0, str::len);
+    if data_size + id_size > MAX_EVENT_DATA_BYTES {
+        let what = if id_size > 1024 {
+            format!("`eventData` ({data_size} bytes encoded) and `correlationId` ({id_size} bytes) come to {} bytes", data_size + id_size)
+        } else {
+            format!("`eventData` is {data_size} bytes encoded")
+        };
+        return Err(WorldError {
+            status: Some(crate::model::error::STATUS_PAYLOAD_TOO_LARGE),
+            code: Some("PAYLOAD_TOO_LARGE"),
+            ..WorldError::new(
+                crate::model::ErrorName::WorkflowWorld,
+                format!(
+                    "Invalid {} event: {what}; the limit is {MAX_EVENT_DATA_BYTES} bytes (a D1 row holds at most 2 MB)",
+                    event_type.as_str()
+                ),
+            )
+        });
+    }
+    Ok(())
 }
 
 fn set_date(data: &mut Payload, key: &str, ms: Millis) {
