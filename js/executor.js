@@ -56,12 +56,12 @@ export class WorkflowExecutor extends DurableObject {
     try {
       await this.run(message);
     } catch (error) {
-      const core = new wasm.World(this.env);
+      const consumer = new wasm.Consumer(this.env);
       let delayMs;
       try {
-        delayMs = core.retryDelay(message.attempts);
+        delayMs = consumer.retryDelay(message.attempts);
       } finally {
-        core.free();
+        consumer.free();
       }
       if (delayMs !== undefined) {
         console.error(

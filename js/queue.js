@@ -14,15 +14,12 @@ import { decodeBody, encodeBody } from './wire.js';
 const HANDLERS_KEY = Symbol.for('@workflow/world-cloudflare//queue-handlers/v2');
 const handlers = (globalThis[HANDLERS_KEY] ??= new Map());
 /**
- * Flow routes registered by a Worker runtime (js/runtime.js), by line: a message whose
- * handler core has not registered yet in this isolate (core does so on its route's first
- * request) is delivered through the route, in the isolate, with no HTTP hop.
+ * Flow routes registered by a Worker runtime (js/runtime.js), by line. Core registers its
+ * flow handler (through createQueueHandler below) on its route's first request, so the
+ * consumer makes that request once when a message comes before any did (`primed`).
  */
 const ROUTES_KEY = Symbol.for('@workflow/world-cloudflare//flow-routes');
 const routes = (globalThis[ROUTES_KEY] ??= new Map());
-/** In-isolate deliveries through a route, by one-time token: the message and the outcome. */
-const inIsolate = new Map();
-const IN_ISOLATE_HEADER = 'x-wcf-in-isolate';
 
 /** Registers `route` (a `(Request) => Promise<Response>` flow route) for line `specVersion`. */
 export function registerRoute(specVersion, route) {
@@ -56,8 +53,6 @@ const isQueueName = (name) => {
 export function createQueueHandler(core, prefix, handler) {
   handlersOf(core.specVersion).set(prefix, handler);
   return async (request) => {
-    const token = request.headers.get(IN_ISOLATE_HEADER);
-    if (token !== null) return runInIsolate(token, handler);
     const queueName = request.headers.get('x-vqs-queue-name');
     const messageId = request.headers.get('x-vqs-message-id');
     const attemptHeader = request.headers.get('x-vqs-message-attempt');
@@ -87,46 +82,31 @@ export function createQueueHandler(core, prefix, handler) {
   };
 }
 
-/**
- * The route's side of an in-isolate delivery: the message is taken from the token's entry,
- * never from the request, so Uint8Arrays and Dates arrive as they were sent, and only code
- * in this isolate can make one (an unknown token is refused).
- */
-async function runInIsolate(token, handler) {
-  const entry = inIsolate.get(token);
-  if (!entry) return json({ error: 'Unknown in-isolate delivery' }, 400);
-  try {
-    entry.result = await handler(entry.payload, entry.meta);
-    entry.ran = true;
-    return json({ ok: true });
-  } catch (error) {
-    entry.error = error;
-    return json(String(error), 500);
-  }
-}
+/** The first request made to each line's flow route, by line (see handlerFor). */
+const primings = new Map();
 
-/** Delivers through a registered flow route; resolves to the handler's result. */
-async function throughRoute(route, delivery) {
-  const token = crypto.randomUUID();
-  const entry = { payload: delivery.payload(), meta: delivery.meta() };
-  inIsolate.set(token, entry);
-  try {
-    const response = await route(
-      new Request('https://in-isolate.invalid/.well-known/workflow/v1/flow', {
-        method: 'POST',
-        headers: { [IN_ISOLATE_HEADER]: token },
-      }),
-    );
-    if (entry.error) throw entry.error;
-    if (!entry.ran) {
-      throw new Error(
-        `The flow route answered ${response.status} without running the handler: ${(await response.text()).slice(0, 500)}`,
+/**
+ * The handler core registered in this isolate for a message of line `specVersion` on
+ * `queueName`. When there is none yet but the line has a flow route, that route is asked
+ * once, with a request the handler answers 400 without doing anything: core builds its
+ * handler on a route's first request, and that registers it here.
+ */
+async function handlerFor(specVersion, queueName) {
+  const route = routes.get(specVersion);
+  if (!registeredHandler(specVersion, queueName) && route) {
+    if (!primings.has(specVersion)) {
+      const request = new Request('https://in-isolate.invalid/.well-known/workflow/v1/flow', { method: 'POST' });
+      primings.set(
+        specVersion,
+        route(request).catch((error) => {
+          primings.delete(specVersion);
+          throw error;
+        }),
       );
     }
-    return entry.result;
-  } finally {
-    inIsolate.delete(token);
+    await primings.get(specVersion);
   }
+  return registeredHandler(specVersion, queueName);
 }
 
 function registeredHandler(specVersion, queueName) {
@@ -179,19 +159,18 @@ export async function handleQueueMessage(env, message) {
 
 /**
  * Runs the delivery of a message taken from the queue (`{id, body, attempts}`, `attempts`
- * counting this one): the handler registered in this isolate, the flow route, or the app
- * over HTTP. Resolves when it is over; rejects when it is to be tried again.
+ * counting this one): the handler registered in this isolate, or the app over HTTP. Resolves when it is over; rejects when it is to be tried again.
  *
  * @param {object} env
  * @param {{ id?: string, body: unknown, attempts: number }} message
  */
 export async function deliver(env, { id, body, attempts }) {
-  const core = new wasm.World(env);
+  const consumer = new wasm.Consumer(env);
   let delivery;
   try {
-    delivery = await core.beginDelivery(body, attempts);
+    delivery = await consumer.beginDelivery(body, attempts);
   } finally {
-    core.free();
+    consumer.free();
   }
   try {
     if (delivery.action === 'invalid') {
@@ -202,13 +181,8 @@ export async function deliver(env, { id, body, attempts }) {
     if (delivery.action !== 'deliver') return;
     let result;
     try {
-      const handler = registeredHandler(delivery.specVersion, delivery.queueName);
-      const route = routes.get(delivery.specVersion);
-      result = handler
-        ? await handler(delivery.payload(), delivery.meta())
-        : route
-          ? await throughRoute(route, delivery)
-          : await post(delivery);
+      const handler = await handlerFor(delivery.specVersion, delivery.queueName);
+      result = handler ? await handler(delivery.payload(), delivery.meta()) : await post(delivery);
     } catch (error) {
       await delivery.fail();
       throw error;
@@ -227,12 +201,12 @@ export async function deliver(env, { id, body, attempts }) {
  * acknowledged, or retried when that failed.
  */
 export async function handleQueueBatch(batch, env) {
-  const core = new wasm.World(env);
+  const consumer = new wasm.Consumer(env);
   let deadLetters;
   try {
-    deadLetters = batch.queue === core.deadLetterQueue;
+    deadLetters = batch.queue === consumer.deadLetterQueue;
   } finally {
-    core.free();
+    consumer.free();
   }
   for (const message of batch.messages) {
     try {
@@ -247,14 +221,14 @@ export async function handleQueueBatch(batch, env) {
 
 /** For the dead-letter queue's consumer: fails the message's run so it never hangs. */
 export async function handleDeadLetter(env, message) {
-  const core = new wasm.World(env);
+  const consumer = new wasm.Consumer(env);
   try {
-    const runId = await core.deadLetter(message.body, message.attempts ?? 1);
+    const runId = await consumer.deadLetter(message.body, message.attempts ?? 1);
     if (runId)
       console.error(`[world-cloudflare] run ${runId} failed: its queue message ${message.id} was dead-lettered`);
     return runId;
   } finally {
-    core.free();
+    consumer.free();
   }
 }
 

@@ -30,24 +30,12 @@ function transportFailure(message, fields) {
 }
 
 /**
- * The World of a Worker, over HTTP. Synchronous and side-effect free: the URL and secret
- * are checked by the first call.
+ * The World calls of one Worker over HTTP: `call(name, args, repeatable, {waitMs, signal})`,
+ * each one signed POST.
  *
- * @param {import('./remote.js').RemoteWorldOptions} [options]
+ * @param {{ url?: string, secret?: string, send: typeof fetch, timeoutMs: number, specVersion: number }} target
  */
-export function createWorld(options = {}) {
-  const url = options.url ?? process.env.WORKFLOW_CLOUDFLARE_URL;
-  const secret = options.secret ?? process.env.WORKFLOW_REMOTE_SECRET;
-  const specVersion = options.specVersion ?? (Number(process.env.WORKFLOW_CLOUDFLARE_SPEC_VERSION) || 3);
-  const send = options.fetch ?? fetch;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  // What needs no bindings runs here: checks of a delivery's signature (WORKFLOW_SECRET,
-  // as on the Worker) and of a stream's arguments.
-  const local = new wasm.World(
-    { WORKFLOW_SECRET: options.deliverySecret ?? process.env.WORKFLOW_SECRET },
-    { specVersion: /** @type {3 | 7} */ (specVersion) },
-  );
-
+function caller({ url, secret, send, timeoutMs, specVersion }) {
   /**
    * @param {string} body
    * @param {number} [waitMs]
@@ -123,16 +111,37 @@ export function createWorld(options = {}) {
       }
     }
   }
-  /** @param {string} name */
-  function read(name) {
-    return (/** @type {unknown[]} */ ...args) => call(name, args, true);
-  }
-  /** @param {string} name */
-  function write(name) {
-    return (/** @type {unknown[]} */ ...args) => call(name, args, false);
-  }
+  return call;
+}
+
+/**
+ * The World of a Worker, over HTTP. Synchronous and side-effect free: the URL and secret
+ * are checked by the first call.
+ *
+ * @param {import('./remote.js').RemoteWorldOptions} [options]
+ */
+export function createWorld(options = {}) {
+  const url = options.url ?? process.env.WORKFLOW_CLOUDFLARE_URL;
+  const secret = options.secret ?? process.env.WORKFLOW_REMOTE_SECRET;
+  const specVersion = options.specVersion ?? (Number(process.env.WORKFLOW_CLOUDFLARE_SPEC_VERSION) || 3);
+  const send = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  // What needs no bindings runs here: checks of a delivery's signature (WORKFLOW_SECRET,
+  // as on the Worker) and of a stream's arguments.
+  const local = new wasm.World(
+    { WORKFLOW_SECRET: options.deliverySecret ?? process.env.WORKFLOW_SECRET },
+    { specVersion: /** @type {3 | 7} */ (specVersion) },
+  );
+
+  const call = caller({ url, secret, send, timeoutMs, specVersion });
 
   const core = {
+    // Every call as it is, then those whose arguments or repeats need more.
+    ...Object.fromEntries(
+      wasm
+        .remoteCalls()
+        .map(({ name, repeatable }) => [name, (/** @type {unknown[]} */ ...args) => call(name, args, repeatable)]),
+    ),
     specVersion: local.specVersion,
     refuseDelivery: (signature, queueName, messageId, attempt, body) =>
       local.refuseDelivery(signature, queueName, messageId, attempt, body),
@@ -149,8 +158,6 @@ export function createWorld(options = {}) {
         ],
         false,
       ),
-    getRun: read('getRun'),
-    getRuns: read('getRuns'),
     // A signal cannot cross HTTP: aborting it ends the call here, and the run's latest
     // state is read instead, as the Worker's own wait would answer.
     waitForTerminalStatus: async (runId, params) => {
@@ -169,17 +176,7 @@ export function createWorld(options = {}) {
         throw error;
       }
     },
-    cancelRuns: write('cancelRuns'),
-    listRuns: read('listRuns'),
-    getStep: read('getStep'),
-    listSteps: read('listSteps'),
-    getEvent: read('getEvent'),
-    listEvents: read('listEvents'),
-    getHook: read('getHook'),
-    getHookByToken: read('getHookByToken'),
-    listHooks: read('listHooks'),
     encryptionKey: (run) => call('encryptionKey', [typeof run === 'string' ? run : { runId: run?.runId }], true),
-    deploymentId: read('deploymentId'),
     // A send with an idempotency key is one message however often it is repeated.
     queue: (queueName, payload, opts) => call('queue', [queueName, payload, opts], opts?.idempotencyKey !== undefined),
     // Repeatable when every message has an idempotency key, as for queue().
@@ -189,13 +186,6 @@ export function createWorld(options = {}) {
         [queueName, messages],
         Array.from(messages ?? []).every((m) => m?.opts?.idempotencyKey !== undefined),
       ),
-    recover: write('recover'),
-    streamWrite: write('streamWrite'),
-    streamClose: write('streamClose'),
-    streamTail: read('streamTail'),
-    streamChunks: read('streamChunks'),
-    streamInfo: read('streamInfo'),
-    listStreams: read('listStreams'),
   };
   return worldOver(/** @type {any} */ (core));
 }

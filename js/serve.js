@@ -6,35 +6,12 @@
 import * as wasm from '../pkg/world_cloudflare.js';
 import { CONTENT_TYPE, decode, encode, rebuildError, SIGNATURE_HEADER, WORLD_ERROR_HEADER } from './remote-wire.js';
 
-/** The `World` methods a remote caller may call (src/wasm/world.rs). */
-export const REMOTE_CALLS = Object.freeze([
-  'createEvent',
-  'createEventBatch',
-  'getRun',
-  'getRuns',
-  'waitForTerminalStatus',
-  'cancelRuns',
-  'listRuns',
-  'getStep',
-  'listSteps',
-  'getEvent',
-  'listEvents',
-  'getHook',
-  'getHookByToken',
-  'listHooks',
-  'encryptionKey',
-  'deploymentId',
-  'queue',
-  'queueBatch',
-  'recover',
-  'streamWrite',
-  'streamClose',
-  'streamTail',
-  'streamChunks',
-  'streamInfo',
-  'listStreams',
-]);
-const CALLS = new Set(REMOTE_CALLS);
+/** The `World` methods a remote caller may call (src/remote.rs `CALLS`); read once the wasm is ready. */
+let remoteCalls;
+const callNames = () => {
+  remoteCalls ??= wasm.remoteCalls().map((c) => c.name);
+  return remoteCalls;
+};
 
 const answer = (body, status, headers = {}) =>
   new Response(encode(body), { status, headers: { 'content-type': CONTENT_TYPE, ...headers } });
@@ -70,8 +47,8 @@ function parseCall(text) {
     return { refused: `the body is not a devalue-encoded call (${e instanceof Error ? e.message : e})` };
   }
   const { specVersion, call, args } = body ?? {};
-  if (!CALLS.has(call)) {
-    return { refused: `unknown call ${JSON.stringify(call)}; allowed: ${REMOTE_CALLS.join(', ')}` };
+  if (!callNames().includes(call)) {
+    return { refused: `unknown call ${JSON.stringify(call)}; allowed: ${callNames().join(', ')}` };
   }
   if (!Array.isArray(args)) return { refused: `\`args\` of ${call} must be an array` };
   return { specVersion, call, args };

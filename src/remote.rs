@@ -53,6 +53,38 @@ pub fn verify(
     })
 }
 
+/// The `World` calls (src/wasm/world.rs) the World over HTTP serves, each with whether a
+/// caller may send it again when the transport failed: reads may; a write may not, unless
+/// the caller can tell from its arguments that a repeat is one write (js/remote.js decides
+/// that for `queue` and `queueBatch`, by their idempotency keys).
+pub const CALLS: &[(&str, bool)] = &[
+    ("createEvent", false),
+    ("createEventBatch", false),
+    ("getRun", true),
+    ("getRuns", true),
+    ("waitForTerminalStatus", true),
+    ("cancelRuns", false),
+    ("listRuns", true),
+    ("getStep", true),
+    ("listSteps", true),
+    ("getEvent", true),
+    ("listEvents", true),
+    ("getHook", true),
+    ("getHookByToken", true),
+    ("listHooks", true),
+    ("encryptionKey", true),
+    ("deploymentId", true),
+    ("queue", false),
+    ("queueBatch", false),
+    ("recover", false),
+    ("streamWrite", false),
+    ("streamClose", false),
+    ("streamTail", true),
+    ("streamChunks", true),
+    ("streamInfo", true),
+    ("listStreams", true),
+];
+
 /// Records the request as served, and forgets claims older than the window (a refused
 /// replay of one of those is stale anyway): one round trip.
 fn claim_statements(signed: &Signed, now: Millis) -> Vec<Statement> {

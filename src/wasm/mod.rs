@@ -5,6 +5,7 @@
 
 mod adapters;
 pub mod bindings;
+pub mod consumer;
 pub mod convert;
 pub mod delivery;
 pub mod env;
@@ -12,5 +13,6 @@ mod externs;
 mod remote;
 pub mod world;
 
+pub use consumer::Consumer;
 pub use delivery::Delivery;
 pub use world::World;

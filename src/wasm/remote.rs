@@ -91,6 +91,25 @@ pub fn sign_remote(secret: &str, method: &str, path: &str, body: &str) -> Result
     ))
 }
 
+/// One call the World over HTTP serves (`remote::CALLS`).
+#[derive(Serialize, Tsify)]
+pub struct RemoteCall {
+    pub name: &'static str,
+    /// A caller may send it again when the transport failed.
+    pub repeatable: bool,
+}
+
+/// The `World` calls `serveWorld` serves, for it (js/serve.js) and for the World over HTTP
+/// (js/remote.js): the one list of them.
+#[wasm_bindgen(js_name = remoteCalls, unchecked_return_type = "RemoteCall[]")]
+pub fn remote_calls() -> Result<JsValue, JsValue> {
+    let calls: Vec<RemoteCall> = remote::CALLS
+        .iter()
+        .map(|&(name, repeatable)| RemoteCall { name, repeatable })
+        .collect();
+    Ok(to_value(&calls)?)
+}
+
 /// `events.create`'s params as sent over HTTP: only the fields this World reads (core
 /// passes functions and telemetry in the same object).
 #[wasm_bindgen(js_name = createParamsForWire)]

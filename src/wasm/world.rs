@@ -6,14 +6,13 @@
 use super::adapters::{PlatformTimer, SystemClock};
 use super::bindings::BINDING_NAMES;
 use super::convert::{from_js, to_value};
-use super::delivery::Delivery;
 use super::env::{Bindings, Env};
 use crate::engine::request::{CreateEventParamsInput, EventInput};
 use crate::model::params::{
     CreateParams, ReadParams, ReadParamsInput, ResolveData, SortOrder, CREATE_PARAMS_FIELDS,
 };
 use crate::model::{Line, Value, WorldError};
-use crate::queue::{self, delivery, envelope, signature, QueueOptionsInput, SendOptions};
+use crate::queue::{self, envelope, signature, QueueOptionsInput, SendOptions};
 use crate::store;
 use crate::stream::{self, ChunkPageInput, StreamInfo};
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
@@ -256,12 +255,6 @@ impl World {
     #[wasm_bindgen(js_name = deploymentId)]
     pub fn deployment_id(&self) -> String {
         self.env.deployment_id()
-    }
-
-    /// The name of the dead-letter queue: `WORKFLOW_DEAD_LETTER_QUEUE`, or `"workflow-dlq"`.
-    #[wasm_bindgen(getter, js_name = deadLetterQueue)]
-    pub fn dead_letter_queue(&self) -> String {
-        self.env.dead_letter_queue()
     }
 
     // ---- Storage (contract §3, §4) ----
@@ -563,47 +556,6 @@ impl World {
                 })
                 .collect::<Vec<_>>())
         })
-    }
-
-    /// The first half of delivering a Queues message: resolves to the [`Delivery`] that
-    /// says whether the handler runs, and ends it.
-    #[wasm_bindgen(js_name = beginDelivery, unchecked_return_type = "Promise<Delivery>")]
-    pub fn begin_delivery(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "unknown")] body: JsValue,
-        #[wasm_bindgen(js_name = cfAttempts)] cf_attempts: f64,
-    ) -> Promise {
-        let env = self.env.clone();
-        future_to_promise(async move {
-            let bindings = env.bindings()?;
-            let body = from_js(&body, "message.body").map(|v| v.unwrap_or(Value::Null));
-            let begin = queue::begin(&bindings.io(), body, cf_attempts as i64).await?;
-            Ok(Delivery::new(env, begin).into())
-        })
-    }
-
-    /// For a dead-letter consumer: fails the message's run; resolves to its id, if any.
-    #[wasm_bindgen(js_name = deadLetter, unchecked_return_type = "Promise<string | undefined>")]
-    pub fn dead_letter(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "unknown")] body: JsValue,
-        #[wasm_bindgen(js_name = cfAttempts)] cf_attempts: f64,
-    ) -> Promise {
-        self.spawn(move |b| async move {
-            let body = from_js(&body, "message.body").map(|v| v.unwrap_or(Value::Null));
-            queue::dead_letter(&b.io(), body, cf_attempts as i64).await
-        })
-    }
-
-    /// The executor's answer to a failed try of a delivery (js/executor.js): the delay in
-    /// ms before it tries again, or `undefined` when its retries are spent and it is to be
-    /// dead-lettered.
-    #[wasm_bindgen(js_name = retryDelay)]
-    pub fn retry_delay(&self, attempts: f64) -> Option<f64> {
-        match delivery::after_failure(attempts as i64, self.env.executor_max_retries()) {
-            delivery::AfterFailure::Retry { delay_ms } => Some(delay_ms as f64),
-            delivery::AfterFailure::DeadLetter => None,
-        }
     }
 
     /// `start()`: re-enqueues active runs, then applies retention (src/store/retention.rs).
