@@ -21,8 +21,8 @@ use crate::model::ErrorName;
 use crate::model::{
     ids, is_legacy_spec_version, wait_id, Attributes, ErrorValue, Event, EventType, Hook, Line,
     Millis, Payload, Run, RunStatus, Step, StepStatus, Timestamp, Value, Wait, WaitStatus,
-    WorldError, HOOK_ENVIRONMENT, HOOK_OWNER_ID, HOOK_PROJECT_ID, SPEC_VERSION_CURRENT,
-    SPEC_VERSION_FIRST_SLOTS, SPEC_VERSION_FIRST_STAMPED_SLOTS, SPEC_VERSION_SLOTS,
+    WorldError, HOOK_ENVIRONMENT, HOOK_OWNER_ID, HOOK_PROJECT_ID, SPEC_VERSION_FIRST_STAMPED_V5,
+    SPEC_VERSION_FIRST_V5, SPEC_VERSION_V4, SPEC_VERSION_V5,
 };
 pub use request::{EventRequest, Kind, LazyStart, NewRun, Resume};
 
@@ -40,10 +40,10 @@ pub struct Ctx {
 pub enum Era {
     /// Absent or ≤ 1 (contract §3.3).
     Legacy,
-    /// 2 and 3: the 4.x rules, ULID event ids.
-    Events,
-    /// 4 to 7: the 5.x rules, slot-numbered logs.
-    Slots,
+    /// 2 and 3: the 4.x line's rules, ULID event ids.
+    V4,
+    /// 4 to 7: the 5.x line's rules, slot-numbered logs.
+    V5,
     /// Above 7: no line of this World serves it.
     Future,
 }
@@ -52,9 +52,9 @@ impl Era {
     pub fn of(spec_version: Option<i64>) -> Era {
         match spec_version {
             _ if is_legacy_spec_version(spec_version) => Era::Legacy,
-            Some(v) if v > SPEC_VERSION_SLOTS => Era::Future,
-            Some(v) if v >= SPEC_VERSION_FIRST_SLOTS => Era::Slots,
-            _ => Era::Events,
+            Some(v) if v > SPEC_VERSION_V5 => Era::Future,
+            Some(v) if v >= SPEC_VERSION_FIRST_V5 => Era::V5,
+            _ => Era::V4,
         }
     }
 
@@ -62,7 +62,7 @@ impl Era {
     /// a legacy run's step events follow the 4.x rules.
     pub fn rules(self) -> Era {
         match self {
-            Era::Legacy => Era::Events,
+            Era::Legacy => Era::V4,
             era => era,
         }
     }
@@ -70,8 +70,8 @@ impl Era {
     /// The era whose rules this line applies to the runs it creates.
     pub fn of_line(line: Line) -> Era {
         match line {
-            Line::V4 => Era::Events,
-            Line::V5 => Era::Slots,
+            Line::V4 => Era::V4,
+            Line::V5 => Era::V5,
         }
     }
 }
@@ -371,13 +371,13 @@ struct Decider<'a> {
     run_id: &'a str,
     ctx: &'a Ctx,
     guards: Vec<Guard>,
-    /// The rules: `Events` (4.x) or `Slots` (5.x).
+    /// The rules: `V4` or `V5`.
     era: Era,
 }
 
 impl Decider<'_> {
     fn v5(&self) -> bool {
-        self.era == Era::Slots
+        self.era == Era::V5
     }
 
     fn event(
@@ -430,7 +430,7 @@ impl Decider<'_> {
             events,
             writes,
             reply,
-            slots: self.era == Era::Slots,
+            slots: self.era == Era::V5,
             purge,
         }))
     }
@@ -537,8 +537,8 @@ pub fn decide(
         // as the 5.x reference does (world-contract-v5 §10), and refused by every later
         // write that loads it (RunNotSupportedError).
         d.era = match (Era::of(Some(req.spec_version)), req.line) {
-            (Era::Slots, _) | (Era::Future, Line::V5) => Era::Slots,
-            _ => Era::Events,
+            (Era::V5, _) | (Era::Future, Line::V5) => Era::V5,
+            _ => Era::V4,
         };
         return run_created(d, s);
     }
@@ -594,18 +594,16 @@ fn run_gate<'s>(d: &mut Decider, s: &'s Snapshot) -> Result<RunGate<'s>, WorldEr
         // version error, so the run's own slot rules serve the step event.
         if let Some(r) = &s.run {
             match (Era::of(r.spec_version).rules(), req.line) {
-                (Era::Slots, Line::V4)
-                    if r.spec_version < Some(SPEC_VERSION_FIRST_STAMPED_SLOTS) =>
-                {
-                    d.era = Era::Slots
+                (Era::V5, Line::V4) if r.spec_version < Some(SPEC_VERSION_FIRST_STAMPED_V5) => {
+                    d.era = Era::V5
                 }
-                (Era::Slots | Era::Future, Line::V4) => {
-                    return Err(not_supported(r.spec_version, SPEC_VERSION_CURRENT))
+                (Era::V5 | Era::Future, Line::V4) => {
+                    return Err(not_supported(r.spec_version, SPEC_VERSION_V4))
                 }
                 (Era::Future, Line::V5) => {
-                    return Err(not_supported(r.spec_version, SPEC_VERSION_SLOTS))
+                    return Err(not_supported(r.spec_version, SPEC_VERSION_V5))
                 }
-                (Era::Events, Line::V5) => return Err(other_line(req, r)),
+                (Era::V4, Line::V5) => return Err(other_line(req, r)),
                 _ => {}
             }
         }
@@ -615,15 +613,11 @@ fn run_gate<'s>(d: &mut Decider, s: &'s Snapshot) -> Result<RunGate<'s>, WorldEr
     if let Some(r) = run {
         match (Era::of(r.spec_version), req.line) {
             (Era::Legacy, _) => return Ok(RunGate::Legacy(r)),
-            (Era::Slots | Era::Future, Line::V4) => {
-                return Err(not_supported(r.spec_version, SPEC_VERSION_CURRENT))
+            (Era::V5 | Era::Future, Line::V4) => {
+                return Err(not_supported(r.spec_version, SPEC_VERSION_V4))
             }
-            (Era::Future, Line::V5) => {
-                return Err(not_supported(r.spec_version, SPEC_VERSION_SLOTS))
-            }
-            (Era::Events, Line::V5) if !out_of_band(req.event_type) => {
-                return Err(other_line(req, r))
-            }
+            (Era::Future, Line::V5) => return Err(not_supported(r.spec_version, SPEC_VERSION_V5)),
+            (Era::V4, Line::V5) if !out_of_band(req.event_type) => return Err(other_line(req, r)),
             (era, _) => d.era = era,
         }
         if r.status.is_terminal() {
@@ -1275,7 +1269,7 @@ fn legacy(mut d: Decider, r: &RunFacts) -> Result<Decision, WorldError> {
             )
         }
         EventType::WaitCompleted | EventType::HookReceived => {
-            let event = d.event(0, d.req.event_type, d.req.event_data.clone(), SPEC_VERSION_CURRENT);
+            let event = d.event(0, d.req.event_type, d.req.event_data.clone(), SPEC_VERSION_V4);
             d.commit(vec![event], vec![], Reply::default())
         }
         other => Err(WorldError::new(

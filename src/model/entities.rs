@@ -376,7 +376,7 @@ impl Event {
     /// without it), as the 5.x reference reads its log. Writes answer with the event as sent.
     pub fn with_ref_keys(mut self) -> Event {
         let fields = self.event_type.ref_fields();
-        let slots = self.spec_version >= super::SPEC_VERSION_FIRST_SLOTS;
+        let slots = self.spec_version >= super::SPEC_VERSION_FIRST_V5;
         if let (true, Some(Payload(Value::Map(entries)))) = (slots, &mut self.event_data) {
             for field in fields {
                 let present = entries

@@ -662,7 +662,7 @@ pub async fn get_event<D: Database>(
         return Err(not_found());
     };
     if ids::event_id_slot(event_id).is_none() {
-        if Era::of(row.opt_int("run_spec_version")?) == Era::Slots {
+        if Era::of(row.opt_int("run_spec_version")?) == Era::V5 {
             return Err(WorldError::invalid(
                 "INVALID_EVENT_ID",
                 format!("Event id \"{event_id}\" is not a slot id; run \"{run_id}\" (spec 4 or later) has only slot ids: evnt_ followed by 26 digits"),

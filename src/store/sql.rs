@@ -54,8 +54,8 @@ fn status_list<T: Copy>(statuses: &[T], as_str: fn(T) -> &'static str) -> String
 fn era_sql(era: Era) -> &'static str {
     match era {
         Era::Legacy => "(spec_version IS NULL OR spec_version <= 1)",
-        Era::Events => "(spec_version >= 2 AND spec_version <= 3)",
-        Era::Slots => "(spec_version >= 4 AND spec_version <= 7)",
+        Era::V4 => "(spec_version >= 2 AND spec_version <= 3)",
+        Era::V5 => "(spec_version >= 4 AND spec_version <= 7)",
         Era::Future => "(spec_version > 7)",
     }
 }
@@ -179,8 +179,8 @@ fn push_guard(sql: &mut Sql, guard: &Guard, k: &Keys) {
         Guard::RunRules(era) => {
             // A legacy run's version may be NULL: counted as 0, so it is a 4.x-rules run.
             let rules = match era {
-                Era::Legacy | Era::Events => "COALESCE(spec_version, 0) <= 3",
-                Era::Slots => "COALESCE(spec_version, 0) BETWEEN 4 AND 7",
+                Era::Legacy | Era::V4 => "COALESCE(spec_version, 0) <= 3",
+                Era::V5 => "COALESCE(spec_version, 0) BETWEEN 4 AND 7",
                 Era::Future => "COALESCE(spec_version, 0) > 7",
             };
             sql.push("NOT EXISTS (SELECT 1 FROM runs WHERE run_id = ")
