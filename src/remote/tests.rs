@@ -62,7 +62,6 @@ fn a_signature_covers_time_nonce_method_path_and_body() {
     let swapped = h.replace(&format!("{NONCE:032x}"), &format!("{:032x}", NONCE + 1));
     let mismatch = "signature does not match";
     let stale = "signature timestamp outside the replay window";
-    let malformed = "malformed x-wcf-world-signature header";
     let cases = [
         (
             "no header",
@@ -128,6 +127,26 @@ fn a_signature_covers_time_nonce_method_path_and_body() {
             },
             stale,
         ),
+    ];
+    for (case, seen, why) in cases {
+        assert_eq!(seen.verify(), Err(why), "{case}");
+    }
+}
+
+#[test]
+fn a_malformed_header_is_refused_by_name() {
+    let body: &[u8] = b"{\"call\":\"getRun\"}";
+    let h = signed(body);
+    let sent = Seen {
+        secret: SECRET,
+        header: Some(&h),
+        method: "POST",
+        path: "/world",
+        body,
+        now: NOW,
+    };
+    let malformed = "malformed x-wcf-world-signature header";
+    let cases = [
         (
             "no nonce",
             Seen {

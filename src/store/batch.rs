@@ -118,37 +118,7 @@ pub async fn create_batch<D: Database, B: Blobs, S>(
 ) -> Result<Vec<Result<EventResult, WorldError>>, WorldError> {
     let now = io.clock.now();
     let mut results: Vec<Option<Result<EventResult, WorldError>>> = vec![None; events.len()];
-    let mut requests = Vec::with_capacity(events.len());
-    for (i, data) in events.iter().enumerate() {
-        match EventRequest::parse(data, Line::V5, now, None) {
-            Ok(req) => requests.push((i, req)),
-            // As its single create would: refused by name, nothing stored.
-            Err(e) => results[i] = Some(Err(e)),
-        }
-    }
-    check_shape(&requests)?;
-
-    let mut writes: Vec<(Vec<usize>, EventRequest)> = Vec::new();
-    let mut requests = requests.into_iter().peekable();
-    while let Some((i, req)) = requests.next() {
-        let twin = requests
-            .next_if(|(_, next)| {
-                req.event_type == EventType::StepCreated
-                    && next.event_type == EventType::StepStarted
-                    && next.correlation() == req.correlation()
-            })
-            .map(|(j, _)| j);
-        match twin {
-            Some(j) => match born_running(&events[i], now) {
-                Ok(lazy) => writes.push((vec![i, j], lazy)),
-                Err(e) => {
-                    results[i] = Some(Err(e.clone()));
-                    results[j] = Some(Err(e));
-                }
-            },
-            None => writes.push((vec![i], req)),
-        }
-    }
+    let writes = batch_writes(events, now, &mut results)?;
 
     let mut segments = Vec::new();
     let mut statements = Vec::new();
@@ -234,6 +204,48 @@ pub async fn create_batch<D: Database, B: Blobs, S>(
             })
         })
         .collect())
+}
+
+/// The writes of a batch's events, each with the indices of the events it answers: a
+/// `step_created` followed by its own `step_started` is one write (the step born running).
+/// An event refused on its own gets its error in `results` and no write.
+fn batch_writes(
+    events: &[Value],
+    now: crate::model::Millis,
+    results: &mut [Option<Result<EventResult, WorldError>>],
+) -> Result<Vec<(Vec<usize>, EventRequest)>, WorldError> {
+    let mut requests = Vec::with_capacity(events.len());
+    for (i, data) in events.iter().enumerate() {
+        match EventRequest::parse(data, Line::V5, now, None) {
+            Ok(req) => requests.push((i, req)),
+            // As its single create would: refused by name, nothing stored.
+            Err(e) => results[i] = Some(Err(e)),
+        }
+    }
+    check_shape(&requests)?;
+
+    let mut writes: Vec<(Vec<usize>, EventRequest)> = Vec::new();
+    let mut requests = requests.into_iter().peekable();
+    while let Some((i, req)) = requests.next() {
+        let twin = requests
+            .next_if(|(_, next)| {
+                req.event_type == EventType::StepCreated
+                    && next.event_type == EventType::StepStarted
+                    && next.correlation() == req.correlation()
+            })
+            .map(|(j, _)| j);
+        match twin {
+            Some(j) => match born_running(&events[i], now) {
+                Ok(lazy) => writes.push((vec![i, j], lazy)),
+                Err(e) => {
+                    results[i] = Some(Err(e.clone()));
+                    results[j] = Some(Err(e));
+                }
+            },
+            None => writes.push((vec![i], req)),
+        }
+    }
+    Ok(writes)
 }
 
 /// The results of a committed write: its event's, or each of a born-running step's two.

@@ -498,47 +498,40 @@ const WAIT_INSERT_COLUMNS: &[&str] = &[
     "spec_version",
 ];
 
+/// The statement of one write of a plan, guarded by `when`.
 fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
-    let update = |set: &str, params: Vec<SqlValue>, table_key: &str, key_params: Vec<&str>| {
-        let mut sql = Sql::new(&format!("UPDATE {table_key} SET "));
-        // `set` holds `?` placeholders in order for `params`.
-        let mut parts = set.split('?');
-        if let Some(first) = parts.next() {
-            sql.push(first);
-        }
-        for (p, rest) in params.into_iter().zip(parts) {
-            sql.bind(p).push(rest);
-        }
-        sql.push(" WHERE ");
-        match table_key {
-            "runs" => {
-                sql.push("run_id = ").bind_text(key_params[0]);
-            }
-            "steps" => {
-                sql.push("run_id = ")
-                    .bind_text(key_params[0])
-                    .push(" AND step_id = ")
-                    .bind_text(key_params[1]);
-            }
-            _ => {
-                sql.push("wait_id = ").bind_text(key_params[0]);
-            }
-        }
-        sql.push(" AND ");
-        push_condition(&mut sql, when, k);
-        sql.finish()
-    };
-    let run = vec![k.run_id];
-    let step = vec![k.run_id, k.correlation_id];
+    match w {
+        Write::InsertRun(_)
+        | Write::StartRun { .. }
+        | Write::FinishRun { .. }
+        | Write::SetAttributes(_)
+        | Write::DeleteRunHooks
+        | Write::DeleteRunWaits => run_write(w, when, k),
+        Write::InsertStep(_)
+        | Write::StartStep { .. }
+        | Write::FinishStep { .. }
+        | Write::RetryStep { .. } => step_write(w, when, k),
+        Write::InsertHook(_)
+        | Write::DeleteHook
+        | Write::ReleaseExpiredToken
+        | Write::InsertWait(_)
+        | Write::CompleteWait { .. } => hook_or_wait_write(w, when, k),
+    }
+}
+
+/// The writes to a run, and the deletion of its hooks and waits when it ends.
+fn run_write(w: &Write, when: &Condition, k: &Keys) -> Statement {
     match w {
         Write::InsertRun(r) => insert_select("runs", RUN_INSERT_COLUMNS, run_values(r), when, k),
-        Write::StartRun { now } => update(
+        Write::StartRun { now } => guarded_update(
             "status = 'running', started_at = COALESCE(started_at, ?), updated_at = ?",
             vec![SqlValue::Integer(*now), SqlValue::Integer(*now)],
             "runs",
-            run,
+            &[k.run_id],
+            when,
+            k,
         ),
-        Write::FinishRun { status, output, error, error_code, purge: false, now } => update(
+        Write::FinishRun { status, output, error, error_code, purge: false, now } => guarded_update(
             "status = ?, output = ?, error = ?, error_code = ?, completed_at = ?, updated_at = ?",
             vec![
                 SqlValue::Text(status.as_str().into()),
@@ -549,10 +542,12 @@ fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
                 SqlValue::Integer(*now),
             ],
             "runs",
-            run,
+            &[k.run_id],
+            when,
+            k,
         ),
         // `$retention: '0'`: the run's input, output and error go with the status change.
-        Write::FinishRun { status, error_code, purge: true, now, .. } => update(
+        Write::FinishRun { status, error_code, purge: true, now, .. } => guarded_update(
             "status = ?, input = NULL, output = NULL, error = NULL, error_code = ?, expired_at = ?, completed_at = ?, updated_at = ?",
             vec![
                 SqlValue::Text(status.as_str().into()),
@@ -562,9 +557,11 @@ fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
                 SqlValue::Integer(*now),
             ],
             "runs",
-            run,
+            &[k.run_id],
+            when,
+            k,
         ),
-        Write::SetAttributes(a) => update(
+        Write::SetAttributes(a) => guarded_update(
             "attributes = ?, purge_on_finish = ?, updated_at = ?",
             vec![
                 attributes_value(a),
@@ -572,7 +569,9 @@ fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
                 SqlValue::Integer(k.now),
             ],
             "runs",
-            run,
+            &[k.run_id],
+            when,
+            k,
         ),
         Write::DeleteRunHooks | Write::DeleteRunWaits => {
             let table = if matches!(w, Write::DeleteRunHooks) { "hooks" } else { "waits" };
@@ -588,21 +587,32 @@ fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
             push_condition(&mut sql, when, k);
             sql.finish()
         }
+        _ => unreachable_write(w),
+    }
+}
+
+/// The writes to a step.
+fn step_write(w: &Write, when: &Condition, k: &Keys) -> Statement {
+    match w {
         Write::InsertStep(s) => insert_select("steps", STEP_INSERT_COLUMNS, step_values(s), when, k),
-        Write::StartStep { now } => update(
+        Write::StartStep { now } => guarded_update(
             "status = 'running', attempt = attempt + 1, started_at = COALESCE(started_at, ?), retry_after = NULL, updated_at = ?",
             vec![SqlValue::Integer(*now), SqlValue::Integer(*now)],
             "steps",
-            step,
+            &[k.run_id, k.correlation_id],
+            when,
+            k,
         ),
         // A completed step keeps the error of its last retry (contract §2.4).
-        Write::FinishStep { status: StepStatus::Completed, output, now, .. } => update(
+        Write::FinishStep { status: StepStatus::Completed, output, now, .. } => guarded_update(
             "status = 'completed', output = ?, completed_at = ?, updated_at = ?",
             vec![opt_value(output), SqlValue::Integer(*now), SqlValue::Integer(*now)],
             "steps",
-            step,
+            &[k.run_id, k.correlation_id],
+            when,
+            k,
         ),
-        Write::FinishStep { status, error, now, .. } => update(
+        Write::FinishStep { status, error, now, .. } => guarded_update(
             "status = ?, error = ?, completed_at = ?, updated_at = ?",
             vec![
                 SqlValue::Text(status.as_str().into()),
@@ -611,15 +621,28 @@ fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
                 SqlValue::Integer(*now),
             ],
             "steps",
-            step,
+            &[k.run_id, k.correlation_id],
+            when,
+            k,
         ),
-        Write::RetryStep { error, retry_after, now } => update(
+        Write::RetryStep { error, retry_after, now } => guarded_update(
             "status = 'pending', error = ?, retry_after = ?, updated_at = ?",
             vec![error_value(&Some(error.clone())), opt_int(*retry_after), SqlValue::Integer(*now)],
             "steps",
-            step,
+            &[k.run_id, k.correlation_id],
+            when,
+            k,
         ),
-        Write::InsertHook(h) => insert_select("hooks", HOOK_INSERT_COLUMNS, hook_values(h), when, k),
+        _ => unreachable_write(w),
+    }
+}
+
+/// The writes to a hook or a wait.
+fn hook_or_wait_write(w: &Write, when: &Condition, k: &Keys) -> Statement {
+    match w {
+        Write::InsertHook(h) => {
+            insert_select("hooks", HOOK_INSERT_COLUMNS, hook_values(h), when, k)
+        }
         Write::DeleteHook => {
             let mut sql = Sql::new("DELETE FROM hooks WHERE hook_id = ");
             sql.bind_text(k.correlation_id).push(" AND ");
@@ -635,14 +658,70 @@ fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
             push_condition(&mut sql, when, k);
             sql.finish()
         }
-        Write::InsertWait(w) => insert_select("waits", WAIT_INSERT_COLUMNS, wait_values(w), when, k),
-        Write::CompleteWait { now } => update(
+        Write::InsertWait(w) => {
+            insert_select("waits", WAIT_INSERT_COLUMNS, wait_values(w), when, k)
+        }
+        Write::CompleteWait { now } => guarded_update(
             "status = 'completed', completed_at = ?, updated_at = ?",
             vec![SqlValue::Integer(*now), SqlValue::Integer(*now)],
             "waits",
-            vec![&k.wait_id()],
+            &[&k.wait_id()],
+            when,
+            k,
         ),
+        _ => unreachable_write(w),
     }
+}
+
+/// A write sent to the function of another entity, a mistake of `write_statement`'s that
+/// cannot happen: a statement that fails its batch, naming the write, rather than a panic
+/// that would take the isolate down.
+fn unreachable_write(w: &Write) -> Statement {
+    let name = format!("{w:?}");
+    let variant = name.split([' ', '(', '{']).next().unwrap_or_default();
+    Sql::new(&format!(
+        "SELECT * FROM \"write {variant} has no statement\""
+    ))
+    .finish()
+}
+
+/// `UPDATE <table> SET <set> WHERE <key> AND <condition>`: `set` holds a `?` per value of
+/// `params`, in order; `key` is the row's key values (run; run and step; wait).
+fn guarded_update(
+    set: &str,
+    params: Vec<SqlValue>,
+    table: &str,
+    key: &[&str],
+    when: &Condition,
+    k: &Keys,
+) -> Statement {
+    let mut sql = Sql::new(&format!("UPDATE {table} SET "));
+    // `set` holds `?` placeholders in order for `params`.
+    let mut parts = set.split('?');
+    if let Some(first) = parts.next() {
+        sql.push(first);
+    }
+    for (p, rest) in params.into_iter().zip(parts) {
+        sql.bind(p).push(rest);
+    }
+    sql.push(" WHERE ");
+    match table {
+        "runs" => {
+            sql.push("run_id = ").bind_text(key[0]);
+        }
+        "steps" => {
+            sql.push("run_id = ")
+                .bind_text(key[0])
+                .push(" AND step_id = ")
+                .bind_text(key[1]);
+        }
+        _ => {
+            sql.push("wait_id = ").bind_text(key[0]);
+        }
+    }
+    sql.push(" AND ");
+    push_condition(&mut sql, when, k);
+    sql.finish()
 }
 
 /// The one statement that reads everything a request's decision can depend on
