@@ -6,7 +6,7 @@
 // - Queue consumer: counted into the totals that GET /__bench/counts returns (since the
 //   last POST /__bench/reset), with `worker.invocations` (one Workers request each).
 // - World over HTTP (serveWorld): each call's own counts, its served-once claim in D1
-//   included (src/remote.rs: one round trip, rows in `remote_requests`), go back in a
+//   included (crates/core/src/remote.rs: one round trip, rows in `remote_requests`), go back in a
 //   response header (counting.mjs `withBindingCounts`), which the Node host's fetch adds to its side
 //   (bench/world.mjs `countedFetch`).
 // - POST /__bench/statuses `[runId…]`: the bench's completion poller, one uncounted D1

@@ -297,7 +297,7 @@ async function quiesce() {
 const dbSize = () => pollDb.size();
 
 /**
- * Retention's cost (src/store/retention.rs): start() on a World with WORKFLOW_RETENTION_DAYS
+ * Retention's cost (crates/core/src/store/retention.rs): start() on a World with WORKFLOW_RETENTION_DAYS
  * 0 removes every ended run; D1 rows written per removed run. Cloudflare only.
  */
 async function removalCost() {

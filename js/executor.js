@@ -3,7 +3,7 @@
 // side"). The queue consumer (handleQueueMessage, js/queue.js) hands each message to the
 // object named by the message's id and acknowledges it once the object has stored it; the
 // alarm runs the delivery (the flow with its inline steps), and retries or dead-letters it
-// when it fails, by the rule the Rust core gives (src/queue/delivery.rs `after_failure`).
+// when it fails, by the rule the Rust core gives (crates/core/src/queue/delivery.rs `after_failure`).
 // Alarms run at least once and survive a crash; the D1 lease and the recovery cron stay
 // what they were (RELIABILITY.md).
 import { DurableObject } from 'cloudflare:workers';

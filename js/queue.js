@@ -1,5 +1,5 @@
 // The Queue half of the World on Cloudflare Queues (contract §5). The rules live in Rust
-// (src/queue): sending with durable idempotency, which delivery runs, reschedules and
+// (crates/core/src/queue): sending with durable idempotency, which delivery runs, reschedules and
 // chained delays, dead letters, signatures, the HTTP request of a delivery. This file does
 // what only JS can: keep the handlers registered in this isolate, call them, and speak HTTP.
 import * as wasm from '../pkg/world_cloudflare.js';

@@ -1,12 +1,12 @@
 // The Worker side of the World over HTTP: `serveWorld(request, env)` answers World calls
 // from Node processes (js/remote.js) on this Worker's own bindings, through the same wasm
 // core. It serves nothing without WORKFLOW_REMOTE_SECRET, and a request only when its
-// signature holds and it was never served before (src/remote.rs): both are decided by
+// signature holds and it was never served before (crates/core/src/remote.rs): both are decided by
 // `World.admitRemote` before the call runs.
 import * as wasm from '../pkg/world_cloudflare.js';
 import { CONTENT_TYPE, decode, encode, rebuildError, SIGNATURE_HEADER, WORLD_ERROR_HEADER } from './remote-wire.js';
 
-/** The `World` methods a remote caller may call (src/remote.rs `CALLS`); read once the wasm is ready. */
+/** The `World` methods a remote caller may call (crates/core/src/remote.rs `CALLS`); read once the wasm is ready. */
 let remoteCalls;
 const callNames = () => {
   remoteCalls ??= wasm.remoteCalls().map((c) => c.name);

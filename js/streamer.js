@@ -1,5 +1,5 @@
 // The Streamer of the World (contract §6). Storage, indexing and the reading rules are in
-// Rust (src/stream); this file adds what only JS has: the ReadableStream that tails a
+// Rust (crates/core/src/stream); this file adds what only JS has: the ReadableStream that tails a
 // stream, and its polling timer.
 
 /** Tail polling: first wait after an empty read, and cap (ms); the wait doubles between. */

@@ -1,14 +1,27 @@
 // npm run lint: every repository path that a comment or a document cites must exist, so
 // a reader can follow it. A path is a word starting with one of the top-level folders
 // below and ending in a file extension; `<…>` and `*` patterns are not paths. A path is
-// found from the repository root or, as configs cite them, from the citing file's folder.
+// found from the repository root, from the citing file's crate (a `src/…` path in
+// crates/<name>/ is that crate's), or, as configs cite them, from the citing file's folder.
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './env.mjs';
 
-const FOLDERS = ['src', 'js', 'tests', 'docs', 'bench', 'scripts', 'examples', 'migrations', 'pkg-template', '.ci'];
+const FOLDERS = [
+  'src',
+  'crates',
+  'js',
+  'tests',
+  'docs',
+  'bench',
+  'scripts',
+  'examples',
+  'migrations',
+  'pkg-template',
+  '.ci',
+];
 const CITED = new RegExp(
   `(?<![\\w./-])((?:${FOLDERS.join('|')})/[\\w./@-]+\\.(?:jsonc|json|mjs|js|rs|ts|toml|md|sql|sh))`,
   'g',
@@ -29,7 +42,11 @@ for (const file of files) {
   for (const [, cited] of text.matchAll(CITED)) {
     const clean = cited.replace(/[.,)]+$/, '');
     if (GENERATED.some((g) => g.test(clean))) continue;
-    const found = existsSync(path.join(ROOT, clean)) || existsSync(path.join(ROOT, path.dirname(file), clean));
+    const crate = /^crates\/[^/]+\//.exec(file)?.[0];
+    const found =
+      existsSync(path.join(ROOT, clean)) ||
+      (crate !== undefined && existsSync(path.join(ROOT, crate, clean))) ||
+      existsSync(path.join(ROOT, path.dirname(file), clean));
     if (!found) missing.push(`${file}: ${clean}`);
   }
 }

@@ -1,6 +1,6 @@
 // npm test: every test layer in order, stopping at the first failure.
 //   lint       npm run lint                          (rustfmt, clippy, JS crates only in src/wasm, Biome)
-//   rust       cargo test --lib                      (native engine tests)
+//   rust       cargo test -p world-cloudflare-core   (the core's native tests)
 //   build      npm run build                         (scripts/build.mjs: wasm-pack + wasm-opt)
 //   wasm       wasm-pack test --node                 (tests/*.rs under Node 22)
 //   typecheck  npm run typecheck                     (tsc: tests/tsconfig.json, tests/tsconfig.node.json)
@@ -24,10 +24,15 @@ const STEPS = [
   {
     name: 'lint',
     group: 'rust',
-    title: 'rustfmt, clippy -D warnings, JS crates only in src/wasm, Biome',
+    title: 'rustfmt, clippy -D warnings, no JS crate in the core, Biome',
     cmd: () => ['npm', ['run', 'lint']],
   },
-  { name: 'rust', group: 'rust', title: 'native engine tests', cmd: () => ['cargo', ['test', '--lib']] },
+  {
+    name: 'rust',
+    group: 'rust',
+    title: "the core's native tests",
+    cmd: () => ['cargo', ['test', '-p', 'world-cloudflare-core', '--lib']],
+  },
   { name: 'build', group: 'int', title: 'wasm build', cmd: () => ['npm', ['run', 'build']] },
   {
     name: 'example',

@@ -1,8 +1,8 @@
-//! The ports of `src/ports.rs` over the Worker's bindings: D1 as [`Database`], Queues as
+//! The ports of `crates/core/src/ports.rs` over the Worker's bindings: D1 as [`Database`], Queues as
 //! [`Sender`], R2 as [`Blobs`], the clock and `crypto.getRandomValues`.
 
-use super::convert::to_js;
 use super::externs::{D1Database, Queue, R2Bucket, R2ObjectBody};
+use crate::js::to_js;
 use crate::model::{Millis, Value};
 use crate::ports::{Blobs, Clock, Database, Entropy, QueueKind, Sender};
 use crate::sql::{QueryResult, Row, SqlValue, Statement};

@@ -15,15 +15,15 @@ pub const WORKFLOW_APP: &str = "WORKFLOW_APP";
 pub const WORKFLOW_APP_URL: &str = "WORKFLOW_APP_URL";
 /// HMAC secret for signed HTTP deliveries; unset: unsigned, as world-local.
 pub const WORKFLOW_SECRET: &str = "WORKFLOW_SECRET";
-/// HMAC secret of the World over HTTP (`serveWorld`, src/remote.rs); unset: not served.
+/// HMAC secret of the World over HTTP (`serveWorld`, crates/core/src/remote.rs); unset: not served.
 pub const WORKFLOW_REMOTE_SECRET: &str = "WORKFLOW_REMOTE_SECRET";
-/// Secret from which per-run encryption keys are derived (`src/encryption.rs`); unset:
+/// Secret from which per-run encryption keys are derived (`crates/core/src/encryption.rs`); unset:
 /// payloads are stored as the runtime serialized them.
 pub const WORKFLOW_ENCRYPTION_KEY: &str = "WORKFLOW_ENCRYPTION_KEY";
 /// The longest delay one queue send asks for; lower it to test chaining.
 pub const WORKFLOW_QUEUE_MAX_DELAY_SECONDS: &str = "WORKFLOW_QUEUE_MAX_DELAY_SECONDS";
 
-/// Days after its end when `start()` removes a run (src/store/retention.rs); unset keeps all.
+/// Days after its end when `start()` removes a run (crates/core/src/store/retention.rs); unset keeps all.
 pub const WORKFLOW_RETENTION_DAYS: &str = "WORKFLOW_RETENTION_DAYS";
 /// Durable Object namespace of `WorkflowExecutor` (js/executor.js): when bound, the queue
 /// consumer hands each message to an object that runs it in an alarm of its own.

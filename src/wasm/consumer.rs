@@ -2,9 +2,9 @@
 //! js/executor.js), over its env alone: begin a delivery, dead-letter a message, the
 //! executor's retry delay, the dead-letter queue's name.
 
-use super::convert::{from_js, to_value};
 use super::delivery::Delivery;
 use super::env::Env;
+use crate::js::{from_js, to_value};
 use crate::model::Value;
 use crate::queue::{self, delivery};
 use js_sys::Promise;

@@ -3,8 +3,8 @@
 //! again and the outcome is a method, not an object shape.
 
 use super::bindings::{WORKFLOW_APP, WORKFLOW_APP_URL};
-use super::convert::{to_js, to_value};
 use super::env::Env;
+use crate::js::{to_js, to_value};
 use crate::model::WorldError;
 use crate::queue::{self, delivery, Begin, Envelope, Outcome};
 use js_sys::Promise;

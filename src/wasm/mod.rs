@@ -1,12 +1,10 @@
-//! The JS boundary, and the only module that names `wasm_bindgen`, `js_sys` or `web_sys`:
-//! the binding externs and their adapters to the ports, the one table of binding names,
-//! the conversions, the exported `World` class and `Delivery` handle, and the checks of
-//! the World over HTTP.
+//! The Worker boundary: the binding externs and their adapters to the core's ports, the one
+//! table of binding names, the exported classes (`World`, `Consumer`, `Delivery`), and the
+//! checks of the World over HTTP. The values' conversions are the core's `js` module.
 
 mod adapters;
 pub mod bindings;
 pub mod consumer;
-pub mod convert;
 pub mod delivery;
 pub mod env;
 mod externs;

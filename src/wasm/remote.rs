@@ -1,11 +1,11 @@
 //! The World over HTTP at the boundary: `World.admitRemote` (the Worker side's check of a
 //! request before it is served) and `signRemote` (the Node side's signature), over the
-//! rules of `src/remote.rs`.
+//! rules of `crates/core/src/remote.rs`.
 
 use super::adapters::{Crypto, SystemClock};
 use super::bindings::WORKFLOW_REMOTE_SECRET;
-use super::convert::to_value;
 use super::world::{pick_create_params, World};
+use crate::js::to_value;
 use crate::model::WorldError;
 use crate::ports::{Clock, Entropy};
 use crate::remote;

@@ -5,9 +5,9 @@
 
 use super::adapters::{PlatformTimer, SystemClock};
 use super::bindings::BINDING_NAMES;
-use super::convert::{from_js, to_value};
 use super::env::{Bindings, Env};
 use crate::engine::request::{CreateEventParamsInput, EventInput};
+use crate::js::{from_js, to_value};
 use crate::model::params::{
     CreateParams, ReadParams, ReadParamsInput, ResolveData, SortOrder, CREATE_PARAMS_FIELDS,
 };
@@ -558,7 +558,7 @@ impl World {
         })
     }
 
-    /// `start()`: re-enqueues active runs, then applies retention (src/store/retention.rs).
+    /// `start()`: re-enqueues active runs, then applies retention (crates/core/src/store/retention.rs).
     #[wasm_bindgen(unchecked_return_type = "Promise<Recovered>")]
     pub fn recover(&self) -> Promise {
         // A bad WORKFLOW_RETENTION_DAYS fails the call, but only after the recovery.
@@ -731,7 +731,7 @@ pub fn queue_route(
     Ok(envelope::queue_kind(queue_name)?.route().to_owned())
 }
 
-/// Signs an HTTP delivery as the consumer does (`x-wcf-signature`, `src/queue/signature.rs`),
+/// Signs an HTTP delivery as the consumer does (`x-wcf-signature`, `crates/core/src/queue/signature.rs`),
 /// at the current time; for senders outside this package and for tests.
 #[wasm_bindgen(js_name = signDelivery)]
 pub fn sign_delivery(

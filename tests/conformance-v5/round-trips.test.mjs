@@ -385,7 +385,7 @@ test('round trips (spec 7): runs.waitForTerminalStatus, ended and waited on for 
     ),
     1,
   );
-  // Polls at 0, 100, 300, 700 and 1,000 ms (src/store/runs.rs poll_delay).
+  // Polls at 0, 100, 300, 700 and 1,000 ms (crates/core/src/store/runs.rs poll_delay).
   await measureCall(
     'runs.waitForTerminalStatus (running, timeoutMs 1000)',
     5,

@@ -133,7 +133,7 @@ describe('inside the Worker, encrypted runs, every message delivered twice', () 
     assert.equal(status.status, 'failed', JSON.stringify(status));
     const failed = log.find((e) => e.eventType === 'run_failed');
     assert.equal(failed?.eventData?.errorCode, 'MAX_DELIVERIES_EXCEEDED', JSON.stringify(failed));
-    // WORKFLOW_EXECUTOR_MAX_RETRIES = 2: tries at 0, +1 s and +3 s (src/queue/delivery.rs).
+    // WORKFLOW_EXECUTOR_MAX_RETRIES = 2: tries at 0, +1 s and +3 s (crates/core/src/queue/delivery.rs).
     const ms = Date.now() - began;
     assert.ok(ms >= 3_000, `the retries waited their delays: ${ms} ms`);
     assert.ok(!log.some((e) => e.eventType.startsWith('step_')), 'no step ran');

@@ -1,5 +1,5 @@
 // The World over HTTP refuses every request it cannot trust, before it serves anything
-// (src/remote.rs, js/serve.js): unsigned, forged, signed with another secret, altered
+// (crates/core/src/remote.rs, js/serve.js): unsigned, forged, signed with another secret, altered
 // (body or path), stale or from the future, malformed, and replayed (the same signed
 // request twice) all get 401, and D1 is left as it was (the store's fingerprint and the
 // served-once claims unchanged). A Worker without WORKFLOW_REMOTE_SECRET serves nothing
@@ -16,7 +16,7 @@ import { storeFingerprint } from '../support/invariants.mjs';
 const SECRET = `remote-secret-${randomBytes(8).toString('hex')}`;
 const h = useHarness({ vars: { WORKFLOW_REMOTE_SECRET: SECRET } });
 
-/** The signature header as the documented format makes it (src/remote.rs), at time `t`. */
+/** The signature header as the documented format makes it (crates/core/src/remote.rs), at time `t`. */
 function signature({
   secret = SECRET,
   t = Math.floor(Date.now() / 1000),

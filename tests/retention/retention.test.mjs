@@ -1,4 +1,4 @@
-// Retention (src/store/retention.rs): with WORKFLOW_RETENTION_DAYS set, world.start()
+// Retention (crates/core/src/store/retention.rs): with WORKFLOW_RETENTION_DAYS set, world.start()
 // removes runs that ended longer ago than that, whole: the run, its log (4.x events or
 // 5.x slots), steps and streams, their R2 objects included. Live runs and recent ones
 // are untouched; a bad setting is a named error that removes nothing. It prints the D1
@@ -20,7 +20,7 @@ import { newRunId, newStepId, payload } from '../support/world-v5.mjs';
 const DAY = 86_400_000;
 const h = useHarness({ vars: { WORKFLOW_RETENTION_DAYS: '1' } });
 const TABLES = ['runs', 'events', 'slots', 'steps', 'hooks', 'waits', 'queue_deliveries', 'stream_runs'];
-/** Over the inline limit of a stream segment (src/stream/mod.rs), so it is an R2 object. */
+/** Over the inline limit of a stream segment (crates/core/src/stream/mod.rs), so it is an R2 object. */
 const LARGE = new Uint8Array(128 * 1024 + 1).fill(7);
 
 /** Rows naming the run in every table, and its streams' segments. */

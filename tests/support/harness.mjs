@@ -40,7 +40,7 @@ export const REMOTE_PATH = '/workflow-world';
 /**
  * `fetch` for the World over HTTP that adds what each call did on the fixture Worker's
  * bindings to `counts`, less the request's own served-once claim (one D1 round trip,
- * src/remote.rs), so the counts are the World call's as they are in-process.
+ * crates/core/src/remote.rs), so the counts are the World call's as they are in-process.
  */
 export function remoteFetch(send, counts) {
   return async (url, init) => {

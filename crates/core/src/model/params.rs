@@ -3,9 +3,9 @@
 use super::value::{self, Value};
 use super::WorldError;
 use serde::Serialize;
-use tsify::Tsify;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Tsify)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum ResolveData {
     #[default]
@@ -13,7 +13,8 @@ pub enum ResolveData {
     None,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Tsify)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum SortOrder {
     Asc,
@@ -22,20 +23,20 @@ pub enum SortOrder {
 
 /// The params every read takes, as JS sends them (contract §4); each reader uses the
 /// fields that apply to it. [`ReadParams::parse`] checks them.
-#[derive(Tsify)]
-#[serde(rename_all = "camelCase", default)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
+#[cfg_attr(feature = "js", serde(rename_all = "camelCase", default))]
 pub struct ReadParamsInput {
     pub resolve_data: ResolveData,
     pub pagination: PaginationInput,
     pub run_id: String,
     pub workflow_name: String,
-    #[tsify(type = "RunStatus | RunStatus[]")]
+    #[cfg_attr(feature = "js", tsify(type = "RunStatus | RunStatus[]"))]
     pub status: super::RunStatus,
     pub correlation_id: String,
 }
 
-#[derive(Tsify)]
-#[serde(rename_all = "camelCase", default)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
+#[cfg_attr(feature = "js", serde(rename_all = "camelCase", default))]
 pub struct PaginationInput {
     pub limit: i64,
     pub cursor: String,

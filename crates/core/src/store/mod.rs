@@ -16,7 +16,6 @@ use crate::ports::{batch as run_batch, db_error, query, Blobs, Database, Io};
 use crate::sql::{first_row, QueryResult, Row, Sql, SqlValue};
 use serde::Serialize;
 use sql::{Keys, PlanBatch, ReplyReads, SlotReads};
-use tsify::Tsify;
 
 /// A conflicting write can change the state between a decision and its commit; each
 /// round decides again on what the failed round read. Beyond this many rounds the
@@ -24,7 +23,8 @@ use tsify::Tsify;
 const MAX_ROUNDS: usize = 4;
 
 /// What `events.create` resolves to (contract §2.8).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Tsify)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct EventResult {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,7 +39,7 @@ pub struct EventResult {
     pub wait: Option<Wait>,
     /// 5.x lazy `step_started`: the step was created by it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(type = "true")]
+    #[cfg_attr(feature = "js", tsify(type = "true"))]
     pub step_created: Option<bool>,
     /// `run_started`'s preloaded log, or a slot run's delta or report: `events`, `cursor`
     /// and `hasMore`, all or none.
@@ -48,7 +48,8 @@ pub struct EventResult {
 }
 
 /// A part of a run's log returned with a write.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Tsify)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct LogPage {
     pub events: Vec<Event>,
@@ -403,7 +404,8 @@ async fn unchanged<D: Database>(
 // ---- reads (contract §4) ----
 
 /// A page of a list (`PaginatedResponse`, contract §2.9).
-#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub data: Vec<T>,
@@ -822,7 +824,7 @@ pub async fn list_hooks<D: Database>(
     .await
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(all(test, not(feature = "js")))]
 mod tests;
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(all(test, not(feature = "js")))]
 mod tests_v5;

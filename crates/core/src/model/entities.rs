@@ -2,12 +2,12 @@
 
 use super::{Payload, Timestamp, Value};
 use serde::Serialize;
-use tsify::Tsify;
 
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $wire:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Tsify)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+        #[cfg_attr(feature = "js", derive(tsify::Tsify))]
         pub enum $name { $(#[serde(rename = $wire)] $variant),+ }
 
         impl $name {
@@ -112,7 +112,8 @@ impl EventType {
 }
 
 /// `{message, stack?, code?}` (contract §2.11).
-#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 pub struct StructuredError {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -124,7 +125,8 @@ pub struct StructuredError {
 /// A run's or step's error: 4.x runs keep the `StructuredError` derived from the event
 /// (contract §2.11); spec ≥ 4 runs keep the serialized bytes exactly as sent
 /// (world-contract-v5 §2.7).
-#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 #[serde(untagged)]
 pub enum ErrorValue {
     Structured(StructuredError),
@@ -133,8 +135,9 @@ pub enum ErrorValue {
 
 /// Run attributes (world-contract-v5 §4.5): string keys to string values, in the order
 /// they were first set.
-#[derive(Clone, Debug, Default, PartialEq, Tsify)]
-#[tsify(type = "Record<string, string>")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
+#[cfg_attr(feature = "js", tsify(type = "Record<string, string>"))]
 pub struct Attributes(pub Vec<(String, String)>);
 
 impl Serialize for Attributes {
@@ -201,7 +204,8 @@ impl Attributes {
 // `skip_serializing_if` on every `Option`.
 
 /// `WorkflowRun` (contract §2.3).
-#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Run {
     pub run_id: String,
@@ -211,7 +215,7 @@ pub struct Run {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_version: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(type = "Record<string, unknown>")]
+    #[cfg_attr(feature = "js", tsify(type = "Record<string, unknown>"))]
     pub execution_context: Option<Payload>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<Payload>,
@@ -219,10 +223,10 @@ pub struct Run {
     /// schema wants the key on a completed run even when its value is `undefined`, and
     /// on no other (contract §2.3).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(type = "unknown")]
+    #[cfg_attr(feature = "js", tsify(type = "unknown"))]
     pub output: Option<Option<Payload>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(type = "StructuredError | Uint8Array")]
+    #[cfg_attr(feature = "js", tsify(type = "StructuredError | Uint8Array"))]
     pub error: Option<ErrorValue>,
     /// Spec ≥ 4 runs: `RUN_ERROR_CODES` of a failed run.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -244,7 +248,8 @@ pub struct Run {
 }
 
 /// `Step` (contract §2.4).
-#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Step {
     pub run_id: String,
@@ -256,7 +261,7 @@ pub struct Step {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<Payload>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(type = "StructuredError | Uint8Array")]
+    #[cfg_attr(feature = "js", tsify(type = "StructuredError | Uint8Array"))]
     pub error: Option<ErrorValue>,
     pub attempt: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -278,7 +283,8 @@ pub const HOOK_PROJECT_ID: &str = "cloudflare-project";
 pub const HOOK_ENVIRONMENT: &str = "cloudflare";
 
 /// `Hook` (contract §2.5).
-#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Hook {
     pub hook_id: String,
@@ -288,7 +294,7 @@ pub struct Hook {
     pub metadata: Option<Payload>,
     /// Absent reads as `true` in both references (contract §2.5), so it is always sent.
     #[serde(serialize_with = "is_webhook")]
-    #[tsify(type = "boolean")]
+    #[cfg_attr(feature = "js", tsify(type = "boolean"))]
     pub is_webhook: Option<bool>,
     pub owner_id: String,
     pub project_id: String,
@@ -308,7 +314,8 @@ fn is_webhook<S: serde::Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::
 }
 
 /// `Wait` (contract §2.6).
-#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Wait {
     pub wait_id: String,
@@ -325,7 +332,8 @@ pub struct Wait {
 }
 
 /// `Event` (contract §2.7).
-#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     pub run_id: String,

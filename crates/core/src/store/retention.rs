@@ -146,5 +146,5 @@ pub async fn remove_ended<D: Database, B: Blobs, S>(
     Ok(removed)
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(all(test, not(feature = "js")))]
 mod tests;

@@ -103,21 +103,21 @@ pub struct Resume {
 
 /// An `events.create` request as JS sends it (contract §2.7); [`EventRequest::parse`]
 /// checks it.
-#[derive(tsify::Tsify)]
-#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
+#[cfg_attr(feature = "js", serde(rename_all = "camelCase"))]
 pub struct EventInput {
     pub event_type: EventType,
-    #[tsify(optional)]
+    #[cfg_attr(feature = "js", tsify(optional))]
     pub correlation_id: String,
-    #[tsify(optional)]
+    #[cfg_attr(feature = "js", tsify(optional))]
     pub spec_version: i64,
-    #[tsify(optional)]
+    #[cfg_attr(feature = "js", tsify(optional))]
     pub event_data: Payload,
 }
 
 /// `events.create`'s third argument.
-#[derive(tsify::Tsify)]
-#[serde(rename_all = "camelCase", default)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
+#[cfg_attr(feature = "js", serde(rename_all = "camelCase", default))]
 pub struct CreateEventParamsInput {
     pub resolve_data: crate::model::params::ResolveData,
     /// 5.x (world-contract-v5 §3.4–§3.6, §4.10).

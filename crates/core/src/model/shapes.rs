@@ -1,7 +1,7 @@
 //! The kinds of value whose JS form is not what serde alone would make of them. Core
 //! checks `instanceof Date` and `instanceof Uint8Array` (contract §0.3) and pages carry
 //! `cursor: null`, so these newtypes carry their own `Serialize`: for `Timestamp`,
-//! `Payload` and `Cursor` on wasm32 the boundary's (`src/wasm/convert.rs`: a real `Date`,
+//! `Payload` and `Cursor` with the `js` feature the boundary's (`src/js.rs`: a real `Date`,
 //! the payload as a JS value, `null`), natively the plain forms below (epoch milliseconds,
 //! the CBOR value, an option). `Bytes` are serde bytes, which serde-wasm-bindgen makes a
 //! `Uint8Array`.
@@ -9,24 +9,28 @@
 use super::{Millis, Value};
 
 /// A point in time, in epoch milliseconds; a `Date` in JS.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, tsify::Tsify)]
-#[tsify(type = "Date")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
+#[cfg_attr(feature = "js", tsify(type = "Date"))]
 pub struct Timestamp(pub Millis);
 
 /// An opaque payload (`input`, `output`, `eventData`…): any JSON value, `Uint8Array`s and
 /// `Date`s included, kept as the CBOR value that encodes it (`src/model/value.rs`).
-#[derive(Clone, Debug, PartialEq, tsify::Tsify)]
-#[tsify(type = "unknown")]
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
+#[cfg_attr(feature = "js", tsify(type = "unknown"))]
 pub struct Payload(pub Value);
 
 /// A page's cursor: `null` in JS when there is none (contract §2.9), never `undefined`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, tsify::Tsify)]
-#[tsify(type = "string | null")]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
+#[cfg_attr(feature = "js", tsify(type = "string | null"))]
 pub struct Cursor(pub Option<String>);
 
 /// Raw bytes; a `Uint8Array` in JS.
-#[derive(Clone, Debug, Default, PartialEq, Eq, tsify::Tsify)]
-#[tsify(type = "Uint8Array")]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
+#[cfg_attr(feature = "js", tsify(type = "Uint8Array"))]
 pub struct Bytes(pub Vec<u8>);
 
 impl serde::Serialize for Bytes {
@@ -55,7 +59,7 @@ impl std::ops::Deref for Cursor {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(not(feature = "js"))]
 mod native {
     use super::{Cursor, Payload, Timestamp};
     use serde::{Serialize, Serializer};

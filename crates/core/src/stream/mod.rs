@@ -14,7 +14,6 @@ use crate::model::{ids, Bytes, Cursor, Line, WorldError};
 use crate::ports::{batch, query, unavailable, Blobs, Database, Io};
 use serde::Serialize;
 use sql::SegmentBody;
-use tsify::Tsify;
 
 /// Segments whose bytes fit in this stay in their D1 row; larger ones go to R2. A D1 row
 /// holds 2 MB; 128 KiB keeps rows small and puts the large, cheap-to-store bodies in R2.
@@ -166,7 +165,8 @@ pub async fn info<D: Database>(db: &D, name: &str) -> Result<Info, WorldError> {
 }
 
 /// `getStreamInfo` (contract §6.4): the index of the last chunk (-1 when there is none).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Tsify)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct StreamInfo {
     pub tail_index: i64,
@@ -247,7 +247,8 @@ pub async fn read<D: Database, B: Blobs, S>(
 
 /// What a live reader gets from one read: the non-empty chunks from where it stands, the
 /// index to read from next, and whether the stream is over for it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Tsify)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct TailPage {
     pub chunks: Vec<Bytes>,
@@ -287,14 +288,16 @@ pub async fn tail<D: Database, B: Blobs, S>(
 }
 
 /// A chunk and its index, as `getStreamChunks` returns it.
-#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 pub struct StreamChunk {
     pub index: i64,
     pub data: Bytes,
 }
 
 /// `getStreamChunks` (contract §6.3): a page of the chunks that exist now.
-#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct StreamChunksPage {
     pub data: Vec<StreamChunk>,
@@ -318,8 +321,8 @@ pub fn parse_chunk_cursor(cursor: Option<&str>) -> i64 {
 }
 
 /// `getStreamChunks`' options as JS sends them; [`chunk_page_bounds`] checks them.
-#[derive(Tsify)]
-#[serde(default)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
+#[cfg_attr(feature = "js", serde(default))]
 pub struct ChunkPageInput {
     pub limit: i64,
     pub cursor: String,
@@ -402,5 +405,5 @@ pub async fn list_by_run<D: Database>(db: &D, run_id: &str) -> Result<Vec<String
         .collect()
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(all(test, not(feature = "js")))]
 mod tests;

@@ -41,9 +41,9 @@ pub const DONE_CLAIM_TTL_MS: Millis = 24 * 60 * 60 * 1000;
 pub const DELIVERY_RECORD_TTL_MS: Millis = 7 * 24 * 60 * 60 * 1000;
 
 /// `queue()`'s `opts` as JS sends them; [`SendOptions::parse`] checks them.
-#[derive(tsify::Tsify)]
-#[serde(rename_all = "camelCase", default)]
-#[tsify(hashmap_as_object)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
+#[cfg_attr(feature = "js", serde(rename_all = "camelCase", default))]
+#[cfg_attr(feature = "js", tsify(hashmap_as_object))]
 pub struct QueueOptionsInput {
     pub idempotency_key: String,
     pub delay_seconds: f64,
@@ -671,5 +671,5 @@ pub async fn recover<D: Database, B: Blobs, S: Sender>(
     Ok(recovery)
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(all(test, not(feature = "js")))]
 mod tests;

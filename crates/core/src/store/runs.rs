@@ -11,7 +11,6 @@ use crate::sql::{Sql, Statement};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::future::Future;
-use tsify::Tsify;
 
 /// D1 binds at most 100 values per statement: ids are read this many at a time, all in
 /// one batch.
@@ -171,7 +170,8 @@ pub async fn wait_for_terminal<D: Database, T: Timer>(
 }
 
 /// One run's outcome in `runs.cancelMany` (`BulkCancelWorkflowRunResult`).
-#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum CancelOutcome {
     #[serde(rename_all = "camelCase")]
@@ -191,7 +191,8 @@ pub enum CancelOutcome {
 }
 
 /// `runs.cancelMany`'s counts of each outcome.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Tsify)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct CancelSummary {
     pub requested: usize,
@@ -203,7 +204,8 @@ pub struct CancelSummary {
 }
 
 /// What `runs.cancelMany` resolves to (`BulkCancelWorkflowRunsResult`).
-#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct CancelMany {
     pub summary: CancelSummary,
@@ -321,5 +323,5 @@ fn failed(run_id: String, e: &WorldError) -> CancelOutcome {
     }
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(all(test, not(feature = "js")))]
 mod tests;

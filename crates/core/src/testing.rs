@@ -23,7 +23,7 @@ pub fn event(event_type: &str, corr: Option<&str>, data: Vec<(Value, Value)>) ->
 
 /// Every migration of `migrations/`, in order: the schema the Worker's D1 gets.
 pub fn migrations() -> Vec<String> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations");
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -105,5 +105,5 @@ pub async fn claim<D: Database>(db: &D, signed: &Signed, now: Millis) -> Result<
     Ok(results.first().is_some_and(|r| r.changes == 1))
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(all(test, not(feature = "js")))]
 mod tests;

@@ -331,5 +331,5 @@ fn check_shape(requests: &[(usize, EventRequest)]) -> Result<(), WorldError> {
     Ok(())
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(all(test, not(feature = "js")))]
 mod tests;

@@ -1,5 +1,6 @@
-//! JS ⇄ Rust values. Outbound, every typed value goes through serde-wasm-bindgen; the
-//! newtypes of `src/model/shapes.rs` get their JS form here (a real `Date`, the payload as
+//! The JS side of the model (feature `js`), and the only module of this crate that names
+//! wasm-bindgen or js-sys. JS ⇄ Rust values: outbound, every typed value goes through
+//! serde-wasm-bindgen; the newtypes of `src/model/shapes.rs` get their JS form here (a real `Date`, the payload as
 //! the JS value it encodes, `null`), so core receives `Date`s, `Uint8Array`s and absent
 //! optional fields as `undefined` (contract §0.3). Inbound, payloads are walked into
 //! [`Value`] by [`from_js`]: a `Date` and a `Uint8Array` are kept as such, which serde's
