@@ -6,6 +6,7 @@ use crate::testing::{Sqlite3, T0};
 const SECRET: &str = "remote-s3cret";
 const NOW: i64 = T0 / 1000;
 const NONCE: u128 = 0x0123_4567_89ab_cdef_0123_4567_89ab_cdef;
+const BODY: &[u8] = b"{\"call\":\"getRun\"}";
 
 fn signed(body: &[u8]) -> String {
     sign(SECRET, NOW, NONCE, "POST", "/world", body)
@@ -22,7 +23,19 @@ struct Seen<'a> {
     now: i64,
 }
 
-impl Seen<'_> {
+impl<'a> Seen<'a> {
+    /// The request signed with `header`, seen at once.
+    fn sent(header: &'a str) -> Seen<'a> {
+        Seen {
+            secret: SECRET,
+            header: Some(header),
+            method: "POST",
+            path: "/world",
+            body: BODY,
+            now: NOW,
+        }
+    }
+
     fn verify(self) -> Result<Signed, &'static str> {
         verify(
             self.secret,
@@ -37,16 +50,8 @@ impl Seen<'_> {
 
 #[test]
 fn a_signature_covers_time_nonce_method_path_and_body() {
-    let body: &[u8] = b"{\"call\":\"getRun\"}";
-    let h = signed(body);
-    let sent = Seen {
-        secret: SECRET,
-        header: Some(&h),
-        method: "POST",
-        path: "/world",
-        body,
-        now: NOW,
-    };
+    let h = signed(BODY);
+    let sent = Seen::sent(&h);
     assert_eq!(
         Seen {
             now: NOW + 10,
@@ -135,16 +140,8 @@ fn a_signature_covers_time_nonce_method_path_and_body() {
 
 #[test]
 fn a_malformed_header_is_refused_by_name() {
-    let body: &[u8] = b"{\"call\":\"getRun\"}";
-    let h = signed(body);
-    let sent = Seen {
-        secret: SECRET,
-        header: Some(&h),
-        method: "POST",
-        path: "/world",
-        body,
-        now: NOW,
-    };
+    let h = signed(BODY);
+    let sent = Seen::sent(&h);
     let malformed = "malformed x-wcf-world-signature header";
     let cases = [
         (
