@@ -24,8 +24,9 @@ export function quantile(values, q) {
  * Cloudflare's list prices, per unit: D1 rows written, Queues operations (3 per delivered
  * message), R2 Class A / B, Workers requests, Durable Objects (the executors: requests,
  * duration per GB-s at 128 MB, SQLite storage rows written, of which an executor writes
- * about four per message: the message, its alarm, the start of its try, the delete); and Cloudflare Workflows per
- * step, the alternative a Cloudflare user weighs this against.
+ * about four per message: the message, its alarm, the start of its try, the delete); and
+ * Vercel Workflows' list price per step. Cloudflare Workflows has no per-step price: it is
+ * billed as Workers Standard (requests, CPU time, storage).
  */
 export const PRICE = {
   d1RowWritten: 1.0 / 1e6,
@@ -39,7 +40,7 @@ export const PRICE = {
   doGb: 0.128,
   doRowWritten: 1.0 / 1e6,
   doRowsPerMessage: 4,
-  workflowsStep: 8 / 1e6,
+  vercelWorkflowsStep: 25 / 1e6,
 };
 
 const get = (obj, pathStr) => pathStr.split('.').reduce((o, k) => o?.[k], obj);
@@ -215,7 +216,7 @@ export function buildReport({
       ),
     ],
     [
-      `cost per million steps (Cloudflare Workflows: ${$(PRICE.workflowsStep * 1e6)})`,
+      `cost per million steps (Vercel Workflows: ${$(PRICE.vercelWorkflowsStep * 1e6)}; Cloudflare Workflows has no per-step price)`,
       ...byWorld(({ run }) => (run ? $(run.total / 3) : '–')),
     ],
     [
