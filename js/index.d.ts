@@ -1,9 +1,10 @@
-// Public types of @workflow/world-cloudflare. The World's shapes are the contract's own
-// (`@workflow/world` 4.5.0); the values the wasm core returns are typed by the
-// declarations generated from Rust with tsify (pkg/world_cloudflare.d.ts), and
-// tests/types/world.check.ts proves both fit the contract.
-import type { Storage, Streamer, Queue as WorkflowQueue } from '@workflow/world';
-import type { World as WorldV5 } from '@workflow/world-v5';
+// Public types of @workflow/world-cloudflare. The World's shapes are the contract's own,
+// from the `@workflow/world` the app installed: 4.5.0 for `workflow` 4.x, 5.0.0-beta.37
+// for 5.x (each line's World type is `never` when the other line is installed). The values
+// the wasm core returns are typed by the declarations generated from Rust with tsify
+// (pkg/world_cloudflare.d.ts); tests/types/world.check.ts and world-v5.check.ts prove both
+// fit each line's contract.
+import type * as InstalledWorld from '@workflow/world';
 import type { BindingNames } from '../pkg/world_cloudflare.js';
 
 export type {
@@ -66,20 +67,27 @@ export interface CloudflareEnv {
   WORKFLOW_RETENTION_DAYS?: string | number;
 }
 
-export type CloudflareWorld = Storage &
-  WorkflowQueue &
-  Streamer & {
-    /** `SPEC_VERSION_CURRENT` of @workflow/world. */
-    readonly specVersion: 3;
-    /** 0: the runtime's stream writer flushes each chunk at once (every write is one D1 round trip). */
-    readonly streamFlushIntervalMs: 0;
-    /** Re-enqueues every pending or running run (contract §5.6), then applies `WORKFLOW_RETENTION_DAYS`. */
-    start(): Promise<void>;
-    getEncryptionKeyForRun(
-      run: { runId: string } | string,
-      context?: Record<string, unknown>,
-    ): Promise<Uint8Array | undefined>;
-  };
+/** Whether the installed `@workflow/world` is the 5.x line (it has slot identity). */
+type InstalledIsV5 = typeof InstalledWorld extends { SPEC_VERSION_SUPPORTS_SLOT_IDENTITY: unknown } ? true : false;
+/** The 5.x World of the installed `@workflow/world`; `never` when 4.x is installed. */
+type WorldV5 = InstalledIsV5 extends true ? InstalledWorld.World : never;
+/** The 4.x World's parts of the installed `@workflow/world`; `never` when 5.x is installed. */
+type WorldV4 = InstalledIsV5 extends true
+  ? never
+  : InstalledWorld.Storage & InstalledWorld.Queue & InstalledWorld.Streamer;
+
+export type CloudflareWorld = WorldV4 & {
+  /** `SPEC_VERSION_CURRENT` of @workflow/world. */
+  readonly specVersion: 3;
+  /** 0: the runtime's stream writer flushes each chunk at once (every write is one D1 round trip). */
+  readonly streamFlushIntervalMs: 0;
+  /** Re-enqueues every pending or running run (contract §5.6), then applies `WORKFLOW_RETENTION_DAYS`. */
+  start(): Promise<void>;
+  getEncryptionKeyForRun(
+    run: { runId: string } | string,
+    context?: Record<string, unknown>,
+  ): Promise<Uint8Array | undefined>;
+};
 
 /** The World of `workflow` 5.x (`@workflow/world` 5.0.0-beta.37, spec version 7). */
 export type CloudflareWorldV5 = WorldV5 & {

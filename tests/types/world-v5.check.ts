@@ -13,7 +13,7 @@ import type {
   World,
 } from '@workflow/world-v5';
 import type { z } from 'zod';
-import type { CloudflareEnv, RunV5, StepV5 } from '../../js/index.js';
+import type { CloudflareEnv, CloudflareWorldV5, RunV5, StepV5 } from '../../js/index.js';
 import { createWorld as declared } from '../../js/index.js';
 import { createWorld as implemented } from '../../js/world.js';
 import type * as Generated from '../../pkg/world_cloudflare.js';
@@ -43,3 +43,8 @@ export const cancelMany: NonNullable<World['runs']['cancelMany']> = world.runs.c
 export type CancelManyFits = Fits<Awaited<ReturnType<NonNullable<World['runs']['cancelMany']>>>, Generated.CancelMany>;
 export const queueBatch: NonNullable<World['queueBatch']> = world.queueBatch;
 export const createBatch: NonNullable<World['events']['createBatch']> = world.events.createBatch;
+
+// The declared World is the line's own, not `never` (which any check above would accept):
+// js/index.d.ts picks each line's World by the `@workflow/world` installed.
+type IsNever<T> = [T] extends [never] ? true : false;
+export const declaredWorldIsReal: IsNever<CloudflareWorldV5> = false;

@@ -17,7 +17,7 @@ import type {
   World,
 } from '@workflow/world';
 import type { z } from 'zod';
-import type { CloudflareEnv, EventV4, RunV4, StepV4 } from '../../js/index.js';
+import type { CloudflareEnv, CloudflareWorld, EventV4, RunV4, StepV4 } from '../../js/index.js';
 import { createWorld as declared } from '../../js/index.js';
 import { createWorld as remoteDeclared } from '../../js/remote.js';
 import { createWorld as implemented } from '../../js/world.js';
@@ -50,3 +50,8 @@ export type EventFits = Fits<z.infer<typeof BaseEventSchema>, EventV4>;
 export type PageFits = Fits<PaginatedResponse<Generated.Run>, Generated.Page<Generated.Run>>;
 export type ChunksFit = Fits<StreamChunksResponse, Generated.StreamChunksPage>;
 export type InfoFits = Fits<StreamInfoResponse, Generated.StreamInfo>;
+
+// The declared World is the line's own, not `never` (which any check above would accept):
+// js/index.d.ts picks each line's World by the `@workflow/world` installed.
+type IsNever<T> = [T] extends [never] ? true : false;
+export const declaredWorldIsReal: IsNever<CloudflareWorld> = false;
