@@ -16,7 +16,7 @@ const handlers = (globalThis[HANDLERS_KEY] ??= new Map());
 /**
  * Flow routes registered by a Worker runtime (js/runtime.js), by line. Core registers its
  * flow handler (through createQueueHandler below) on its route's first request, so the
- * consumer makes that request once when a message comes before any did (`primed`).
+ * consumer makes that request once when a message comes before any did (handlerFor).
  */
 const ROUTES_KEY = Symbol.for('@workflow/world-cloudflare//flow-routes');
 const routes = (globalThis[ROUTES_KEY] ??= new Map());
@@ -159,7 +159,8 @@ export async function handleQueueMessage(env, message) {
 
 /**
  * Runs the delivery of a message taken from the queue (`{id, body, attempts}`, `attempts`
- * counting this one): the handler registered in this isolate, or the app over HTTP. Resolves when it is over; rejects when it is to be tried again.
+ * counting this one): the handler registered in this isolate, or the app over HTTP.
+ * Resolves when it is over; rejects when it is to be tried again.
  *
  * @param {object} env
  * @param {{ id?: string, body: unknown, attempts: number }} message
