@@ -5,11 +5,16 @@
 use super::delivery::Delivery;
 use super::env::Env;
 use crate::js::{from_js, to_value};
-use crate::model::Value;
+use crate::model::{Value, WorldError};
 use crate::queue::{self, delivery};
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
+
+/// A Queues message's body as a value (an absent body is `null`), or why it is not one.
+fn message_body(body: &JsValue) -> Result<Value, WorldError> {
+    from_js(body, "message.body").map(|v| v.unwrap_or(Value::Null))
+}
 
 #[wasm_bindgen]
 pub struct Consumer {
@@ -43,8 +48,8 @@ impl Consumer {
         let env = self.env.clone();
         future_to_promise(async move {
             let bindings = env.bindings()?;
-            let body = from_js(&body, "message.body").map(|v| v.unwrap_or(Value::Null));
-            let begin = queue::begin(&bindings.io(), body, cf_attempts as i64).await?;
+            let begin =
+                queue::begin(&bindings.io(), message_body(&body), cf_attempts as i64).await?;
             Ok(Delivery::new(env, begin).into())
         })
     }
@@ -59,8 +64,8 @@ impl Consumer {
         let env = self.env.clone();
         future_to_promise(async move {
             let bindings = env.bindings()?;
-            let body = from_js(&body, "message.body").map(|v| v.unwrap_or(Value::Null));
-            let run_id = queue::dead_letter(&bindings.io(), body, cf_attempts as i64).await?;
+            let run_id =
+                queue::dead_letter(&bindings.io(), message_body(&body), cf_attempts as i64).await?;
             Ok(to_value(&run_id)?)
         })
     }

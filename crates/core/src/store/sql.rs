@@ -500,38 +500,20 @@ const WAIT_INSERT_COLUMNS: &[&str] = &[
 
 /// The statement of one write of a plan, guarded by `when`.
 fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
-    match w {
-        Write::InsertRun(_)
-        | Write::StartRun { .. }
-        | Write::FinishRun { .. }
-        | Write::SetAttributes(_)
-        | Write::DeleteRunHooks
-        | Write::DeleteRunWaits => run_write(w, when, k),
-        Write::InsertStep(_)
-        | Write::StartStep { .. }
-        | Write::FinishStep { .. }
-        | Write::RetryStep { .. } => step_write(w, when, k),
-        Write::InsertHook(_)
-        | Write::DeleteHook
-        | Write::ReleaseExpiredToken
-        | Write::InsertWait(_)
-        | Write::CompleteWait { .. } => hook_or_wait_write(w, when, k),
-    }
-}
-
-/// The writes to a run, and the deletion of its hooks and waits when it ends.
-fn run_write(w: &Write, when: &Condition, k: &Keys) -> Statement {
+    let update = |set: &str, params: Vec<SqlValue>, table: &str, key: Vec<&str>| {
+        guarded_update(set, params, table, &key, when, k)
+    };
+    let run = vec![k.run_id];
+    let step = vec![k.run_id, k.correlation_id];
     match w {
         Write::InsertRun(r) => insert_select("runs", RUN_INSERT_COLUMNS, run_values(r), when, k),
-        Write::StartRun { now } => guarded_update(
+        Write::StartRun { now } => update(
             "status = 'running', started_at = COALESCE(started_at, ?), updated_at = ?",
             vec![SqlValue::Integer(*now), SqlValue::Integer(*now)],
             "runs",
-            &[k.run_id],
-            when,
-            k,
+            run,
         ),
-        Write::FinishRun { status, output, error, error_code, purge: false, now } => guarded_update(
+        Write::FinishRun { status, output, error, error_code, purge: false, now } => update(
             "status = ?, output = ?, error = ?, error_code = ?, completed_at = ?, updated_at = ?",
             vec![
                 SqlValue::Text(status.as_str().into()),
@@ -542,12 +524,10 @@ fn run_write(w: &Write, when: &Condition, k: &Keys) -> Statement {
                 SqlValue::Integer(*now),
             ],
             "runs",
-            &[k.run_id],
-            when,
-            k,
+            run,
         ),
         // `$retention: '0'`: the run's input, output and error go with the status change.
-        Write::FinishRun { status, error_code, purge: true, now, .. } => guarded_update(
+        Write::FinishRun { status, error_code, purge: true, now, .. } => update(
             "status = ?, input = NULL, output = NULL, error = NULL, error_code = ?, expired_at = ?, completed_at = ?, updated_at = ?",
             vec![
                 SqlValue::Text(status.as_str().into()),
@@ -557,11 +537,9 @@ fn run_write(w: &Write, when: &Condition, k: &Keys) -> Statement {
                 SqlValue::Integer(*now),
             ],
             "runs",
-            &[k.run_id],
-            when,
-            k,
+            run,
         ),
-        Write::SetAttributes(a) => guarded_update(
+        Write::SetAttributes(a) => update(
             "attributes = ?, purge_on_finish = ?, updated_at = ?",
             vec![
                 attributes_value(a),
@@ -569,9 +547,7 @@ fn run_write(w: &Write, when: &Condition, k: &Keys) -> Statement {
                 SqlValue::Integer(k.now),
             ],
             "runs",
-            &[k.run_id],
-            when,
-            k,
+            run,
         ),
         Write::DeleteRunHooks | Write::DeleteRunWaits => {
             let table = if matches!(w, Write::DeleteRunHooks) { "hooks" } else { "waits" };
@@ -587,32 +563,21 @@ fn run_write(w: &Write, when: &Condition, k: &Keys) -> Statement {
             push_condition(&mut sql, when, k);
             sql.finish()
         }
-        _ => unreachable_write(w),
-    }
-}
-
-/// The writes to a step.
-fn step_write(w: &Write, when: &Condition, k: &Keys) -> Statement {
-    match w {
         Write::InsertStep(s) => insert_select("steps", STEP_INSERT_COLUMNS, step_values(s), when, k),
-        Write::StartStep { now } => guarded_update(
+        Write::StartStep { now } => update(
             "status = 'running', attempt = attempt + 1, started_at = COALESCE(started_at, ?), retry_after = NULL, updated_at = ?",
             vec![SqlValue::Integer(*now), SqlValue::Integer(*now)],
             "steps",
-            &[k.run_id, k.correlation_id],
-            when,
-            k,
+            step,
         ),
         // A completed step keeps the error of its last retry (contract §2.4).
-        Write::FinishStep { status: StepStatus::Completed, output, now, .. } => guarded_update(
+        Write::FinishStep { status: StepStatus::Completed, output, now, .. } => update(
             "status = 'completed', output = ?, completed_at = ?, updated_at = ?",
             vec![opt_value(output), SqlValue::Integer(*now), SqlValue::Integer(*now)],
             "steps",
-            &[k.run_id, k.correlation_id],
-            when,
-            k,
+            step,
         ),
-        Write::FinishStep { status, error, now, .. } => guarded_update(
+        Write::FinishStep { status, error, now, .. } => update(
             "status = ?, error = ?, completed_at = ?, updated_at = ?",
             vec![
                 SqlValue::Text(status.as_str().into()),
@@ -621,28 +586,15 @@ fn step_write(w: &Write, when: &Condition, k: &Keys) -> Statement {
                 SqlValue::Integer(*now),
             ],
             "steps",
-            &[k.run_id, k.correlation_id],
-            when,
-            k,
+            step,
         ),
-        Write::RetryStep { error, retry_after, now } => guarded_update(
+        Write::RetryStep { error, retry_after, now } => update(
             "status = 'pending', error = ?, retry_after = ?, updated_at = ?",
             vec![error_value(&Some(error.clone())), opt_int(*retry_after), SqlValue::Integer(*now)],
             "steps",
-            &[k.run_id, k.correlation_id],
-            when,
-            k,
+            step,
         ),
-        _ => unreachable_write(w),
-    }
-}
-
-/// The writes to a hook or a wait.
-fn hook_or_wait_write(w: &Write, when: &Condition, k: &Keys) -> Statement {
-    match w {
-        Write::InsertHook(h) => {
-            insert_select("hooks", HOOK_INSERT_COLUMNS, hook_values(h), when, k)
-        }
+        Write::InsertHook(h) => insert_select("hooks", HOOK_INSERT_COLUMNS, hook_values(h), when, k),
         Write::DeleteHook => {
             let mut sql = Sql::new("DELETE FROM hooks WHERE hook_id = ");
             sql.bind_text(k.correlation_id).push(" AND ");
@@ -658,31 +610,14 @@ fn hook_or_wait_write(w: &Write, when: &Condition, k: &Keys) -> Statement {
             push_condition(&mut sql, when, k);
             sql.finish()
         }
-        Write::InsertWait(w) => {
-            insert_select("waits", WAIT_INSERT_COLUMNS, wait_values(w), when, k)
-        }
-        Write::CompleteWait { now } => guarded_update(
+        Write::InsertWait(w) => insert_select("waits", WAIT_INSERT_COLUMNS, wait_values(w), when, k),
+        Write::CompleteWait { now } => update(
             "status = 'completed', completed_at = ?, updated_at = ?",
             vec![SqlValue::Integer(*now), SqlValue::Integer(*now)],
             "waits",
-            &[&k.wait_id()],
-            when,
-            k,
+            vec![&k.wait_id()],
         ),
-        _ => unreachable_write(w),
     }
-}
-
-/// A write sent to the function of another entity, a mistake of `write_statement`'s that
-/// cannot happen: a statement that fails its batch, naming the write, rather than a panic
-/// that would take the isolate down.
-fn unreachable_write(w: &Write) -> Statement {
-    let name = format!("{w:?}");
-    let variant = name.split([' ', '(', '{']).next().unwrap_or_default();
-    Sql::new(&format!(
-        "SELECT * FROM \"write {variant} has no statement\""
-    ))
-    .finish()
 }
 
 /// `UPDATE <table> SET <set> WHERE <key> AND <condition>`: `set` holds a `?` per value of
