@@ -23,7 +23,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { childEnv, NODE, ROOT, run, WF4 } from '../scripts/env.mjs';
+import { childEnv, NODE, ROOT, run } from '../scripts/env.mjs';
 import { setupPostgres } from '../tests/support/worlds.mjs';
 import { startPostgres } from './postgres.mjs';
 import { buildReport } from './report.mjs';
@@ -82,7 +82,7 @@ function child(script, args, env = {}, { lock } = {}) {
 // ---------------------------------------------------------------------------------------
 if (process.env.BENCH_SKIP_BUILD !== '1') {
   step('building the wasm package', process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')]);
-  step('building the example workflows (wf build)', NODE, [WF4, 'build'], EXAMPLE);
+  step('building the example workflows (wf build)', NODE, [path.join(ROOT, 'scripts', 'build-node-example.mjs')]);
   const worker = path.join(ROOT, 'examples', 'worker');
   step(
     'building the example Worker (world-cloudflare build)',

@@ -4,7 +4,7 @@
 //   node bench/world.mjs cloudflare-remote|cloudflare|cloudflare-worker|local|postgres
 //
 // Starts the example app (examples/basic/app.mjs) on that World, runs the workloads of
-// examples/basic/workflows/bench.ts and prints one line `@@BENCH@@<json>` with the results.
+// examples/worker/workflows/bench.ts and prints one line `@@BENCH@@<json>` with the results.
 // cloudflare-remote is the example's own topology: the Node host's World is the World over
 // HTTP (js/remote.js) of the Worker's serveWorld (bench/worker.js); cloudflare is the same
 // Worker with the Node host's World on wrangler's binding proxy (`startApp({ wrapEnv })`).

@@ -6,7 +6,7 @@
 // npm run demo:node (--node): the same workflows on workflow 4.8.9, whose routes run on a
 // Node host beside local workerd (examples/basic).
 import path from 'node:path';
-import { NODE, ROOT, run, WF4 } from './env.mjs';
+import { NODE, ROOT, run } from './env.mjs';
 
 const ON_NODE = process.argv.includes('--node');
 const EXAMPLE = path.join(ROOT, 'examples', ON_NODE ? 'basic' : 'worker');
@@ -21,7 +21,8 @@ function step(title, cmd, args, cwd = ROOT) {
 }
 
 step('building the wasm package', 'node', [path.join(ROOT, 'scripts', 'build.mjs')]);
-if (ON_NODE) step('building the example workflows (wf build)', NODE, [WF4, 'build'], EXAMPLE);
+if (ON_NODE)
+  step('building the example workflows (wf build)', NODE, [path.join(ROOT, 'scripts', 'build-node-example.mjs')]);
 else {
   const cli = path.join(ROOT, 'js', 'cli.mjs');
   step(

@@ -11,7 +11,7 @@
 // TEST_STEP_TIMEOUT (seconds, default 1800) bounds each step.
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { childEnv, NODE, ROOT, run, WF4 } from './env.mjs';
+import { childEnv, NODE, ROOT, run } from './env.mjs';
 
 /** Every `tests/<group>/*.test.mjs`, by group and name. */
 const testFiles = () =>
@@ -38,7 +38,7 @@ const STEPS = [
     name: 'example',
     group: 'int',
     title: 'example workflows (wf build, for the end-to-end tests)',
-    cmd: () => [NODE, [WF4, 'build'], { cwd: path.join(ROOT, 'examples', 'basic') }],
+    cmd: () => [NODE, [path.join(ROOT, 'scripts', 'build-node-example.mjs')]],
   },
   { name: 'wasm', group: 'wasm', title: 'wasm tests under Node', cmd: () => ['wasm-pack', ['test', '--node']] },
   // Before the integration tests: it needs only pkg/'s declarations, and fails in seconds.

@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function eventually(what, probe, { timeoutMs = 30_000, everyMs = 50 } = {}) {
+export async function eventually(what, probe, { timeoutMs = 30_000, everyMs = 50 } = {}) {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe().catch(() => undefined);
@@ -31,7 +31,7 @@ export async function eventTypes(world, runId) {
 }
 
 /** An id unique to this process, for hook tokens. */
-const unique = () => `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+export const unique = () => `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
 export const scenarios = [
   {

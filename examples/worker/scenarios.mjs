@@ -1,20 +1,8 @@
 // The example's scenarios against the Worker (app.mjs): the same workflows and the same
 // expectations as examples/basic/scenarios.mjs, each driven over the Worker's HTTP routes.
-import { scenarios as basicScenarios, check, eventTypes } from '../basic/scenarios.mjs';
+import { scenarios as basicScenarios, eventTypes, eventually, unique } from '../basic/scenarios.mjs';
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually(what, probe, { timeoutMs = 30_000, everyMs = 50 } = {}) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-const unique = () => `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+export { runScenario } from '../basic/scenarios.mjs';
 
 /** A settled run as the basic scenarios report it: `value` is the result. */
 async function settled(app, runId, extra) {
@@ -65,17 +53,3 @@ const drivers = {
 };
 
 export const scenarios = basicScenarios.map((scenario) => ({ ...scenario, drive: drivers[scenario.name] }));
-
-/** Runs one scenario: its outcome, wall time, the run's event log, and what is wrong. */
-export async function runScenario(app, scenario) {
-  const started = performance.now();
-  let outcome;
-  try {
-    outcome = await scenario.drive(app);
-  } catch (error) {
-    outcome = { status: 'error', error: String(error?.stack ?? error) };
-  }
-  const ms = performance.now() - started;
-  const events = outcome.runId ? await eventTypes(app.world, outcome.runId).catch(() => []) : [];
-  return { scenario, outcome, ms, events, problems: check(scenario, outcome) };
-}

@@ -1,5 +1,6 @@
 // The example workflows, run inside the Worker (examples/worker/src/worker.js): one per behaviour a World
-// must support, the same as examples/basic (the 4.x Node-host example).
+// must support. The 4.x Node-host example (examples/basic) runs the same file, copied in by
+// scripts/build-node-example.mjs.
 import { createHook, createWebhook, FatalError, getStepMetadata, getWritable, sleep } from 'workflow';
 import { start } from 'workflow/api';
 
@@ -121,6 +122,11 @@ async function startChild(x: number) {
   const run = await start(child, [x]);
   return run.runId;
 }
+// start() is not idempotent: when the World commits a child's run_created but its reply is
+// lost, start() throws and the retry starts another child. Under storage faults
+// (tests/reliability/e2e-faults.test.mjs injects them into 20% of D1 batches) the default 3
+// retries can all go that way, so this step gets more.
+startChild.maxRetries = 10;
 
 /** A child workflow started from a step. */
 export async function parent(x: number) {
@@ -140,4 +146,15 @@ export async function slowStep(ms: number) {
   'use workflow';
   const paused = await pause(ms);
   return { paused, next: await add(paused, 1) };
+}
+
+async function shout(text: string) {
+  'use step';
+  return text.toUpperCase();
+}
+
+/** Input, step data and output that must never be stored readable when a key is set. */
+export async function sealed(secret: string) {
+  'use workflow';
+  return { secret, shouted: await shout(secret) };
 }

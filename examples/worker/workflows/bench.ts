@@ -1,5 +1,5 @@
-// Workflows of `npm run bench` (bench/main.mjs, BENCHMARKS.md) for the 5.x Worker topology:
-// the same workloads as examples/basic/workflows/bench.ts, executed inside this Worker. The
+// Workflows of `npm run bench` (bench/main.mjs, BENCHMARKS.md): the same code runs on every
+// World compared there (examples/basic copies it in: scripts/build-node-example.mjs). The
 // steps do no work of their own, so what is measured is the World and the runtime around it.
 // (performance.now() in a Worker advances only across I/O, so the stream's stamps are coarse.)
 import { getWritable } from 'workflow';
