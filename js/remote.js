@@ -139,7 +139,7 @@ export function createWorld(options = {}) {
     // Every call as it is, then those whose arguments or repeats need more.
     ...Object.fromEntries(
       wasm
-        .remoteCalls()
+        .worldCalls()
         .map(({ name, repeatable }) => [name, (/** @type {unknown[]} */ ...args) => call(name, args, repeatable)]),
     ),
     specVersion: local.specVersion,

@@ -9,6 +9,7 @@
 import { env } from 'cloudflare:workers';
 import { registerRoute } from './queue.js';
 import { endStartup } from './runtime/prelude.js';
+import { runStatus } from './runtime/run-status.js';
 import { installStackTrace } from './runtime/stack-trace.js';
 import { createWorld } from './worker.js';
 
@@ -54,22 +55,7 @@ export function createWorkflowRuntime({ runtime, api, workflows }) {
       return run.runId;
     },
     /** A run's status, and its result or error once it ended; `undefined` for no such run. */
-    async status(runId) {
-      const run = await world.runs.get(runId, { resolveData: 'none' }).catch((error) => {
-        if (error?.name === 'WorkflowRunNotFoundError') return undefined;
-        throw error;
-      });
-      if (!run) return undefined;
-      const out = { runId, workflowName: run.workflowName, status: run.status };
-      if (run.status === 'completed') out.result = await api.getRun(runId).returnValue;
-      if (run.status === 'failed') {
-        out.error = await api.getRun(runId).returnValue.then(
-          () => undefined,
-          (e) => String(e?.message ?? e),
-        );
-      }
-      return out;
-    },
+    status: (runId) => runStatus(world, api, runId),
     /** The run's default stream, live, as the runtime decodes it. */
     readable(runId) {
       return api.getRun(runId).getReadable();

@@ -6,11 +6,11 @@
 import * as wasm from '../pkg/world_cloudflare.js';
 import { CONTENT_TYPE, decode, encode, rebuildError, SIGNATURE_HEADER, WORLD_ERROR_HEADER } from './remote-wire.js';
 
-/** The `World` methods a remote caller may call (crates/core/src/remote.rs `CALLS`); read once the wasm is ready. */
-let remoteCalls;
+/** The `World` methods a remote caller may call (crates/core/src/calls.rs `CALLS`); read once the wasm is ready. */
+let worldCalls;
 const callNames = () => {
-  remoteCalls ??= wasm.remoteCalls().map((c) => c.name);
-  return remoteCalls;
+  worldCalls ??= wasm.worldCalls().map((c) => c.name);
+  return worldCalls;
 };
 
 const answer = (body, status, headers = {}) =>

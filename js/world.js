@@ -35,46 +35,34 @@ export function createWorld(env = {}, options = undefined) {
   return worldOver(new wasm.World(env, options));
 }
 
+/** crates/core/src/calls.rs `CALLS`, read once the wasm is ready. */
+let worldCalls;
+
 /**
  * The World's members over `core`: the Rust `World`, or anything with its methods (the
- * World over HTTP, js/remote.js, forwards them to a Worker's `World`).
+ * World over HTTP, js/remote.js, forwards them to a Worker's `World`). The members that
+ * answer as a call of it does come from `CALLS`; the queue and streams are adapters.
  *
  * @param {wasm.World} core
  */
 export function worldOver(core) {
-  const storage = {
-    runs: {
-      get: (runId, params) => core.getRun(runId, params),
-      list: (params) => core.listRuns(params),
-    },
-    steps: {
-      get: (runId, stepId, params) => core.getStep(runId, stepId, params),
-      list: (params) => core.listSteps(params),
-    },
-    events: {
-      create: (runId, data, params) => core.createEvent(runId, data, params),
-      get: (runId, eventId, params) => core.getEvent(runId, eventId, params),
-      list: (params) => core.listEvents(params),
-      listByCorrelationId: (params) => core.listEvents(params),
-    },
-    hooks: {
-      get: (hookId, params) => core.getHook(hookId, params),
-      getByToken: (token, params) => core.getHookByToken(token, params),
-      list: (params) => core.listHooks(params),
-    },
-    getEncryptionKeyForRun: (run) => core.encryptionKey(run),
-  };
+  const v5 = core.specVersion === 7;
+  /** @type {Record<string, any>} */
+  const storage = {};
+  worldCalls ??= wasm.worldCalls();
+  for (const { name, members, v5Only } of worldCalls) {
+    if (v5Only && !v5) continue;
+    for (const member of members) {
+      const [group, method] = member.split('.');
+      const call = (/** @type {unknown[]} */ ...args) => /** @type {any} */ (core)[name](...args);
+      if (method) (storage[group] ??= {})[method] = call;
+      else storage[group] = call;
+    }
+  }
   // The Rust types cannot carry zod's per-status refinements of the contract's entity
   // types (a completed run has `completedAt`, …); the engine guarantees them at run time
   // and tests/types/world.check.ts checks each generated type against the contract's.
-  if (core.specVersion === 7) {
-    // The optional run members of the 5.x World (world-contract-v5 §9).
-    const runs = {
-      ...storage.runs,
-      getMany: (ids, params) => core.getRuns(ids, params),
-      waitForTerminalStatus: (runId, params) => core.waitForTerminalStatus(runId, params),
-      cancelMany: (request) => core.cancelRuns(request),
-    };
+  if (v5) {
     return /** @type {import('./index.js').CloudflareWorldV5} */ (
       /** @type {unknown} */ ({
         specVersion: 7,
@@ -86,12 +74,6 @@ export function worldOver(core) {
         ...createQueue(core),
         streams: createStreams(core),
         ...storage,
-        runs,
-        events: {
-          ...storage.events,
-          createBatch: (runId, events, params) => core.createEventBatch(runId, events, params),
-        },
-        queueBatch: (queueName, messages) => core.queueBatch(queueName, messages),
       })
     );
   }

@@ -10,7 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 pub use world_cloudflare_core::{
-    encryption, engine, js, model, ports, queue, remote, signed_header, sql, store, stream,
+    calls, encryption, engine, js, model, ports, queue, remote, signed_header, sql, store, stream,
 };
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

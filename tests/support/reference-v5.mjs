@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runStatus } from '../../js/runtime/run-status.js';
 
 process.env.WORKFLOW_VM = 'quickjs';
 process.env.WORKFLOW_COMPRESSION_CODEC = 'gzip';
@@ -71,18 +72,7 @@ await world.start?.();
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-async function status(runId) {
-  const run = await world.runs.get(runId, { resolveData: 'none' });
-  const out = { runId, status: run.status };
-  if (run.status === 'completed') out.result = await api.getRun(runId).returnValue;
-  if (run.status === 'failed') {
-    out.error = await api.getRun(runId).returnValue.then(
-      () => undefined,
-      (e) => String(e?.message ?? e),
-    );
-  }
-  return out;
-}
+const status = (runId) => runStatus(world, api, runId);
 
 /** The interface of examples/worker/app.mjs, on world-local. */
 const app = {

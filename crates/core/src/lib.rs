@@ -8,6 +8,7 @@
 //! - `queue`: messages on Cloudflare Queues (idempotency, delivery, delays, dead letters).
 //! - `stream`: stream chunks in D1 segments and R2.
 //! - `encryption`: per-run keys derived from the deployment's secret.
+//! - `calls`: the Rust `World`'s calls, and the members of the contract's World they answer.
 //! - `remote`: who may call the World over HTTP (signatures, served-once claims).
 //! - `signed_header`: the one HMAC header scheme of HTTP deliveries and the World over HTTP.
 //! - `sql`, `ports`: statements as data, and the traits the flows do their I/O through.
@@ -25,6 +26,7 @@
 // so its size in `Result` is not worth boxing.
 #![allow(clippy::result_large_err)]
 
+pub mod calls;
 pub mod encryption;
 pub mod engine;
 #[cfg(feature = "js")]

@@ -9,7 +9,7 @@
 
 use crate::model::{Millis, WorldError};
 use crate::ports::{batch, Database};
-use crate::signed_header::Scheme;
+use crate::signed_header::{Covered, Scheme};
 use crate::sql::{Sql, Statement};
 
 pub const HEADER: &str = "x-wcf-world-signature";
@@ -27,7 +27,15 @@ const SCHEME: Scheme = Scheme {
 /// The header of one request at unix second `t` with a fresh `nonce` (128 random bits).
 pub fn sign(secret: &str, t: i64, nonce: u128, method: &str, path: &str, body: &[u8]) -> String {
     let nonce = format!("{nonce:032x}");
-    SCHEME.sign(secret, t, Some(&nonce), &[method, path], body)
+    SCHEME.sign(
+        secret,
+        &Covered {
+            t,
+            nonce: Some(&nonce),
+            fields: &[method, path],
+            body,
+        },
+    )
 }
 
 /// A request whose signature holds: what [`claim`] must record.
@@ -52,38 +60,6 @@ pub fn verify(
         nonce: verified.nonce.unwrap_or_default().to_owned(),
     })
 }
-
-/// The `World` calls (src/wasm/world.rs) the World over HTTP serves, each with whether a
-/// caller may send it again when the transport failed: reads may; a write may not, unless
-/// the caller can tell from its arguments that a repeat is one write (js/remote.js decides
-/// that for `queue` and `queueBatch`, by their idempotency keys).
-pub const CALLS: &[(&str, bool)] = &[
-    ("createEvent", false),
-    ("createEventBatch", false),
-    ("getRun", true),
-    ("getRuns", true),
-    ("waitForTerminalStatus", true),
-    ("cancelRuns", false),
-    ("listRuns", true),
-    ("getStep", true),
-    ("listSteps", true),
-    ("getEvent", true),
-    ("listEvents", true),
-    ("getHook", true),
-    ("getHookByToken", true),
-    ("listHooks", true),
-    ("encryptionKey", true),
-    ("deploymentId", true),
-    ("queue", false),
-    ("queueBatch", false),
-    ("recover", false),
-    ("streamWrite", false),
-    ("streamClose", false),
-    ("streamTail", true),
-    ("streamChunks", true),
-    ("streamInfo", true),
-    ("listStreams", true),
-];
 
 /// Records the request as served, and forgets claims older than the window (a refused
 /// replay of one of those is stale anyway): one round trip.
