@@ -58,18 +58,9 @@ function table(headers, rows) {
  *   wasm: object, rounds: number, started: number, childMs: number, lock?: string,
  *   pg?: { version?: string }, root: string }} run
  */
-export function buildReport({
-  results,
-  worlds: WORLDS,
-  skipped,
-  wasm,
-  rounds: ROUNDS,
-  started,
-  childMs,
-  lock: LOCK,
-  pg,
-  root: ROOT,
-}) {
+export function buildReport(run) {
+  const { results, skipped, wasm, started, childMs, pg } = run;
+  const { worlds: WORLDS, rounds: ROUNDS, lock: LOCK, root: ROOT } = run;
   const med = (world, p) => median((results[world] ?? []).map((r) => get(r, p)));
 
   const fmt = (v, digits = 0) =>

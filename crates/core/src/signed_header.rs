@@ -28,44 +28,35 @@ pub struct Verified<'a> {
 
 const NONCE_LEN: usize = 32;
 
+/// What a signature covers: its time (unix seconds), its nonce when the scheme has one,
+/// the fields it binds and the body.
+pub struct Covered<'a> {
+    pub t: i64,
+    pub nonce: Option<&'a str>,
+    pub fields: &'a [&'a str],
+    pub body: &'a [u8],
+}
+
 impl Scheme {
-    fn mac(
-        &self,
-        secret: &str,
-        t: i64,
-        nonce: Option<&str>,
-        fields: &[&str],
-        body: &[u8],
-    ) -> Hmac<Sha256> {
+    fn mac(&self, secret: &str, covered: &Covered) -> Hmac<Sha256> {
         #[allow(clippy::expect_used)]
         let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
             .expect("HMAC takes keys of any length");
-        mac.update(format!("{}\n{t}\n", self.version).as_bytes());
-        for line in nonce.iter().chain(fields) {
+        mac.update(format!("{}\n{}\n", self.version, covered.t).as_bytes());
+        for line in covered.nonce.iter().chain(covered.fields) {
             mac.update(line.as_bytes());
             mac.update(b"\n");
         }
-        mac.update(body);
+        mac.update(covered.body);
         mac
     }
 
-    /// The header's value at unix second `t`; `nonce` when the scheme has one.
-    pub fn sign(
-        &self,
-        secret: &str,
-        t: i64,
-        nonce: Option<&str>,
-        fields: &[&str],
-        body: &[u8],
-    ) -> String {
-        let tag = hex::encode(
-            self.mac(secret, t, nonce, fields, body)
-                .finalize()
-                .into_bytes(),
-        );
-        match nonce {
-            Some(nonce) => format!("t={t},n={nonce},v1={tag}"),
-            None => format!("t={t},v1={tag}"),
+    /// The header's value for `covered`.
+    pub fn sign(&self, secret: &str, covered: &Covered) -> String {
+        let tag = hex::encode(self.mac(secret, covered).finalize().into_bytes());
+        match covered.nonce {
+            Some(nonce) => format!("t={},n={nonce},v1={tag}", covered.t),
+            None => format!("t={},v1={tag}", covered.t),
         }
     }
 
@@ -102,7 +93,13 @@ impl Scheme {
         if (now - t).abs() > self.window_seconds {
             return Err("signature timestamp outside the replay window");
         }
-        self.mac(secret, t, nonce, fields, body)
+        let covered = Covered {
+            t,
+            nonce,
+            fields,
+            body,
+        };
+        self.mac(secret, &covered)
             .verify_slice(&v1)
             .map_err(|_| "signature does not match")?;
         Ok(Verified { t, nonce })

@@ -20,6 +20,10 @@ impl SqlValue {
         v.map_or(SqlValue::Null, SqlValue::Integer)
     }
 
+    pub fn opt_text(v: Option<&str>) -> SqlValue {
+        v.map_or(SqlValue::Null, |v| SqlValue::Text(v.to_owned()))
+    }
+
     pub fn time(t: Timestamp) -> SqlValue {
         SqlValue::Integer(t.0)
     }

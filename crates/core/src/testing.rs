@@ -21,6 +21,25 @@ pub fn event(event_type: &str, corr: Option<&str>, data: Vec<(Value, Value)>) ->
     Value::Map(m)
 }
 
+/// `run_created` of workflow `w` in deployment `d`, without input.
+pub fn run_created() -> Value {
+    run_created_with(vec![])
+}
+
+/// `run_created` of workflow `w` in deployment `d`, with `more` in its eventData.
+pub fn run_created_with(more: Vec<(Value, Value)>) -> Value {
+    use crate::model::value::text;
+    let mut data = vec![text("deploymentId", "d"), text("workflowName", "w")];
+    data.extend(more);
+    event("run_created", None, data)
+}
+
+/// `step_created` of step `s` under correlation id `step_id`.
+pub fn step_created(step_id: &str) -> Value {
+    use crate::model::value::text;
+    event("step_created", Some(step_id), vec![text("stepName", "s")])
+}
+
 /// Every migration of `migrations/`, in order: the schema the Worker's D1 gets.
 pub fn migrations() -> Vec<String> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations");

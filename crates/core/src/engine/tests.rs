@@ -375,6 +375,14 @@ fn snapshot_with_run(status: RunStatus, spec_version: Option<i64>) -> Snapshot {
     }
 }
 
+/// The first of [`requests`] of type `t`.
+fn by_type(t: &str) -> EventRequest {
+    requests()
+        .into_iter()
+        .find(|r| r.event_type.as_str() == t)
+        .unwrap()
+}
+
 fn rejection(req: &EventRequest, s: &Snapshot) -> WorldError {
     match decide(req, RUN, s, &ctx()) {
         Err(e) => e,
@@ -384,13 +392,6 @@ fn rejection(req: &EventRequest, s: &Snapshot) -> WorldError {
 
 #[test]
 fn terminal_runs_refuse_what_the_contract_refuses() {
-    let reqs = requests();
-    let by_type = |t: &str| {
-        reqs.iter()
-            .find(|r| r.event_type.as_str() == t)
-            .unwrap()
-            .clone()
-    };
     let done = snapshot_with_run(RunStatus::Completed, Some(3));
     assert_eq!(
         rejection(&by_type("run_started"), &done).name,
@@ -419,10 +420,7 @@ fn terminal_runs_refuse_what_the_contract_refuses() {
 
 #[test]
 fn step_started_too_early_reports_whole_seconds() {
-    let req = requests()
-        .into_iter()
-        .find(|r| r.event_type == EventType::StepStarted)
-        .unwrap();
+    let req = by_type("step_started");
     let mut s = snapshot_with_run(RunStatus::Running, Some(3));
     s.step = Some(StepFacts {
         status: StepStatus::Pending,
@@ -434,13 +432,6 @@ fn step_started_too_early_reports_whole_seconds() {
 
 #[test]
 fn spec_versions_gate_and_legacy_runs_take_their_own_path() {
-    let reqs = requests();
-    let by_type = |t: &str| {
-        reqs.iter()
-            .find(|r| r.event_type.as_str() == t)
-            .unwrap()
-            .clone()
-    };
     let too_new = snapshot_with_run(RunStatus::Running, Some(4));
     let e = rejection(&by_type("step_created"), &too_new);
     assert_eq!(
@@ -546,10 +537,7 @@ fn resilient_start_logs_run_created_before_run_started() {
 
 #[test]
 fn a_taken_token_is_a_conflict_event_not_an_error() {
-    let req = requests()
-        .into_iter()
-        .find(|r| r.event_type == EventType::HookCreated)
-        .unwrap();
+    let req = by_type("hook_created");
     let mut s = snapshot_with_run(RunStatus::Running, Some(3));
     s.token_holder = Some(HookFacts {
         run_id: "wrun_other".into(),

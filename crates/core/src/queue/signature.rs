@@ -5,7 +5,7 @@
 //! `v1\n<t>\n<queue name>\n<message id>\n<attempt>\n<body>`: the body and the delivery
 //! headers are covered, and the timestamp bounds replays.
 
-use crate::signed_header::Scheme;
+use crate::signed_header::{Covered, Scheme};
 
 pub const HEADER: &str = "x-wcf-signature";
 
@@ -25,7 +25,15 @@ pub fn sign(
     attempt: &str,
     body: &[u8],
 ) -> String {
-    SCHEME.sign(secret, t, None, &[queue_name, message_id, attempt], body)
+    SCHEME.sign(
+        secret,
+        &Covered {
+            t,
+            nonce: None,
+            fields: &[queue_name, message_id, attempt],
+            body,
+        },
+    )
 }
 
 /// `Ok` for a valid fresh signature; otherwise why not (for the 401 body).
@@ -55,73 +63,26 @@ mod tests {
 
     #[test]
     fn signatures_cover_body_headers_and_time() {
-        let h = sign("s3cret", 1000, "__wkf_step_x", "msg_1", "1", b"{\"a\":1}");
-        assert!(verify(
-            "s3cret",
-            Some(&h),
-            "__wkf_step_x",
-            "msg_1",
-            "1",
-            b"{\"a\":1}",
-            1010
-        )
-        .is_ok());
+        const BODY: &[u8] = b"{\"a\":1}";
+        let h = sign("s3cret", 1000, "__wkf_step_x", "msg_1", "1", BODY);
+        let check = |secret, queue, attempt, body, now| {
+            verify(secret, Some(&h), queue, "msg_1", attempt, body, now)
+        };
+        assert!(check("s3cret", "__wkf_step_x", "1", BODY, 1010).is_ok());
         assert_eq!(
             verify("s3cret", None, "__wkf_step_x", "msg_1", "1", b"{}", 1000),
             Err("missing x-wcf-signature header")
         );
         assert_eq!(
-            verify(
-                "s3cret",
-                Some(&h),
-                "__wkf_step_x",
-                "msg_1",
-                "1",
-                b"{\"a\":2}",
-                1000
-            ),
+            check("s3cret", "__wkf_step_x", "1", b"{\"a\":2}", 1000),
             Err("signature does not match")
         );
-        assert!(verify(
-            "other",
-            Some(&h),
-            "__wkf_step_x",
-            "msg_1",
-            "1",
-            b"{\"a\":1}",
-            1000
-        )
-        .is_err());
-        assert!(verify(
-            "s3cret",
-            Some(&h),
-            "__wkf_step_y",
-            "msg_1",
-            "1",
-            b"{\"a\":1}",
-            1000
-        )
-        .is_err());
-        assert!(verify(
-            "s3cret",
-            Some(&h),
-            "__wkf_step_x",
-            "msg_1",
-            "2",
-            b"{\"a\":1}",
-            1000
-        )
-        .is_err());
+        // Another secret, queue or attempt: each refused.
+        assert!(check("other", "__wkf_step_x", "1", BODY, 1000).is_err());
+        assert!(check("s3cret", "__wkf_step_y", "1", BODY, 1000).is_err());
+        assert!(check("s3cret", "__wkf_step_x", "2", BODY, 1000).is_err());
         assert_eq!(
-            verify(
-                "s3cret",
-                Some(&h),
-                "__wkf_step_x",
-                "msg_1",
-                "1",
-                b"{\"a\":1}",
-                1000 + 301
-            ),
+            check("s3cret", "__wkf_step_x", "1", BODY, 1000 + 301),
             Err("signature timestamp outside the replay window")
         );
         assert_eq!(

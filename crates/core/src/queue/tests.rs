@@ -11,6 +11,7 @@ trait Flows {
     fn begin(&self, body: &Value, cf_attempts: i64) -> Begin;
     fn finish(&self, body: &Value, outcome: Outcome);
     fn advance(&self, ms: Millis);
+    fn refused_for_good(&self, body: &Value) -> WorldError;
 }
 
 impl Flows for Fixture {
@@ -26,6 +27,19 @@ impl Flows for Fixture {
     }
     fn advance(&self, ms: Millis) {
         self.clock.advance(ms);
+    }
+    /// Asserts the message is refused, and that a duplicate copy or a redelivery of it ends
+    /// at once with nothing re-sent; the refusal.
+    fn refused_for_good(&self, body: &Value) -> WorldError {
+        let Begin::Invalid(e) = self.begin(body, 1) else {
+            panic!("expected the message to be refused")
+        };
+        assert!(matches!(
+            self.begin(body, 2),
+            Begin::Settled("duplicate of a finished delivery")
+        ));
+        assert!(self.queue.take().is_empty());
+        e
     }
 }
 
@@ -142,18 +156,21 @@ fn a_reschedule_is_a_fresh_send_that_does_not_count_as_an_attempt() {
     assert!(f.queue.take().is_empty());
 }
 
-#[test]
-fn a_delay_longer_than_a_queue_holds_is_chained() {
+/// A fixture whose queue holds a message 10 s at most, and a message sent there for 25 s.
+fn delayed_past_what_a_queue_holds() -> Fixture {
     let mut f = Fixture::new();
     f.max_delay = 10;
-    f.send(
-        "__wkf_workflow_w",
-        payload(),
-        SendOptions {
-            delay_seconds: 25,
-            ..SendOptions::default()
-        },
-    );
+    let later = SendOptions {
+        delay_seconds: 25,
+        ..SendOptions::default()
+    };
+    f.send("__wkf_workflow_w", payload(), later);
+    f
+}
+
+#[test]
+fn a_delay_longer_than_a_queue_holds_is_chained() {
+    let f = delayed_past_what_a_queue_holds();
     let mut body = f.queue.take().remove(0).1;
     let mut hops = 0;
     loop {
@@ -180,16 +197,7 @@ fn a_delay_longer_than_a_queue_holds_is_chained() {
 // the copies doubled at each duplicated hop for the rest of the delay.
 #[test]
 fn a_duplicated_hop_of_a_long_delay_does_not_fork_the_chain() {
-    let mut f = Fixture::new();
-    f.max_delay = 10;
-    f.send(
-        "__wkf_workflow_w",
-        payload(),
-        SendOptions {
-            delay_seconds: 25,
-            ..SendOptions::default()
-        },
-    );
+    let f = delayed_past_what_a_queue_holds();
     let body = f.queue.take().remove(0).1;
     f.advance(10_000);
     assert!(matches!(
@@ -245,17 +253,9 @@ fn a_payload_missing_from_r2_is_refused_once_and_never_redelivered() {
     f.send("__wkf_workflow_w", big_payload(), SendOptions::default());
     let body = f.queue.take().remove(0).1;
     f.blobs.objects.borrow_mut().clear();
-    let Begin::Invalid(e) = f.begin(&body, 1) else {
-        panic!("expected the message to be refused")
-    };
+    let e = f.refused_for_good(&body);
     assert_eq!(e.code, Some("MISSING_PAYLOAD"));
     assert!(e.message.contains("is not in R2"), "{}", e.message);
-    // a duplicate copy or a redelivery of it ends at once, and nothing is re-sent
-    assert!(matches!(
-        f.begin(&body, 2),
-        Begin::Settled("duplicate of a finished delivery")
-    ));
-    assert!(f.queue.take().is_empty());
 }
 
 #[test]
@@ -265,15 +265,8 @@ fn an_undecodable_payload_is_refused_once_and_never_redelivered() {
     let mut envelope = Envelope::parse(&f.queue.take().remove(0).1).unwrap();
     envelope.body = Body::Inline(vec![0xa2, 0x61]); // a CBOR map cut short
     let body = envelope.to_value();
-    let Begin::Invalid(e) = f.begin(&body, 1) else {
-        panic!("expected the message to be refused")
-    };
+    let e = f.refused_for_good(&body);
     assert_eq!(e.code, Some("INVALID_MESSAGE"));
-    assert!(matches!(
-        f.begin(&body, 2),
-        Begin::Settled("duplicate of a finished delivery")
-    ));
-    assert!(f.queue.take().is_empty());
 }
 
 // Regression: an R2 outage while reading a payload left the lease held, so Cloudflare's

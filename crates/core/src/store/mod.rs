@@ -773,17 +773,7 @@ pub async fn get_hook<D: Database>(
     resolve: ResolveData,
     now: Millis,
 ) -> Result<Hook, WorldError> {
-    let mut sql = Sql::new(&format!(
-        "SELECT {} FROM hooks WHERE hook_id = ",
-        columns(resolve, HOOK_PAYLOADS)
-    ));
-    sql.bind_text(hook_id);
-    sql::push_hook_live(&mut sql, now);
-    let rows = query(db, sql.finish()).await?;
-    rows.first()
-        .map(rows::hook)
-        .transpose()?
-        .ok_or_else(|| WorldError::hook_not_found(hook_id))
+    get_hook_where(db, "hook_id", hook_id, resolve, now).await
 }
 
 pub async fn get_hook_by_token<D: Database>(
@@ -792,17 +782,28 @@ pub async fn get_hook_by_token<D: Database>(
     resolve: ResolveData,
     now: Millis,
 ) -> Result<Hook, WorldError> {
+    get_hook_where(db, "token", token, resolve, now).await
+}
+
+/// The live hook whose unique `column` (`hook_id` or `token`) is `key`.
+async fn get_hook_where<D: Database>(
+    db: &D,
+    column: &str,
+    key: &str,
+    resolve: ResolveData,
+    now: Millis,
+) -> Result<Hook, WorldError> {
     let mut sql = Sql::new(&format!(
-        "SELECT {} FROM hooks WHERE token = ",
+        "SELECT {} FROM hooks WHERE {column} = ",
         columns(resolve, HOOK_PAYLOADS)
     ));
-    sql.bind_text(token);
+    sql.bind_text(key);
     sql::push_hook_live(&mut sql, now);
     let rows = query(db, sql.finish()).await?;
     rows.first()
         .map(rows::hook)
         .transpose()?
-        .ok_or_else(|| WorldError::hook_not_found(token))
+        .ok_or_else(|| WorldError::hook_not_found(key))
 }
 
 pub async fn list_hooks<D: Database>(

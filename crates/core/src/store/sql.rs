@@ -288,75 +288,52 @@ fn insert_slot_event(
     digest: Option<&str>,
 ) -> Statement {
     let mut sql = Sql::new(
-        "INSERT INTO slots (run_id, slot, event_type, correlation_id, event_data, spec_version, created_at, resume_id, resume_digest, batch_id, claims_correlation) SELECT ",
+        "INSERT INTO slots (run_id, slot, event_type, correlation_id, event_data, spec_version, created_at, resume_id, resume_digest, batch_id, claims_correlation) ",
     );
-    sql.bind_text(&e.run_id)
-        .push(", COALESCE((SELECT MAX(slot) FROM slots WHERE run_id = ")
-        .bind_text(&e.run_id)
-        .push("), 0) + 1, ")
-        .bind_text(e.event_type.as_str());
-    sql.push(", ").bind(
-        e.correlation_id
-            .as_ref()
-            .map_or(SqlValue::Null, |c| SqlValue::Text(c.clone())),
+    sql.push_bound(
+        "SELECT ?, COALESCE((SELECT MAX(slot) FROM slots WHERE run_id = ?), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ",
+        vec![
+            SqlValue::Text(e.run_id.clone()),
+            SqlValue::Text(e.run_id.clone()),
+            SqlValue::Text(e.event_type.as_str().into()),
+            SqlValue::opt_text(e.correlation_id.as_deref()),
+            opt_value(&e.event_data),
+            SqlValue::Integer(e.spec_version),
+            SqlValue::time(e.created_at),
+            SqlValue::opt_text(e.resume_id.as_deref()),
+            SqlValue::opt_text(digest),
+            SqlValue::Integer(batch_id),
+            SqlValue::Integer(i64::from(
+                k.claims_correlation && e.event_type == crate::model::EventType::AttrSet,
+            )),
+        ],
     );
-    sql.push(", ")
-        .bind(opt_value(&e.event_data))
-        .push(", ")
-        .bind_int(e.spec_version)
-        .push(", ")
-        .bind(SqlValue::time(e.created_at));
-    sql.push(", ")
-        .bind(
-            e.resume_id
-                .as_ref()
-                .map_or(SqlValue::Null, |r| SqlValue::Text(r.clone())),
-        )
-        .push(", ")
-        .bind(digest.map_or(SqlValue::Null, |d| SqlValue::Text(d.to_owned())))
-        .push(", ")
-        .bind_int(batch_id)
-        .push(", ")
-        .bind_int(i64::from(
-            k.claims_correlation && e.event_type == crate::model::EventType::AttrSet,
-        ))
-        .push(" WHERE ");
     push_condition(&mut sql, when, k);
     sql.finish()
 }
 
 fn insert_event(e: &Event, when: &Condition, k: &Keys) -> Statement {
-    let mut sql = Sql::new(
-        "INSERT INTO events (event_id, run_id, event_type, correlation_id, event_data, spec_version, created_at) SELECT ",
-    );
-    sql.bind_text(&e.event_id)
-        .push(", ")
-        .bind_text(&e.run_id)
-        .push(", ")
-        .bind_text(e.event_type.as_str());
-    sql.push(", ").bind(
-        e.correlation_id
-            .as_ref()
-            .map_or(SqlValue::Null, |c| SqlValue::Text(c.clone())),
-    );
-    sql.push(", ")
-        .bind(opt_value(&e.event_data))
-        .push(", ")
-        .bind(SqlValue::Integer(e.spec_version));
-    sql.push(", ")
-        .bind(SqlValue::time(e.created_at))
-        .push(" WHERE ");
-    push_condition(&mut sql, when, k);
-    sql.finish()
+    insert_select(
+        "events",
+        vec![
+            ("event_id", SqlValue::Text(e.event_id.clone())),
+            ("run_id", SqlValue::Text(e.run_id.clone())),
+            ("event_type", SqlValue::Text(e.event_type.as_str().into())),
+            (
+                "correlation_id",
+                SqlValue::opt_text(e.correlation_id.as_deref()),
+            ),
+            ("event_data", opt_value(&e.event_data)),
+            ("spec_version", SqlValue::Integer(e.spec_version)),
+            ("created_at", SqlValue::time(e.created_at)),
+        ],
+        when,
+        k,
+    )
 }
 
-fn insert_select(
-    table: &str,
-    columns: &[&str],
-    values: Vec<SqlValue>,
-    when: &Condition,
-    k: &Keys,
-) -> Statement {
+fn insert_select(table: &str, row: Vec<(&str, SqlValue)>, when: &Condition, k: &Keys) -> Statement {
+    let (columns, values): (Vec<&str>, Vec<SqlValue>) = row.into_iter().unzip();
     let mut sql = Sql::new(&format!(
         "INSERT INTO {table} ({}) SELECT ",
         columns.join(", ")
@@ -372,131 +349,86 @@ fn insert_select(
     sql.finish()
 }
 
-fn run_values(r: &Run) -> Vec<SqlValue> {
+fn opt_flag(b: Option<bool>) -> SqlValue {
+    SqlValue::opt_int(b.map(i64::from))
+}
+
+fn run_row(r: &Run) -> Vec<(&'static str, SqlValue)> {
+    let purges = r
+        .attributes
+        .as_ref()
+        .is_some_and(crate::engine::attributes::purges_on_finish);
     vec![
-        SqlValue::Text(r.run_id.clone()),
-        SqlValue::Text(r.status.as_str().into()),
-        SqlValue::Text(r.deployment_id.clone()),
-        SqlValue::Text(r.workflow_name.clone()),
-        opt_int(r.spec_version),
-        opt_value(&r.execution_context),
-        opt_value(&r.input),
-        SqlValue::opt_time(r.started_at),
-        SqlValue::time(r.created_at),
-        SqlValue::time(r.updated_at),
-        r.attributes
-            .as_ref()
-            .map_or(SqlValue::Null, attributes_value),
-        SqlValue::Integer(i64::from(
+        ("run_id", SqlValue::Text(r.run_id.clone())),
+        ("status", SqlValue::Text(r.status.as_str().into())),
+        ("deployment_id", SqlValue::Text(r.deployment_id.clone())),
+        ("workflow_name", SqlValue::Text(r.workflow_name.clone())),
+        ("spec_version", opt_int(r.spec_version)),
+        ("execution_context", opt_value(&r.execution_context)),
+        ("input", opt_value(&r.input)),
+        ("started_at", SqlValue::opt_time(r.started_at)),
+        ("created_at", SqlValue::time(r.created_at)),
+        ("updated_at", SqlValue::time(r.updated_at)),
+        (
+            "attributes",
             r.attributes
                 .as_ref()
-                .is_some_and(crate::engine::attributes::purges_on_finish),
-        )),
-        r.encryption_public_key
-            .as_ref()
-            .map_or(SqlValue::Null, |k| SqlValue::Text(k.clone())),
+                .map_or(SqlValue::Null, attributes_value),
+        ),
+        ("purge_on_finish", SqlValue::Integer(i64::from(purges))),
+        (
+            "encryption_public_key",
+            SqlValue::opt_text(r.encryption_public_key.as_deref()),
+        ),
     ]
 }
 
-const RUN_INSERT_COLUMNS: &[&str] = &[
-    "run_id",
-    "status",
-    "deployment_id",
-    "workflow_name",
-    "spec_version",
-    "execution_context",
-    "input",
-    "started_at",
-    "created_at",
-    "updated_at",
-    "attributes",
-    "purge_on_finish",
-    "encryption_public_key",
-];
-
-fn step_values(s: &Step) -> Vec<SqlValue> {
+fn step_row(s: &Step) -> Vec<(&'static str, SqlValue)> {
     vec![
-        SqlValue::Text(s.run_id.clone()),
-        SqlValue::Text(s.step_id.clone()),
-        SqlValue::Text(s.step_name.clone()),
-        SqlValue::Text(s.status.as_str().into()),
-        opt_value(&s.input),
-        SqlValue::Integer(s.attempt),
-        SqlValue::opt_time(s.started_at),
-        SqlValue::time(s.created_at),
-        SqlValue::time(s.updated_at),
-        opt_int(s.spec_version),
+        ("run_id", SqlValue::Text(s.run_id.clone())),
+        ("step_id", SqlValue::Text(s.step_id.clone())),
+        ("step_name", SqlValue::Text(s.step_name.clone())),
+        ("status", SqlValue::Text(s.status.as_str().into())),
+        ("input", opt_value(&s.input)),
+        ("attempt", SqlValue::Integer(s.attempt)),
+        ("started_at", SqlValue::opt_time(s.started_at)),
+        ("created_at", SqlValue::time(s.created_at)),
+        ("updated_at", SqlValue::time(s.updated_at)),
+        ("spec_version", opt_int(s.spec_version)),
     ]
 }
 
-const STEP_INSERT_COLUMNS: &[&str] = &[
-    "run_id",
-    "step_id",
-    "step_name",
-    "status",
-    "input",
-    "attempt",
-    "started_at",
-    "created_at",
-    "updated_at",
-    "spec_version",
-];
-
-fn hook_values(h: &Hook) -> Vec<SqlValue> {
+fn hook_row(h: &Hook) -> Vec<(&'static str, SqlValue)> {
     vec![
-        SqlValue::Text(h.hook_id.clone()),
-        SqlValue::Text(h.run_id.clone()),
-        SqlValue::Text(h.token.clone()),
-        opt_value(&h.metadata),
-        h.is_webhook
-            .map_or(SqlValue::Null, |b| SqlValue::Integer(b.into())),
-        SqlValue::Text(h.owner_id.clone()),
-        SqlValue::Text(h.project_id.clone()),
-        SqlValue::Text(h.environment.clone()),
-        SqlValue::time(h.created_at),
-        opt_int(h.spec_version),
-        h.is_system
-            .map_or(SqlValue::Null, |b| SqlValue::Integer(b.into())),
-        SqlValue::opt_time(h.token_retention_until),
+        ("hook_id", SqlValue::Text(h.hook_id.clone())),
+        ("run_id", SqlValue::Text(h.run_id.clone())),
+        ("token", SqlValue::Text(h.token.clone())),
+        ("metadata", opt_value(&h.metadata)),
+        ("is_webhook", opt_flag(h.is_webhook)),
+        ("owner_id", SqlValue::Text(h.owner_id.clone())),
+        ("project_id", SqlValue::Text(h.project_id.clone())),
+        ("environment", SqlValue::Text(h.environment.clone())),
+        ("created_at", SqlValue::time(h.created_at)),
+        ("spec_version", opt_int(h.spec_version)),
+        ("is_system", opt_flag(h.is_system)),
+        (
+            "token_retention_until",
+            SqlValue::opt_time(h.token_retention_until),
+        ),
     ]
 }
 
-const HOOK_INSERT_COLUMNS: &[&str] = &[
-    "hook_id",
-    "run_id",
-    "token",
-    "metadata",
-    "is_webhook",
-    "owner_id",
-    "project_id",
-    "environment",
-    "created_at",
-    "spec_version",
-    "is_system",
-    "token_retention_until",
-];
-
-fn wait_values(w: &Wait) -> Vec<SqlValue> {
+fn wait_row(w: &Wait) -> Vec<(&'static str, SqlValue)> {
     vec![
-        SqlValue::Text(w.wait_id.clone()),
-        SqlValue::Text(w.run_id.clone()),
-        SqlValue::Text(w.status.as_str().into()),
-        SqlValue::opt_time(w.resume_at),
-        SqlValue::time(w.created_at),
-        SqlValue::time(w.updated_at),
-        opt_int(w.spec_version),
+        ("wait_id", SqlValue::Text(w.wait_id.clone())),
+        ("run_id", SqlValue::Text(w.run_id.clone())),
+        ("status", SqlValue::Text(w.status.as_str().into())),
+        ("resume_at", SqlValue::opt_time(w.resume_at)),
+        ("created_at", SqlValue::time(w.created_at)),
+        ("updated_at", SqlValue::time(w.updated_at)),
+        ("spec_version", opt_int(w.spec_version)),
     ]
 }
-
-const WAIT_INSERT_COLUMNS: &[&str] = &[
-    "wait_id",
-    "run_id",
-    "status",
-    "resume_at",
-    "created_at",
-    "updated_at",
-    "spec_version",
-];
 
 /// The statement of one write of a plan, guarded by `when`.
 fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
@@ -506,7 +438,7 @@ fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
     let run = vec![k.run_id];
     let step = vec![k.run_id, k.correlation_id];
     match w {
-        Write::InsertRun(r) => insert_select("runs", RUN_INSERT_COLUMNS, run_values(r), when, k),
+        Write::InsertRun(r) => insert_select("runs", run_row(r), when, k),
         Write::StartRun { now } => update(
             "status = 'running', started_at = COALESCE(started_at, ?), updated_at = ?",
             vec![SqlValue::Integer(*now), SqlValue::Integer(*now)],
@@ -519,7 +451,7 @@ fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
                 SqlValue::Text(status.as_str().into()),
                 opt_value(output),
                 error_value(error),
-                error_code.as_ref().map_or(SqlValue::Null, |c| SqlValue::Text(c.clone())),
+                SqlValue::opt_text(error_code.as_deref()),
                 SqlValue::Integer(*now),
                 SqlValue::Integer(*now),
             ],
@@ -531,7 +463,7 @@ fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
             "status = ?, input = NULL, output = NULL, error = NULL, error_code = ?, expired_at = ?, completed_at = ?, updated_at = ?",
             vec![
                 SqlValue::Text(status.as_str().into()),
-                error_code.as_ref().map_or(SqlValue::Null, |c| SqlValue::Text(c.clone())),
+                SqlValue::opt_text(error_code.as_deref()),
                 SqlValue::Integer(*now),
                 SqlValue::Integer(*now),
                 SqlValue::Integer(*now),
@@ -563,7 +495,7 @@ fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
             push_condition(&mut sql, when, k);
             sql.finish()
         }
-        Write::InsertStep(s) => insert_select("steps", STEP_INSERT_COLUMNS, step_values(s), when, k),
+        Write::InsertStep(s) => insert_select("steps", step_row(s), when, k),
         Write::StartStep { now } => update(
             "status = 'running', attempt = attempt + 1, started_at = COALESCE(started_at, ?), retry_after = NULL, updated_at = ?",
             vec![SqlValue::Integer(*now), SqlValue::Integer(*now)],
@@ -594,7 +526,7 @@ fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
             "steps",
             step,
         ),
-        Write::InsertHook(h) => insert_select("hooks", HOOK_INSERT_COLUMNS, hook_values(h), when, k),
+        Write::InsertHook(h) => insert_select("hooks", hook_row(h), when, k),
         Write::DeleteHook => {
             let mut sql = Sql::new("DELETE FROM hooks WHERE hook_id = ");
             sql.bind_text(k.correlation_id).push(" AND ");
@@ -610,7 +542,7 @@ fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
             push_condition(&mut sql, when, k);
             sql.finish()
         }
-        Write::InsertWait(w) => insert_select("waits", WAIT_INSERT_COLUMNS, wait_values(w), when, k),
+        Write::InsertWait(w) => insert_select("waits", wait_row(w), when, k),
         Write::CompleteWait { now } => update(
             "status = 'completed', completed_at = ?, updated_at = ?",
             vec![SqlValue::Integer(*now), SqlValue::Integer(*now)],

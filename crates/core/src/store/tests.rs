@@ -7,7 +7,7 @@ use crate::model::Line;
 use crate::model::{EventType, Payload, StepStatus};
 use crate::ports::{Clock, Entropy};
 use crate::sql::Statement;
-use crate::testing::{event as ev, Fixture};
+use crate::testing::{event as ev, run_created, step_created, Fixture};
 
 const RUN: &str = "wrun_01KAV9FT000000000000000000";
 
@@ -53,15 +53,7 @@ impl Store for Fixture {
     }
 
     fn started_run(&self) {
-        self.create(
-            RUN,
-            ev(
-                "run_created",
-                None,
-                vec![text("deploymentId", "d"), text("workflowName", "w")],
-            ),
-        )
-        .unwrap();
+        self.create(RUN, run_created()).unwrap();
         self.create(RUN, ev("run_started", None, vec![])).unwrap();
     }
 
@@ -99,14 +91,7 @@ pub(super) fn competing(f: &Fixture, line: Line, run_id: &str, data: Value) -> V
 #[test]
 fn hot_path_events_take_one_round_trip() {
     let w = Fixture::new();
-    let (_, n) = w.trips(
-        RUN,
-        ev(
-            "run_created",
-            None,
-            vec![text("deploymentId", "d"), text("workflowName", "w")],
-        ),
-    );
+    let (_, n) = w.trips(RUN, run_created());
     assert_eq!(n, 1);
     let (r, n) = w.trips(RUN, ev("run_started", None, vec![]));
     let r = r.unwrap();
@@ -178,10 +163,7 @@ fn an_unexpected_state_costs_a_second_round_trip_at_most() {
         (2, EventType::RunCancelled)
     );
     // refusals are known from the first round's snapshot
-    let (r, n) = w.trips(
-        RUN,
-        ev("step_created", Some("step_x"), vec![text("stepName", "s")]),
-    );
+    let (r, n) = w.trips(RUN, step_created("step_x"));
     assert_eq!(
         (n, r.unwrap_err().name),
         (1, crate::model::ErrorName::EntityConflict)
@@ -214,14 +196,7 @@ fn resilient_start_creates_logs_and_starts_in_one_commit() {
         Some(Payload(Value::Bytes(vec![0, 7])))
     );
     assert_eq!(w.log(RUN), [EventType::RunCreated, EventType::RunStarted]);
-    let late = w.create(
-        RUN,
-        ev(
-            "run_created",
-            None,
-            vec![text("deploymentId", "d"), text("workflowName", "w")],
-        ),
-    );
+    let late = w.create(RUN, run_created());
     assert_eq!(
         late.unwrap_err().name,
         crate::model::ErrorName::EntityConflict
@@ -232,11 +207,7 @@ fn resilient_start_creates_logs_and_starts_in_one_commit() {
 fn a_rival_commit_between_decision_and_write_is_seen_and_refused() {
     let w = Fixture::new();
     w.started_run();
-    w.create(
-        RUN,
-        ev("step_created", Some("step_1"), vec![text("stepName", "s")]),
-    )
-    .unwrap();
+    w.create(RUN, step_created("step_1")).unwrap();
     w.create(RUN, ev("step_started", Some("step_1"), vec![]))
         .unwrap();
     let done = ev(
@@ -260,33 +231,19 @@ fn a_rival_commit_between_decision_and_write_is_seen_and_refused() {
 
     // a token claimed by another run in between turns hook_created into hook_conflict
     let other = "wrun_01KAV9FT000000000000000001";
-    w.create(
-        other,
+    w.create(other, run_created()).unwrap();
+    let shared = |hook_id: &str| {
         ev(
-            "run_created",
-            None,
-            vec![text("deploymentId", "d"), text("workflowName", "w")],
-        ),
-    )
-    .unwrap();
-    let rival = ev(
-        "hook_created",
-        Some("hook_r"),
-        vec![
-            text("token", "shared"),
-            entry("isWebhook", Value::Bool(false)),
-        ],
-    );
-    *w.db.before_next.borrow_mut() = Some(w.competing(other, rival));
-    let mine = ev(
-        "hook_created",
-        Some("hook_m"),
-        vec![
-            text("token", "shared"),
-            entry("isWebhook", Value::Bool(false)),
-        ],
-    );
-    let (r, n) = w.trips(RUN, mine);
+            "hook_created",
+            Some(hook_id),
+            vec![
+                text("token", "shared"),
+                entry("isWebhook", Value::Bool(false)),
+            ],
+        )
+    };
+    *w.db.before_next.borrow_mut() = Some(w.competing(other, shared("hook_r")));
+    let (r, n) = w.trips(RUN, shared("hook_m"));
     let r = r.unwrap();
     assert_eq!(n, 2);
     assert_eq!(r.event.unwrap().event_type, EventType::HookConflict);
@@ -297,11 +254,7 @@ fn a_rival_commit_between_decision_and_write_is_seen_and_refused() {
 fn a_step_started_that_lost_to_its_completion_is_not_logged_after_it() {
     let w = Fixture::new();
     w.started_run();
-    w.create(
-        RUN,
-        ev("step_created", Some("step_1"), vec![text("stepName", "s")]),
-    )
-    .unwrap();
+    w.create(RUN, step_created("step_1")).unwrap();
     let done = ev("step_completed", Some("step_1"), vec![]);
     *w.db.before_next.borrow_mut() = Some(w.competing(RUN, done));
     let started = w.create(RUN, ev("step_started", Some("step_1"), vec![]));
@@ -416,15 +369,7 @@ fn a_hook_conflict_is_logged_once_per_hook() {
     let w = Fixture::new();
     w.started_run();
     let holder = "wrun_01KAV9FT000000000000000001";
-    w.create(
-        holder,
-        ev(
-            "run_created",
-            None,
-            vec![text("deploymentId", "d"), text("workflowName", "w")],
-        ),
-    )
-    .unwrap();
+    w.create(holder, run_created()).unwrap();
     let create = |_run: &str, hook: &str| {
         ev(
             "hook_created",
@@ -463,11 +408,7 @@ fn runs_steps_and_deliveries_written_before_the_without_rowid_migration_survive_
     let before = 5;
     let w = Fixture::over(crate::testing::Sqlite3::migrated_to(before));
     w.started_run();
-    w.create(
-        RUN,
-        ev("step_created", Some("step_1"), vec![text("stepName", "s")]),
-    )
-    .unwrap();
+    w.create(RUN, step_created("step_1")).unwrap();
     w.create(RUN, ev("step_started", Some("step_1"), vec![]))
         .unwrap();
     w.create(RUN, ev("step_completed", Some("step_1"), vec![]))

@@ -6,7 +6,7 @@ use super::*;
 use crate::model::value::{date, entry, text};
 use crate::model::{ErrorName, EventType, Payload, StepStatus};
 use crate::ports::Clock;
-use crate::testing::{event as ev, Fixture};
+use crate::testing::{event as ev, run_created, run_created_with, Fixture};
 
 const RUN: &str = "wrun_01KAV9FT000000000000000000";
 
@@ -22,7 +22,15 @@ fn counted(count: i64) -> CreateParams {
 }
 
 trait V5 {
-    fn create(&self, data: Value, params: &CreateParams) -> Result<EventResult, WorldError>;
+    fn create_with(&self, data: Value, params: &CreateParams) -> Result<EventResult, WorldError>;
+    /// An event of `RUN`, with default params.
+    fn create(&self, data: Value) -> Result<EventResult, WorldError> {
+        self.create_with(data, &CreateParams::default())
+    }
+    /// An event of another run than `RUN`, with default params.
+    fn create_in(&self, run: &str, data: Value) -> Result<EventResult, WorldError>;
+    /// Creates another run than `RUN`.
+    fn another_run(&self, run: &str);
     fn trips(&self, data: Value, params: &CreateParams)
         -> (Result<EventResult, WorldError>, usize);
     fn slots(&self) -> Vec<(String, EventType)>;
@@ -30,8 +38,23 @@ trait V5 {
 }
 
 impl V5 for Fixture {
-    fn create(&self, data: Value, params: &CreateParams) -> Result<EventResult, WorldError> {
+    fn create_with(&self, data: Value, params: &CreateParams) -> Result<EventResult, WorldError> {
         futures_executor::block_on(create_event(&self.io(), Line::V5, Some(RUN), &data, params))
+    }
+
+    fn create_in(&self, run: &str, data: Value) -> Result<EventResult, WorldError> {
+        let params = CreateParams::default();
+        futures_executor::block_on(create_event(
+            &self.io(),
+            Line::V5,
+            Some(run),
+            &data,
+            &params,
+        ))
+    }
+
+    fn another_run(&self, run: &str) {
+        self.create_in(run, run_created()).unwrap();
     }
 
     fn trips(
@@ -40,7 +63,7 @@ impl V5 for Fixture {
         params: &CreateParams,
     ) -> (Result<EventResult, WorldError>, usize) {
         self.db.round_trips.set(0);
-        let r = self.create(data, params);
+        let r = self.create_with(data, params);
         (r, self.db.round_trips.get())
     }
 
@@ -58,21 +81,14 @@ impl V5 for Fixture {
     }
 
     fn started(&self) {
-        let created = ev(
-            "run_created",
-            None,
-            vec![
-                text("deploymentId", "d"),
-                text("workflowName", "w"),
-                entry("input", Value::Bytes(vec![1])),
-            ],
-        );
-        self.create(created, &CreateParams::default()).unwrap();
+        let created = run_created_with(vec![entry("input", Value::Bytes(vec![1]))]);
+        self.create(created).unwrap();
         let skip = CreateParams {
             skip_preload: true,
             ..CreateParams::default()
         };
-        self.create(ev("run_started", None, vec![]), &skip).unwrap();
+        self.create_with(ev("run_started", None, vec![]), &skip)
+            .unwrap();
     }
 }
 
@@ -104,8 +120,8 @@ fn slot_runs_get_dense_slot_ids_in_one_round_trip_each() {
 fn a_taken_slot_bumps_the_write_and_reports_what_it_skipped() {
     let f = Fixture::new();
     f.started();
-    f.create(wait("wait_1"), &counted(2)).unwrap();
-    f.create(wait("wait_2"), &counted(3)).unwrap();
+    f.create_with(wait("wait_1"), &counted(2)).unwrap();
+    f.create_with(wait("wait_2"), &counted(3)).unwrap();
     // a writer that still holds slot 2 lands on 5 and learns of slots 3 and 4
     let (r, n) = f.trips(wait("wait_3"), &counted(2));
     let r = r.unwrap();
@@ -121,13 +137,13 @@ fn a_taken_slot_bumps_the_write_and_reports_what_it_skipped() {
 fn since_cursor_answers_the_delta_including_the_write() {
     let f = Fixture::new();
     f.started();
-    f.create(wait("wait_1"), &counted(2)).unwrap();
+    f.create_with(wait("wait_1"), &counted(2)).unwrap();
     let params = CreateParams {
         since_cursor: Some("s:2".into()),
         event_count: Some(3),
         ..CreateParams::default()
     };
-    let r = f.create(wait("wait_2"), &params).unwrap();
+    let r = f.create_with(wait("wait_2"), &params).unwrap();
     let delta = r.log.unwrap();
     let ids: Vec<_> = delta.events.iter().map(|e| e.event_id.clone()).collect();
     assert_eq!(ids, [slot(3), slot(4)]);
@@ -149,7 +165,7 @@ fn since_cursor_answers_the_delta_including_the_write() {
 fn a_repeated_run_started_returns_the_log_unless_preload_is_skipped() {
     let f = Fixture::new();
     f.started();
-    f.create(wait("wait_1"), &counted(2)).unwrap();
+    f.create_with(wait("wait_1"), &counted(2)).unwrap();
     let (r, n) = f.trips(ev("run_started", None, vec![]), &CreateParams::default());
     let r = r.unwrap();
     assert_eq!(n, 1);
@@ -165,7 +181,9 @@ fn a_repeated_run_started_returns_the_log_unless_preload_is_skipped() {
         skip_preload: true,
         ..CreateParams::default()
     };
-    let r = f.create(ev("run_started", None, vec![]), &skip).unwrap();
+    let r = f
+        .create_with(ev("run_started", None, vec![]), &skip)
+        .unwrap();
     assert!(r.log.is_none());
 }
 
@@ -177,9 +195,7 @@ fn resilient_run_started_puts_the_synthetic_run_created_first() {
         text("workflowName", "w"),
         entry("input", Value::Bytes(vec![0, 7])),
     ];
-    let r = f
-        .create(ev("run_started", None, data), &CreateParams::default())
-        .unwrap();
+    let r = f.create(ev("run_started", None, data)).unwrap();
     assert_eq!(r.run.unwrap().status, RunStatus::Running);
     assert_eq!(
         f.slots(),
@@ -189,9 +205,7 @@ fn resilient_run_started_puts_the_synthetic_run_created_first() {
         ]
     );
     let bare = Fixture::new();
-    let e = bare
-        .create(ev("run_started", None, vec![]), &CreateParams::default())
-        .unwrap_err();
+    let e = bare.create(ev("run_started", None, vec![])).unwrap_err();
     assert_eq!(e.name, ErrorName::WorkflowRunNotFound);
 }
 
@@ -220,7 +234,7 @@ fn a_lazy_step_started_creates_its_step_once() {
             (slot(4), EventType::StepStarted)
         ]
     );
-    let again = f.create(lazy(), &CreateParams::default()).unwrap_err();
+    let again = f.create(lazy()).unwrap_err();
     assert_eq!(again.name, ErrorName::EntityConflict);
     assert_eq!(f.slots().len(), 4, "the loser appends nothing");
 }
@@ -253,58 +267,33 @@ fn attributes_validate_dedupe_workflow_writers_and_read_back() {
             entry("attempt", Value::Integer(1.into())),
         ])
     };
-    let r = f
-        .create(
-            set(Some("attr_1"), "a", "1", workflow()),
-            &CreateParams::default(),
-        )
-        .unwrap();
+    let r = f.create(set(Some("attr_1"), "a", "1", workflow())).unwrap();
     assert_eq!(
         r.run.unwrap().attributes.unwrap().0,
         [("a".to_owned(), "1".to_owned())]
     );
-    let e = f
-        .create(
-            set(Some("attr_1"), "a", "2", workflow()),
-            &CreateParams::default(),
-        )
-        .unwrap_err();
-    assert_eq!(e.name, ErrorName::EntityConflict);
-    f.create(set(None, "b", "1", step()), &CreateParams::default())
-        .unwrap();
-    f.create(set(None, "b", "2", step()), &CreateParams::default())
-        .unwrap();
+    let refused = |data: Value| f.create(data).unwrap_err().name;
+    assert_eq!(
+        refused(set(Some("attr_1"), "a", "2", workflow())),
+        ErrorName::EntityConflict
+    );
+    f.create(set(None, "b", "1", step())).unwrap();
+    f.create(set(None, "b", "2", step())).unwrap();
     // §4.5: a step writer's correlation id is not claimed: a workflow writer may claim it
     // after, once (found by tests/differential/fuzz-v5.test.mjs)
-    f.create(
-        set(Some("attr_9"), "s", "1", step()),
-        &CreateParams::default(),
-    )
-    .unwrap();
-    f.create(
-        set(Some("attr_9"), "s", "2", workflow()),
-        &CreateParams::default(),
-    )
-    .unwrap();
-    let again = f
-        .create(
-            set(Some("attr_9"), "s", "3", workflow()),
-            &CreateParams::default(),
-        )
-        .unwrap_err();
-    assert_eq!(again.name, ErrorName::EntityConflict);
+    f.create(set(Some("attr_9"), "s", "1", step())).unwrap();
+    f.create(set(Some("attr_9"), "s", "2", workflow())).unwrap();
+    assert_eq!(
+        refused(set(Some("attr_9"), "s", "3", workflow())),
+        ErrorName::EntityConflict
+    );
     // §4.5: a workflow writer without a correlation id claims nothing, like a step's
-    f.create(set(None, "w", "1", workflow()), &CreateParams::default())
-        .unwrap();
-    f.create(set(None, "w", "2", workflow()), &CreateParams::default())
-        .unwrap();
-    let reserved = f
-        .create(
-            set(Some("attr_2"), "$retention", "0", workflow()),
-            &CreateParams::default(),
-        )
-        .unwrap_err();
-    assert_eq!(reserved.name, ErrorName::AttributeValidation);
+    f.create(set(None, "w", "1", workflow())).unwrap();
+    f.create(set(None, "w", "2", workflow())).unwrap();
+    assert_eq!(
+        refused(set(Some("attr_2"), "$retention", "0", workflow())),
+        ErrorName::AttributeValidation
+    );
     let run = futures_executor::block_on(get_run(&f.db, RUN, ResolveData::All)).unwrap();
     assert_eq!(
         run.attributes.unwrap().0,
@@ -316,18 +305,14 @@ fn attributes_validate_dedupe_workflow_writers_and_read_back() {
         ]
     );
     // the failed validation left attr_2 unclaimed
-    f.create(
-        set(Some("attr_2"), "c", "1", workflow()),
-        &CreateParams::default(),
-    )
-    .unwrap();
+    f.create(set(Some("attr_2"), "c", "1", workflow())).unwrap();
 }
 
 #[test]
 fn a_resume_id_commits_one_hook_received() {
     let f = Fixture::new();
     f.started();
-    f.create(
+    f.create_with(
         ev("hook_created", Some("hook_1"), vec![text("token", "t1")]),
         &counted(2),
     )
@@ -344,8 +329,8 @@ fn a_resume_id_commits_one_hook_received() {
             vec![entry("payload", Value::Bytes(vec![1]))],
         )
     };
-    let first = f.create(received(), &resume).unwrap().event.unwrap();
-    let again = f.create(received(), &resume).unwrap().event.unwrap();
+    let first = f.create_with(received(), &resume).unwrap().event.unwrap();
+    let again = f.create_with(received(), &resume).unwrap().event.unwrap();
     assert_eq!(first.event_id, again.event_id);
     assert_eq!(again.resume_id.as_deref(), Some("r1"));
     assert_eq!(f.slots().len(), 4);
@@ -354,28 +339,18 @@ fn a_resume_id_commits_one_hook_received() {
 #[test]
 fn retention_zero_purges_the_runs_user_data_at_its_end() {
     let f = Fixture::new();
-    let created = ev(
-        "run_created",
-        None,
-        vec![
-            text("deploymentId", "d"),
-            text("workflowName", "w"),
-            entry("input", Value::Bytes(vec![1, 2, 3])),
-            entry("attributes", Value::Map(vec![text("$retention", "0")])),
-            entry("allowReservedAttributes", Value::Bool(true)),
-        ],
-    );
-    f.create(created, &CreateParams::default()).unwrap();
-    f.create(ev("run_started", None, vec![]), &CreateParams::default())
-        .unwrap();
-    f.create(
-        ev(
-            "step_created",
-            Some("step_1"),
-            vec![text("stepName", "s"), entry("input", Value::Bytes(vec![5]))],
-        ),
-        &CreateParams::default(),
-    )
+    let created = run_created_with(vec![
+        entry("input", Value::Bytes(vec![1, 2, 3])),
+        entry("attributes", Value::Map(vec![text("$retention", "0")])),
+        entry("allowReservedAttributes", Value::Bool(true)),
+    ]);
+    f.create(created).unwrap();
+    f.create(ev("run_started", None, vec![])).unwrap();
+    f.create(ev(
+        "step_created",
+        Some("step_1"),
+        vec![text("stepName", "s"), entry("input", Value::Bytes(vec![5]))],
+    ))
     .unwrap();
     futures_executor::block_on(crate::stream::write(
         &f.io(),
@@ -385,14 +360,11 @@ fn retention_zero_purges_the_runs_user_data_at_its_end() {
     ))
     .unwrap();
     let done = f
-        .create(
-            ev(
-                "run_completed",
-                None,
-                vec![entry("output", Value::Bytes(vec![9]))],
-            ),
-            &CreateParams::default(),
-        )
+        .create(ev(
+            "run_completed",
+            None,
+            vec![entry("output", Value::Bytes(vec![9]))],
+        ))
         .unwrap();
     let run = done.run.unwrap();
     assert_eq!(run.status, RunStatus::Completed);
@@ -457,11 +429,7 @@ fn a_4x_run_and_a_slot_run_share_one_database() {
     let f = Fixture::new();
     f.started();
     let old = "wrun_01KAV9FT000000000000000001";
-    let created = ev(
-        "run_created",
-        None,
-        vec![text("deploymentId", "d"), text("workflowName", "w")],
-    );
+    let created = run_created();
     let r = futures_executor::block_on(create_event(
         &f.io(),
         Line::V4,
@@ -492,26 +460,15 @@ fn a_4x_run_and_a_slot_run_share_one_database() {
 #[test]
 fn a_run_stamped_above_seven_gets_slot_one_and_later_writes_are_refused() {
     let f = Fixture::new();
-    let Value::Map(mut created) = ev(
-        "run_created",
-        None,
-        vec![
-            text("deploymentId", "d"),
-            text("workflowName", "w"),
-            entry("input", Value::Bytes(vec![1])),
-        ],
-    ) else {
+    let Value::Map(mut created) = run_created_with(vec![entry("input", Value::Bytes(vec![1]))])
+    else {
         unreachable!()
     };
     created.push(entry("specVersion", Value::Integer(8.into())));
-    let r = f
-        .create(Value::Map(created), &CreateParams::default())
-        .unwrap();
+    let r = f.create(Value::Map(created)).unwrap();
     assert_eq!(r.event.unwrap().event_id, slot(1));
     assert_eq!(r.run.unwrap().spec_version, Some(8));
-    let e = f
-        .create(wait("wait_1"), &CreateParams::default())
-        .unwrap_err();
+    let e = f.create(wait("wait_1")).unwrap_err();
     assert_eq!(e.name, ErrorName::RunNotSupported);
     assert_eq!(f.slots(), [(slot(1), EventType::RunCreated)]);
 }
@@ -523,27 +480,10 @@ fn a_retried_create_gets_its_logged_conflict_again() {
     let f = Fixture::new();
     f.started();
     let holder = "wrun_01KAV9FT000000000000000001";
-    let on = |run: &str, data: Value| {
-        futures_executor::block_on(create_event(
-            &f.io(),
-            Line::V5,
-            Some(run),
-            &data,
-            &CreateParams::default(),
-        ))
-    };
-    on(
-        holder,
-        ev(
-            "run_created",
-            None,
-            vec![text("deploymentId", "d"), text("workflowName", "w")],
-        ),
-    )
-    .unwrap();
+    f.another_run(holder);
     let hook = |id: &str| ev("hook_created", Some(id), vec![text("token", "shared")]);
-    on(holder, hook("hook_h")).unwrap();
-    let first = on(RUN, hook("hook_m")).unwrap().event.unwrap();
+    f.create_in(holder, hook("hook_h")).unwrap();
+    let first = f.create_in(RUN, hook("hook_m")).unwrap().event.unwrap();
     assert_eq!(first.event_type, EventType::HookConflict);
     let (again, trips) = f.trips(hook("hook_m"), &CreateParams::default());
     let again = again.unwrap().event.unwrap();
@@ -555,7 +495,7 @@ fn a_retried_create_gets_its_logged_conflict_again() {
     // a rival that logs the conflict between this call's decision and its commit
     *f.db.before_next.borrow_mut() =
         Some(super::tests::competing(&f, Line::V5, RUN, hook("hook_n")));
-    let raced = f.create(hook("hook_n"), &CreateParams::default()).unwrap();
+    let raced = f.create(hook("hook_n")).unwrap();
     assert_eq!(raced.event.unwrap().event_type, EventType::HookConflict);
     let conflicts: Vec<_> = f
         .slots()
@@ -577,24 +517,7 @@ fn a_retained_hook_keeps_its_token_after_its_run_ends_until_its_retention_ends()
     let f = Fixture::new();
     f.started();
     let other = "wrun_01KAV9FT000000000000000001";
-    let on = |run: &str, data: Value| {
-        futures_executor::block_on(create_event(
-            &f.io(),
-            Line::V5,
-            Some(run),
-            &data,
-            &CreateParams::default(),
-        ))
-    };
-    on(
-        other,
-        ev(
-            "run_created",
-            None,
-            vec![text("deploymentId", "d"), text("workflowName", "w")],
-        ),
-    )
-    .unwrap();
+    f.another_run(other);
     let until = crate::testing::T0 + 60_000;
     let retained = ev(
         "hook_created",
@@ -604,15 +527,12 @@ fn a_retained_hook_keeps_its_token_after_its_run_ends_until_its_retention_ends()
             entry("tokenRetentionUntil", date(until)),
         ],
     );
-    f.create(retained, &CreateParams::default()).unwrap();
-    f.create(
-        ev(
-            "run_completed",
-            None,
-            vec![entry("output", Value::Bytes(vec![]))],
-        ),
-        &CreateParams::default(),
-    )
+    f.create(retained).unwrap();
+    f.create(ev(
+        "run_completed",
+        None,
+        vec![entry("output", Value::Bytes(vec![]))],
+    ))
     .unwrap();
     let by_token = || {
         futures_executor::block_on(get_hook_by_token(
@@ -628,11 +548,15 @@ fn a_retained_hook_keeps_its_token_after_its_run_ends_until_its_retention_ends()
         "readable after its run ended"
     );
     let taker = |id: &str| ev("hook_created", Some(id), vec![text("token", "kept")]);
-    let during = on(other, taker("hook_early")).unwrap().event.unwrap();
+    let during = f
+        .create_in(other, taker("hook_early"))
+        .unwrap()
+        .event
+        .unwrap();
     assert_eq!(during.event_type, EventType::HookConflict);
     f.clock.advance(60_001);
     assert_eq!(by_token().unwrap_err().name, ErrorName::HookNotFound);
-    let after = on(other, taker("hook_late")).unwrap();
+    let after = f.create_in(other, taker("hook_late")).unwrap();
     assert_eq!(after.event.unwrap().event_type, EventType::HookCreated);
     assert_eq!(after.hook.unwrap().run_id, other);
     assert_eq!(by_token().unwrap().hook_id, "hook_late");
@@ -642,8 +566,9 @@ fn a_retained_hook_keeps_its_token_after_its_run_ends_until_its_retention_ends()
         Some("hook_plain"),
         vec![text("token", "plain")],
     );
-    on(other, plain).unwrap();
-    on(other, ev("run_cancelled", None, vec![])).unwrap();
+    f.create_in(other, plain).unwrap();
+    f.create_in(other, ev("run_cancelled", None, vec![]))
+        .unwrap();
     let gone = futures_executor::block_on(get_hook_by_token(
         &f.db,
         "plain",

@@ -5,7 +5,7 @@ use crate::model::params::ResolveData;
 use crate::model::value::{date, entry, text};
 use crate::model::{ids::slot_event_id, StepStatus};
 use crate::store::{create_event, list_events, ReadParams};
-use crate::testing::{event as ev, Fixture};
+use crate::testing::{event as ev, run_created, Fixture};
 
 const RUN: &str = "wrun_01KAV9FT000000000000000000";
 
@@ -20,11 +20,7 @@ fn started(f: &Fixture) {
         ))
         .unwrap()
     };
-    create(ev(
-        "run_created",
-        None,
-        vec![text("deploymentId", "d"), text("workflowName", "w")],
-    ));
+    create(run_created());
     create(ev("run_started", None, vec![]));
 }
 
@@ -40,15 +36,16 @@ fn wait(corr: &str) -> Value {
     ev("wait_created", Some(corr), vec![entry("resumeAt", date(9))])
 }
 
+fn try_batch(
+    f: &Fixture,
+    events: &[Value],
+) -> Result<Vec<Result<EventResult, WorldError>>, WorldError> {
+    futures_executor::block_on(create_batch(&f.io(), RUN, events, &CreateParams::default()))
+}
+
 fn batch(f: &Fixture, events: Vec<Value>) -> (Vec<Result<EventResult, WorldError>>, usize) {
     f.db.round_trips.set(0);
-    let out = futures_executor::block_on(create_batch(
-        &f.io(),
-        RUN,
-        &events,
-        &CreateParams::default(),
-    ))
-    .unwrap();
+    let out = try_batch(f, &events).unwrap();
     (out, f.db.round_trips.get())
 }
 
@@ -172,13 +169,7 @@ fn a_batch_that_no_single_write_could_be_is_refused_whole_by_name() {
     started(&f);
     let before = log(&f);
     let refused = |events: Vec<Value>, says: &str| {
-        let e = futures_executor::block_on(create_batch(
-            &f.io(),
-            RUN,
-            &events,
-            &CreateParams::default(),
-        ))
-        .unwrap_err();
+        let e = try_batch(&f, &events).unwrap_err();
         assert_eq!(e.status, Some(400));
         assert!(e.message.contains(says), "{}", e.message);
     };

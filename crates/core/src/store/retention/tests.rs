@@ -6,7 +6,7 @@ use crate::model::value::{entry, text};
 use crate::model::{Line, RunStatus, Value};
 use crate::store::{create_event, get_run, list_events};
 use crate::stream::{self, INLINE_SEGMENT_LIMIT};
-use crate::testing::{event as ev, Fixture, T0};
+use crate::testing::{event as ev, run_created, step_created, Fixture, T0};
 
 const DAY: Millis = 86_400_000;
 
@@ -34,21 +34,9 @@ fn create(f: &Fixture, run_id: &str, data: Value) {
 /// A run with one step and a stream holding an inline and an R2 segment, ended with
 /// `end` (`None`: left running).
 fn run_with_data(f: &Fixture, run_id: &str, end: Option<&str>) {
-    create(
-        f,
-        run_id,
-        ev(
-            "run_created",
-            None,
-            vec![text("deploymentId", "d"), text("workflowName", "w")],
-        ),
-    );
+    create(f, run_id, run_created());
     create(f, run_id, ev("run_started", None, vec![]));
-    create(
-        f,
-        run_id,
-        ev("step_created", Some("step_1"), vec![text("stepName", "s")]),
-    );
+    create(f, run_id, step_created("step_1"));
     create(f, run_id, ev("step_started", Some("step_1"), vec![]));
     create(f, run_id, ev("step_completed", Some("step_1"), vec![]));
     let name = format!("strm_{run_id}");
@@ -233,15 +221,7 @@ fn one_call_removes_a_bounded_number_and_the_next_goes_on() {
     let cap = RUNS_PER_BATCH * BATCHES_PER_CALL;
     for i in 0..cap + 60 {
         let run_id = id(100 + i);
-        create(
-            &f,
-            &run_id,
-            ev(
-                "run_created",
-                None,
-                vec![text("deploymentId", "d"), text("workflowName", "w")],
-            ),
-        );
+        create(&f, &run_id, run_created());
         create(&f, &run_id, ev("run_started", None, vec![]));
         create(&f, &run_id, ev("run_completed", None, vec![]));
     }

@@ -6,7 +6,7 @@ use crate::model::value::{entry, text};
 use crate::model::{Line, Value};
 use crate::ports::Clock;
 use crate::store::create_event;
-use crate::testing::{event as ev, Fixture, TestClock};
+use crate::testing::{event as ev, run_created, Fixture, TestClock};
 use std::cell::{Cell, RefCell};
 
 fn run_id(n: u8) -> String {
@@ -26,11 +26,7 @@ fn run(f: &Fixture, n: u8, status: &str) -> String {
         ))
         .unwrap()
     };
-    create(ev(
-        "run_created",
-        None,
-        vec![text("deploymentId", "d"), text("workflowName", "w")],
-    ));
+    create(run_created());
     if status == "pending" {
         return id;
     }
@@ -247,27 +243,21 @@ fn cancel_many_reports_each_run_in_order_with_one_read_and_one_write_per_cancel(
         futures_executor::block_on(cancel_many(&f.io(), &ids, Some("no longer needed"))).unwrap()
     });
     assert_eq!(n, 1 + 2, "one status read, one write per run cancelled");
+    use CancelOutcome::*;
+    let id = |i: usize| ids[i].clone();
     assert_eq!(
         result.results,
         [
-            CancelOutcome::Cancelled {
-                run_id: ids[0].clone()
-            },
-            CancelOutcome::AlreadyCancelled {
-                run_id: ids[1].clone()
-            },
-            CancelOutcome::NotCancellable {
-                run_id: ids[2].clone(),
+            Cancelled { run_id: id(0) },
+            AlreadyCancelled { run_id: id(1) },
+            NotCancellable {
+                run_id: id(2),
                 status: "completed".into()
             },
-            CancelOutcome::NotFound {
-                run_id: ids[3].clone()
-            },
-            CancelOutcome::Cancelled {
-                run_id: ids[4].clone()
-            },
-            CancelOutcome::NotCancellable {
-                run_id: ids[5].clone(),
+            NotFound { run_id: id(3) },
+            Cancelled { run_id: id(4) },
+            NotCancellable {
+                run_id: id(5),
                 status: "failed".into()
             },
         ]
