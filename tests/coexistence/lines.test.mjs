@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createWorld } from '../../js/node.js';
 import { useHarness } from '../support/harness.mjs';
-import { expectReject, newRunId, newStepId, newToken, SLOT_ID_RE, slotId } from '../support/world-v5.mjs';
+import * as fixtures from '../support/world-v5.mjs';
 
 let v4;
 let v5;
@@ -26,7 +26,7 @@ const ULID_EVENT_ID = /^wevt_[0-9A-HJKMNP-TV-Z]{26}$/;
 const input = () => new Uint8Array([1, 0, 2]);
 
 async function runOn(world) {
-  const runId = newRunId();
+  const runId = fixtures.newRunId();
   await world.events.create(runId, {
     eventType: 'run_created',
     eventData: { deploymentId: 'd', workflowName: 'w', input: input() },
@@ -46,24 +46,24 @@ test('V106 a spec-3 run keeps ULID event ids and a spec-7 run gets slot ids, sid
   );
   assert.deepEqual(
     newLog.data.map((e) => e.eventId),
-    [slotId(1), slotId(2)],
+    [fixtures.slotId(1), fixtures.slotId(2)],
   );
   assert.deepEqual([(await v5.runs.get(old)).specVersion, (await v4.runs.get(current)).specVersion], [3, 7]);
   // Either World reads either run, and each event by its own id.
   assert.equal((await v5.events.get(old, oldLog.data[1].eventId)).eventType, 'run_started');
-  assert.equal((await v4.events.get(current, slotId(2))).eventType, 'run_started');
+  assert.equal((await v4.events.get(current, fixtures.slotId(2))).eventType, 'run_started');
   // Both lists page in their own cursor scheme without mixing the logs.
   const page = await v4.events.list({ runId: old, pagination: { limit: 1 } });
   const next = await v4.events.list({ runId: old, pagination: { limit: 1, cursor: page.cursor } });
   assert.equal(next.data[0].eventType, 'run_started');
   const slotPage = await v5.events.list({ runId: current, pagination: { limit: 1 } });
   const slotNext = await v5.events.list({ runId: current, pagination: { limit: 1, cursor: slotPage.cursor } });
-  assert.match(slotNext.data[0].eventId, SLOT_ID_RE);
+  assert.match(slotNext.data[0].eventId, fixtures.SLOT_ID_RE);
 });
 
 test('V108 the 4.x World refuses every write onto a spec-7 run with RunNotSupportedError(7, 3) and stores nothing', async () => {
   const current = await runOn(v5);
-  const stepId = newStepId();
+  const stepId = fixtures.newStepId();
   await v5.events.create(current, {
     eventType: 'step_started',
     correlationId: stepId,
@@ -71,14 +71,14 @@ test('V108 the 4.x World refuses every write onto a spec-7 run with RunNotSuppor
   });
   const before = (await v5.events.list({ runId: current })).data.length;
   const writes = [
-    { eventType: 'step_created', correlationId: newStepId(), eventData: { stepName: 's', input: input() } },
+    { eventType: 'step_created', correlationId: fixtures.newStepId(), eventData: { stepName: 's', input: input() } },
     { eventType: 'step_completed', correlationId: stepId, eventData: { result: input() } },
     { eventType: 'step_retrying', correlationId: stepId, eventData: { error: { message: 'e' } } },
     { eventType: 'wait_created', correlationId: 'wait_1', eventData: { resumeAt: new Date() } },
     { eventType: 'run_completed', eventData: { output: input() } },
   ];
   for (const data of writes) {
-    const e = await expectReject(() => v4.events.create(current, data), 'RunNotSupportedError');
+    const e = await fixtures.expectReject(() => v4.events.create(current, data), 'RunNotSupportedError');
     assert.deepEqual([e.runSpecVersion, e.worldSpecVersion], [7, 3], data.eventType);
   }
   assert.equal((await v5.events.list({ runId: current })).data.length, before);
@@ -87,11 +87,11 @@ test('V108 the 4.x World refuses every write onto a spec-7 run with RunNotSuppor
 
 test('the 5.x World serves a spec-3 run only out of band (hook_received, run_cancelled, wait_completed), with 4.x ids', async () => {
   const old = await runOn(v4);
-  const e = await expectReject(
+  const e = await fixtures.expectReject(
     () =>
       v5.events.create(old, {
         eventType: 'step_created',
-        correlationId: newStepId(),
+        correlationId: fixtures.newStepId(),
         eventData: { stepName: 's', input: input() },
       }),
     'Error',
@@ -105,7 +105,7 @@ test('the 5.x World serves a spec-3 run only out of band (hook_received, run_can
 test('V109 hook tokens are one registry across both lines', async () => {
   const old = await runOn(v4);
   const current = await runOn(v5);
-  const token = newToken();
+  const token = fixtures.newToken();
   const held = await v4.events.create(old, {
     eventType: 'hook_created',
     correlationId: 'hook_a',
@@ -121,7 +121,7 @@ test('V109 hook tokens are one registry across both lines', async () => {
   assert.equal(taken.event.eventData.conflictingRunId, old);
   assert.equal((await v5.hooks.getByToken(token)).runId, old);
   // and the other way round
-  const token2 = newToken();
+  const token2 = fixtures.newToken();
   await v5.events.create(current, { eventType: 'hook_created', correlationId: 'hook_c', eventData: { token: token2 } });
   const conflict = await v4.events.create(old, {
     eventType: 'hook_created',

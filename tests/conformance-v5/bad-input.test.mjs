@@ -4,33 +4,23 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  assertNothingAppended,
-  createRunningRun,
-  expectReject,
-  listAllEvents,
-  localDivergence,
-  newStreamName,
-  newWaitId,
-  slotId,
-  useWorldV5,
-} from '../support/world-v5.mjs';
+import * as fixtures from '../support/world-v5.mjs';
 
-const v = useWorldV5();
-const only = localDivergence('§11.1: world-local does not validate the 5.x surface');
+const v = fixtures.useWorldV5();
+const only = fixtures.localDivergence('§11.1: world-local does not validate the 5.x surface');
 
 test(
   'an eventCount that is not a non-negative integer is a 400 naming the allowed values; nothing is appended',
   only,
   async () => {
-    const { runId } = await createRunningRun(v.world);
+    const { runId } = await fixtures.createRunningRun(v.world);
     for (const eventCount of [-1, 1.5, '3', true, Number.NaN]) {
-      await assertNothingAppended(v.world, runId, async () => {
-        const e = await expectReject(
+      await fixtures.assertNothingAppended(v.world, runId, async () => {
+        const e = await fixtures.expectReject(
           () =>
             v.world.events.create(
               runId,
-              { eventType: 'wait_created', correlationId: newWaitId(), eventData: { resumeAt: new Date() } },
+              { eventType: 'wait_created', correlationId: fixtures.newWaitId(), eventData: { resumeAt: new Date() } },
               { eventCount },
             ),
           'WorkflowWorldError',
@@ -46,7 +36,7 @@ test(
   'an attr_set with a reserved or malformed key is an AttributeValidationError or a named 400; nothing is appended',
   only,
   async () => {
-    const { runId } = await createRunningRun(v.world);
+    const { runId } = await fixtures.createRunningRun(v.world);
     const bad = [
       [{ key: '$retention', value: '0' }, 'AttributeValidationError'],
       [{ key: '', value: 'x' }, null],
@@ -55,7 +45,7 @@ test(
       [{ key: 7, value: 'x' }, null],
     ];
     for (const [change, name] of bad) {
-      await assertNothingAppended(v.world, runId, async () => {
+      await fixtures.assertNothingAppended(v.world, runId, async () => {
         let error;
         try {
           await v.world.events.create(runId, {
@@ -76,15 +66,18 @@ test(
 );
 
 test('an event id that is not a slot id, on a spec-7 run, is a 400 saying what a slot id is', only, async () => {
-  const { runId } = await createRunningRun(v.world);
-  const e = await expectReject(
+  const { runId } = await fixtures.createRunningRun(v.world);
+  const e = await fixtures.expectReject(
     () => v.world.events.get(runId, 'wevt_01KAV9FT000000000000000000'),
     'WorkflowWorldError',
   );
   assert.equal(e.status, 400);
   assert.match(e.message, /not a slot id.*evnt_ followed by 26 digits/);
   // a slot id past the end is simply not found
-  const missing = await expectReject(() => v.world.events.get(runId, slotId(99)), 'WorkflowWorldError');
+  const missing = await fixtures.expectReject(
+    () => v.world.events.get(runId, fixtures.slotId(99)),
+    'WorkflowWorldError',
+  );
   assert.equal(missing.status, 404);
 });
 
@@ -92,8 +85,8 @@ test(
   'stream calls with the run id and name swapped are refused by name; nothing is written under either',
   only,
   async () => {
-    const { runId } = await createRunningRun(v.world);
-    const name = newStreamName();
+    const { runId } = await fixtures.createRunningRun(v.world);
+    const name = fixtures.newStreamName();
     const calls = [
       () => v.world.streams.write(name, runId, 'x'),
       () => v.world.streams.writeMulti(name, runId, ['x']),
@@ -103,12 +96,12 @@ test(
       () => v.world.streams.getChunks(name, runId),
     ];
     for (const call of calls) {
-      const e = await expectReject(call, 'WorkflowWorldError');
+      const e = await fixtures.expectReject(call, 'WorkflowWorldError');
       assert.equal(e.status, 400);
       assert.match(e.message, /look swapped; pass the run id \(wrun_…\) first/);
     }
     assert.deepEqual(await v.world.streams.list(runId), []);
     assert.deepEqual(await v.world.streams.getInfo(runId, name), { tailIndex: -1, done: false });
-    assert.equal((await listAllEvents(v.world, runId)).length, 2);
+    assert.equal((await fixtures.listAllEvents(v.world, runId)).length, 2);
   },
 );

@@ -3,28 +3,9 @@
 // V65–V74 of the 5.x checklist (docs/conformance-v5.md).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  assertBytes,
-  assertDate,
-  assertNothingAppended,
-  assertSameData,
-  createHook,
-  createRunningRun,
-  disposeHook,
-  expectReject,
-  listAllEvents,
-  localDivergence,
-  newHookId,
-  newToken,
-  payload,
-  receiveHook,
-  slotOf,
-  terminateRun,
-  typesOf,
-  useWorldV5,
-} from '../support/world-v5.mjs';
+import * as fixtures from '../support/world-v5.mjs';
 
-const v = useWorldV5();
+const v = fixtures.useWorldV5();
 
 const DAY_MS = 24 * 3600_000;
 const hookRetentionDeclared = () => v.world.capabilities?.hookRetention?.active === true;
@@ -41,9 +22,9 @@ async function hookReadable(hookId) {
 }
 
 test('V65 hook_created {isWebhook: false, isSystem: true, tokenRetentionUntil: D} returns and persists isSystem and D (ms)', async () => {
-  const { runId } = await createRunningRun(v.world);
+  const { runId } = await fixtures.createRunningRun(v.world);
   const tokenRetentionUntil = new Date(Date.now() + 3_600_000 + 123);
-  const { hookId, token, res } = await createHook(v.world, runId, {
+  const { hookId, token, res } = await fixtures.createHook(v.world, runId, {
     isWebhook: false,
     isSystem: true,
     tokenRetentionUntil,
@@ -60,119 +41,128 @@ test('V65 hook_created {isWebhook: false, isSystem: true, tokenRetentionUntil: D
     assert.equal(hook.token, token, label);
     assert.equal(hook.isSystem, true, `${label}.isSystem`);
     assert.equal(hook.isWebhook, false, `${label}.isWebhook`);
-    assertDate(hook.tokenRetentionUntil, tokenRetentionUntil, `${label}.tokenRetentionUntil`);
+    fixtures.assertDate(hook.tokenRetentionUntil, tokenRetentionUntil, `${label}.tokenRetentionUntil`);
   }
-  const created = (await listAllEvents(v.world, runId)).at(-1);
+  const created = (await fixtures.listAllEvents(v.world, runId)).at(-1);
   assert.equal(created.eventData.isSystem, true);
-  assertDate(created.eventData.tokenRetentionUntil, tokenRetentionUntil, 'hook_created.eventData.tokenRetentionUntil');
+  fixtures.assertDate(
+    created.eventData.tokenRetentionUntil,
+    tokenRetentionUntil,
+    'hook_created.eventData.tokenRetentionUntil',
+  );
 });
 
 test('V66 a token held by a live hook of another run yields hook_conflict {token, conflictingRunId} and no hook entity', async () => {
-  const holder = await createRunningRun(v.world);
-  const { token, hookId: heldBy } = await createHook(v.world, holder.runId);
-  const { runId } = await createRunningRun(v.world);
-  const { hookId, res } = await createHook(v.world, runId, { token });
+  const holder = await fixtures.createRunningRun(v.world);
+  const { token, hookId: heldBy } = await fixtures.createHook(v.world, holder.runId);
+  const { runId } = await fixtures.createRunningRun(v.world);
+  const { hookId, res } = await fixtures.createHook(v.world, runId, { token });
   assert.equal(res.event.eventType, 'hook_conflict');
   assert.equal(res.event.correlationId, hookId);
-  assertSameData(res.event.eventData, { token, conflictingRunId: holder.runId });
+  fixtures.assertSameData(res.event.eventData, { token, conflictingRunId: holder.runId });
   assert.equal(res.hook, undefined);
-  assert.ok(slotOf(res.event.eventId) > 0, 'the hook_conflict takes a slot');
-  await expectReject(v.world.hooks.get(hookId), 'HookNotFoundError');
+  assert.ok(fixtures.slotOf(res.event.eventId) > 0, 'the hook_conflict takes a slot');
+  await fixtures.expectReject(v.world.hooks.get(hookId), 'HookNotFoundError');
   assert.equal((await v.world.hooks.getByToken(token)).hookId, heldBy);
   assert.deepEqual((await v.world.hooks.list({ runId })).data, []);
-  assert.equal((await listAllEvents(v.world, runId)).at(-1).eventType, 'hook_conflict');
+  assert.equal((await fixtures.listAllEvents(v.world, runId)).at(-1).eventType, 'hook_conflict');
 });
 
 test('V67 a tokenRetentionUntil beyond the World limit throws WorkflowWorldError status 400 and stores nothing', async () => {
-  const { runId } = await createRunningRun(v.world);
-  const hookId = newHookId();
-  const token = newToken();
-  const err = await assertNothingAppended(v.world, runId, () =>
-    expectReject(
-      createHook(v.world, runId, { hookId, token, tokenRetentionUntil: new Date(Date.now() + 3650 * DAY_MS) }),
+  const { runId } = await fixtures.createRunningRun(v.world);
+  const hookId = fixtures.newHookId();
+  const token = fixtures.newToken();
+  const err = await fixtures.assertNothingAppended(v.world, runId, () =>
+    fixtures.expectReject(
+      fixtures.createHook(v.world, runId, { hookId, token, tokenRetentionUntil: new Date(Date.now() + 3650 * DAY_MS) }),
       'WorkflowWorldError',
     ),
   );
   assert.equal(err.status, 400);
-  await expectReject(v.world.hooks.get(hookId), 'HookNotFoundError');
-  await expectReject(v.world.hooks.getByToken(token), 'HookNotFoundError');
+  await fixtures.expectReject(v.world.hooks.get(hookId), 'HookNotFoundError');
+  await fixtures.expectReject(v.world.hooks.getByToken(token), 'HookNotFoundError');
 });
 
 test('V68 hook_received after the hook_disposed committed throws HookNotFoundError', async () => {
-  const { runId } = await createRunningRun(v.world);
-  const { hookId, token } = await createHook(v.world, runId);
-  await disposeHook(v.world, runId, hookId, token);
-  await assertNothingAppended(v.world, runId, () =>
-    expectReject(receiveHook(v.world, runId, hookId, token), 'HookNotFoundError'),
+  const { runId } = await fixtures.createRunningRun(v.world);
+  const { hookId, token } = await fixtures.createHook(v.world, runId);
+  await fixtures.disposeHook(v.world, runId, hookId, token);
+  await fixtures.assertNothingAppended(v.world, runId, () =>
+    fixtures.expectReject(fixtures.receiveHook(v.world, runId, hookId, token), 'HookNotFoundError'),
   );
 });
 
 test('V69 hook_received on a terminal run whose hook is retained throws RunExpiredError and appends nothing', async () => {
-  const { runId } = await createRunningRun(v.world);
-  const { hookId, token } = await createHook(v.world, runId, {
+  const { runId } = await fixtures.createRunningRun(v.world);
+  const { hookId, token } = await fixtures.createHook(v.world, runId, {
     tokenRetentionUntil: new Date(Date.now() + 3_600_000),
   });
-  await terminateRun(v.world, runId, 'completed');
+  await fixtures.terminateRun(v.world, runId, 'completed');
   const retained = await hookReadable(hookId);
   if (hookRetentionDeclared()) assert.equal(retained, true, 'hookRetention is declared, so the hook is retained');
   // A World without hook retention deleted the hook with its run: the receive is then a HookNotFoundError.
-  await assertNothingAppended(v.world, runId, () =>
-    expectReject(receiveHook(v.world, runId, hookId, token), retained ? 'RunExpiredError' : 'HookNotFoundError'),
+  await fixtures.assertNothingAppended(v.world, runId, () =>
+    fixtures.expectReject(
+      fixtures.receiveHook(v.world, runId, hookId, token),
+      retained ? 'RunExpiredError' : 'HookNotFoundError',
+    ),
   );
 });
 
 test('V69 a retained hook outlives its run: readable and holding its token until tokenRetentionUntil, then gone and its token free (hookRetention)', async () => {
   assert.equal(hookRetentionDeclared(), true, 'the 5.x World declares capabilities.hookRetention.active');
-  const { runId } = await createRunningRun(v.world);
+  const { runId } = await fixtures.createRunningRun(v.world);
   const retainedFor = 2_000;
-  const { hookId, token } = await createHook(v.world, runId, {
+  const { hookId, token } = await fixtures.createHook(v.world, runId, {
     tokenRetentionUntil: new Date(Date.now() + retainedFor),
   });
-  await terminateRun(v.world, runId, 'completed');
+  await fixtures.terminateRun(v.world, runId, 'completed');
   assert.equal((await v.world.hooks.getByToken(token)).hookId, hookId, 'readable by token after its run ended');
   assert.deepEqual(
     (await v.world.hooks.list({ runId })).data.map((h) => h.hookId),
     [hookId],
   );
-  const other = await createRunningRun(v.world);
-  const early = await createHook(v.world, other.runId, { token });
+  const other = await fixtures.createRunningRun(v.world);
+  const early = await fixtures.createHook(v.world, other.runId, { token });
   assert.equal(early.res.event.eventType, 'hook_conflict', 'the token is still held');
   assert.deepEqual(early.res.event.eventData, { token, conflictingRunId: runId });
   await new Promise((resolve) => setTimeout(resolve, retainedFor + 500));
-  await expectReject(v.world.hooks.get(hookId), 'HookNotFoundError');
-  await expectReject(v.world.hooks.getByToken(token), 'HookNotFoundError');
+  await fixtures.expectReject(v.world.hooks.get(hookId), 'HookNotFoundError');
+  await fixtures.expectReject(v.world.hooks.getByToken(token), 'HookNotFoundError');
   assert.deepEqual((await v.world.hooks.list({ runId })).data, []);
-  const late = await createHook(v.world, other.runId, { token });
+  const late = await fixtures.createHook(v.world, other.runId, { token });
   assert.equal(late.res.event.eventType, 'hook_created', 'the token is free once the retention ended');
   assert.equal((await v.world.hooks.getByToken(token)).runId, other.runId);
 });
 
 test(
   'V66 a retried hook_created whose first attempt logged hook_conflict returns that conflict again and appends nothing',
-  localDivergence('§4.9: world-local logs a second hook_conflict for the same hook (docs/conformance-v5.md)'),
+  fixtures.localDivergence('§4.9: world-local logs a second hook_conflict for the same hook (docs/conformance-v5.md)'),
   async () => {
-    const holder = await createRunningRun(v.world);
-    const { token } = await createHook(v.world, holder.runId);
-    const { runId } = await createRunningRun(v.world);
-    const hookId = newHookId();
-    const first = await createHook(v.world, runId, { hookId, token });
+    const holder = await fixtures.createRunningRun(v.world);
+    const { token } = await fixtures.createHook(v.world, holder.runId);
+    const { runId } = await fixtures.createRunningRun(v.world);
+    const hookId = fixtures.newHookId();
+    const first = await fixtures.createHook(v.world, runId, { hookId, token });
     assert.equal(first.res.event.eventType, 'hook_conflict');
-    const again = await assertNothingAppended(v.world, runId, () => createHook(v.world, runId, { hookId, token }));
+    const again = await fixtures.assertNothingAppended(v.world, runId, () =>
+      fixtures.createHook(v.world, runId, { hookId, token }),
+    );
     assert.equal(again.res.event.eventId, first.res.event.eventId, 'the same event');
     assert.equal(again.res.event.eventType, 'hook_conflict');
-    assertSameData(again.res.event.eventData, { token, conflictingRunId: holder.runId });
+    fixtures.assertSameData(again.res.event.eventData, { token, conflictingRunId: holder.runId });
   },
 );
 
 test('V70 hook_received with params.resumeId stores a top-level resumeId, returned by events.list (also with resolveData none)', async () => {
-  const { runId } = await createRunningRun(v.world);
-  const { hookId, token } = await createHook(v.world, runId);
-  const res = await receiveHook(v.world, runId, hookId, token, { params: { resumeId: 'r1' } });
+  const { runId } = await fixtures.createRunningRun(v.world);
+  const { hookId, token } = await fixtures.createHook(v.world, runId);
+  const res = await fixtures.receiveHook(v.world, runId, hookId, token, { params: { resumeId: 'r1' } });
   assert.equal(res.event.resumeId, 'r1');
-  const plain = await receiveHook(v.world, runId, hookId, token);
+  const plain = await fixtures.receiveHook(v.world, runId, hookId, token);
   assert.equal(plain.event.resumeId, undefined, 'no resumeId without params.resumeId');
   for (const resolveData of ['all', 'none']) {
-    const events = await listAllEvents(v.world, runId, { resolveData });
+    const events = await fixtures.listAllEvents(v.world, runId, { resolveData });
     const received = events.find((e) => e.eventId === res.event.eventId);
     assert.equal(received.eventType, 'hook_received');
     assert.equal(received.resumeId, 'r1', `resumeId (${resolveData})`);
@@ -183,30 +173,30 @@ test('V70 hook_received with params.resumeId stores a top-level resumeId, return
 
 test('V71 a repeated hook_received with the same (runId, resumeId), hook and digest returns the committed event and appends nothing', async () => {
   assert.equal(v.world.capabilities?.hookResumeDedup, true, 'this suite expects hookResumeDedup to be declared');
-  const { runId } = await createRunningRun(v.world);
-  const { hookId, token } = await createHook(v.world, runId);
-  const body = payload('resume-body');
+  const { runId } = await fixtures.createRunningRun(v.world);
+  const { hookId, token } = await fixtures.createHook(v.world, runId);
+  const body = fixtures.payload('resume-body');
   const params = { resumeId: 'r1', resumePayloadDigest: 'sha256:aaaa' };
-  const first = await receiveHook(v.world, runId, hookId, token, { body, params });
-  const again = await assertNothingAppended(v.world, runId, () =>
-    receiveHook(v.world, runId, hookId, token, { body, params }),
+  const first = await fixtures.receiveHook(v.world, runId, hookId, token, { body, params });
+  const again = await fixtures.assertNothingAppended(v.world, runId, () =>
+    fixtures.receiveHook(v.world, runId, hookId, token, { body, params }),
   );
   assert.equal(again.event.eventId, first.event.eventId);
   assert.equal(again.event.resumeId, 'r1');
-  assertBytes(again.event.eventData.payload, body, 'the committed payload');
+  fixtures.assertBytes(again.event.eventData.payload, body, 'the committed payload');
   // Without a digest on the repeat the same resume still converges.
-  const noDigest = await assertNothingAppended(v.world, runId, () =>
-    receiveHook(v.world, runId, hookId, token, { body, params: { resumeId: 'r1' } }),
+  const noDigest = await fixtures.assertNothingAppended(v.world, runId, () =>
+    fixtures.receiveHook(v.world, runId, hookId, token, { body, params: { resumeId: 'r1' } }),
   );
   assert.equal(noDigest.event.eventId, first.event.eventId);
   // Concurrent writers of one resume converge on one event.
   const r2 = { resumeId: 'r2', resumePayloadDigest: 'sha256:bbbb' };
   const both = await Promise.all([
-    receiveHook(v.world, runId, hookId, token, { body, params: r2 }),
-    receiveHook(v.world, runId, hookId, token, { body, params: r2 }),
+    fixtures.receiveHook(v.world, runId, hookId, token, { body, params: r2 }),
+    fixtures.receiveHook(v.world, runId, hookId, token, { body, params: r2 }),
   ]);
   assert.equal(both[0].event.eventId, both[1].event.eventId);
-  const received = (await listAllEvents(v.world, runId)).filter((e) => e.eventType === 'hook_received');
+  const received = (await fixtures.listAllEvents(v.world, runId)).filter((e) => e.eventType === 'hook_received');
   assert.deepEqual(
     received.map((e) => e.resumeId),
     ['r1', 'r2'],
@@ -215,60 +205,63 @@ test('V71 a repeated hook_received with the same (runId, resumeId), hook and dig
 
 test('V72 the same resumeId with another hookId, or with another digest, throws EntityConflictError', async () => {
   assert.equal(v.world.capabilities?.hookResumeDedup, true, 'this suite expects hookResumeDedup to be declared');
-  const { runId } = await createRunningRun(v.world);
-  const a = await createHook(v.world, runId);
-  const b = await createHook(v.world, runId);
+  const { runId } = await fixtures.createRunningRun(v.world);
+  const a = await fixtures.createHook(v.world, runId);
+  const b = await fixtures.createHook(v.world, runId);
   const params = { resumeId: 'r1', resumePayloadDigest: 'sha256:aaaa' };
-  await receiveHook(v.world, runId, a.hookId, a.token, { params });
-  await assertNothingAppended(v.world, runId, async () => {
-    await expectReject(receiveHook(v.world, runId, b.hookId, b.token, { params }), 'EntityConflictError');
-    await expectReject(
-      receiveHook(v.world, runId, a.hookId, a.token, {
+  await fixtures.receiveHook(v.world, runId, a.hookId, a.token, { params });
+  await fixtures.assertNothingAppended(v.world, runId, async () => {
+    await fixtures.expectReject(
+      fixtures.receiveHook(v.world, runId, b.hookId, b.token, { params }),
+      'EntityConflictError',
+    );
+    await fixtures.expectReject(
+      fixtures.receiveHook(v.world, runId, a.hookId, a.token, {
         params: { resumeId: 'r1', resumePayloadDigest: 'sha256:cccc' },
       }),
       'EntityConflictError',
     );
   });
   // The key is per run: another run may use the same resumeId.
-  const other = await createRunningRun(v.world);
-  const c = await createHook(v.world, other.runId);
-  const res = await receiveHook(v.world, other.runId, c.hookId, c.token, { params });
+  const other = await fixtures.createRunningRun(v.world);
+  const c = await fixtures.createHook(v.world, other.runId);
+  const res = await fixtures.receiveHook(v.world, other.runId, c.hookId, c.token, { params });
   assert.equal(res.event.resumeId, 'r1');
 });
 
 test('V73 after the hook is disposed, a repeat of a committed resume returns the committed event instead of HookNotFoundError', async () => {
-  const { runId } = await createRunningRun(v.world);
-  const { hookId, token } = await createHook(v.world, runId);
+  const { runId } = await fixtures.createRunningRun(v.world);
+  const { hookId, token } = await fixtures.createHook(v.world, runId);
   const params = { resumeId: 'r1', resumePayloadDigest: 'sha256:aaaa' };
-  const first = await receiveHook(v.world, runId, hookId, token, { params });
-  await disposeHook(v.world, runId, hookId, token);
-  const again = await assertNothingAppended(v.world, runId, () =>
-    receiveHook(v.world, runId, hookId, token, { params }),
+  const first = await fixtures.receiveHook(v.world, runId, hookId, token, { params });
+  await fixtures.disposeHook(v.world, runId, hookId, token);
+  const again = await fixtures.assertNothingAppended(v.world, runId, () =>
+    fixtures.receiveHook(v.world, runId, hookId, token, { params }),
   );
   assert.equal(again.event.eventId, first.event.eventId);
   // A new resume on the disposed hook is still refused.
-  await expectReject(
-    receiveHook(v.world, runId, hookId, token, { params: { resumeId: 'r-new' } }),
+  await fixtures.expectReject(
+    fixtures.receiveHook(v.world, runId, hookId, token, { params: { resumeId: 'r-new' } }),
     'HookNotFoundError',
   );
 });
 
 test('V74 hook_disposed on a hook with a future tokenRetentionUntil removes it and frees its token', async () => {
-  const { runId } = await createRunningRun(v.world);
-  const { hookId, token } = await createHook(v.world, runId, {
+  const { runId } = await fixtures.createRunningRun(v.world);
+  const { hookId, token } = await fixtures.createHook(v.world, runId, {
     tokenRetentionUntil: new Date(Date.now() + 3_600_000),
   });
-  const res = await disposeHook(v.world, runId, hookId, token);
+  const res = await fixtures.disposeHook(v.world, runId, hookId, token);
   assert.equal(res.event.eventType, 'hook_disposed');
-  await expectReject(v.world.hooks.get(hookId), 'HookNotFoundError');
-  await expectReject(v.world.hooks.getByToken(token), 'HookNotFoundError');
+  await fixtures.expectReject(v.world.hooks.get(hookId), 'HookNotFoundError');
+  await fixtures.expectReject(v.world.hooks.getByToken(token), 'HookNotFoundError');
   assert.deepEqual((await v.world.hooks.list({ runId })).data, []);
-  const other = await createRunningRun(v.world);
-  const reused = await createHook(v.world, other.runId, { token });
+  const other = await fixtures.createRunningRun(v.world);
+  const reused = await fixtures.createHook(v.world, other.runId, { token });
   assert.equal(reused.res.event.eventType, 'hook_created');
   assert.equal((await v.world.hooks.getByToken(token)).runId, other.runId);
   // It stays gone after its own run ends, and the new owner keeps the token.
-  await terminateRun(v.world, runId, 'completed');
+  await fixtures.terminateRun(v.world, runId, 'completed');
   assert.equal((await v.world.hooks.getByToken(token)).runId, other.runId);
-  assert.ok(!typesOf(await listAllEvents(v.world, other.runId)).includes('hook_conflict'));
+  assert.ok(!fixtures.typesOf(await fixtures.listAllEvents(v.world, other.runId)).includes('hook_conflict'));
 });

@@ -7,27 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  createHook,
-  createRun,
-  createRunningRun,
-  createRunningStep,
-  createStep,
-  createWait,
-  localDivergence,
-  newAttrId,
-  newHookId,
-  newRunId,
-  newStepId,
-  newToken,
-  newWaitId,
-  payload,
-  runCreatedEvent,
-  STEP_NAME,
-  slotOf,
-  useWorldV5,
-  WHITE_BOX,
-} from '../support/world-v5.mjs';
+import * as fixtures from '../support/world-v5.mjs';
 
 const HOT_PATH = new Set([
   'run_started (pending run)',
@@ -38,9 +18,9 @@ const HOT_PATH = new Set([
 ]);
 const MAX_ROUND_TRIPS = 2;
 
-const v = useWorldV5();
+const v = fixtures.useWorldV5();
 const measured = new Map();
-const only = localDivergence(WHITE_BOX);
+const only = fixtures.localDivergence(fixtures.WHITE_BOX);
 
 async function measure(label, expectedEventType, setup, act) {
   const ctx = await setup();
@@ -59,19 +39,19 @@ async function measure(label, expectedEventType, setup, act) {
 }
 
 const world = () => v.world;
-const lazyStart = (runId, stepId = newStepId()) =>
+const lazyStart = (runId, stepId = fixtures.newStepId()) =>
   world().events.create(runId, {
     eventType: 'step_started',
     correlationId: stepId,
-    eventData: { stepName: STEP_NAME, input: payload('i') },
+    eventData: { stepName: fixtures.STEP_NAME, input: fixtures.payload('i') },
   });
 
 test('round trips (spec 7): run_created', only, () =>
   measure(
     'run_created',
     'run_created',
-    async () => ({ runId: newRunId() }),
-    ({ runId }) => world().events.create(runId, runCreatedEvent()),
+    async () => ({ runId: fixtures.newRunId() }),
+    ({ runId }) => world().events.create(runId, fixtures.runCreatedEvent()),
   ),
 );
 
@@ -79,7 +59,7 @@ test('round trips (spec 7): run_started on a pending run, with its preload (hot 
   const res = await measure(
     'run_started (pending run)',
     'run_started',
-    () => createRun(world()),
+    () => fixtures.createRun(world()),
     ({ runId }) => world().events.create(runId, { eventType: 'run_started' }),
   );
   assert.deepEqual(
@@ -92,7 +72,7 @@ test('round trips (spec 7): run_started with skipPreload', only, () =>
   measure(
     'run_started (skipPreload)',
     'run_started',
-    () => createRun(world()),
+    () => fixtures.createRun(world()),
     ({ runId }) => world().events.create(runId, { eventType: 'run_started' }, { skipPreload: true }),
   ),
 );
@@ -101,8 +81,9 @@ test('round trips (spec 7): a resilient run_started on a missing run', only, () 
   measure(
     'run_started (resilient)',
     'run_started',
-    async () => ({ runId: newRunId() }),
-    ({ runId }) => world().events.create(runId, { eventType: 'run_started', eventData: runCreatedEvent().eventData }),
+    async () => ({ runId: fixtures.newRunId() }),
+    ({ runId }) =>
+      world().events.create(runId, { eventType: 'run_started', eventData: fixtures.runCreatedEvent().eventData }),
   ),
 );
 
@@ -110,7 +91,7 @@ test('round trips (spec 7): lazy step_started (hot path: 1)', only, async () => 
   const res = await measure(
     'step_started (lazy)',
     'step_started',
-    () => createRunningRun(world()),
+    () => fixtures.createRunningRun(world()),
     ({ runId }) => lazyStart(runId),
   );
   assert.equal(res.stepCreated, true);
@@ -120,34 +101,34 @@ test('round trips (spec 7): step_created, then a bare step_started', only, async
   await measure(
     'step_created',
     'step_created',
-    () => createRunningRun(world()),
+    () => fixtures.createRunningRun(world()),
     ({ runId }) =>
       world().events.create(runId, {
         eventType: 'step_created',
-        correlationId: newStepId(),
-        eventData: { stepName: STEP_NAME, input: payload('i') },
+        correlationId: fixtures.newStepId(),
+        eventData: { stepName: fixtures.STEP_NAME, input: fixtures.payload('i') },
       }),
   );
   await measure(
     'step_started (bare)',
     'step_started',
     async () => {
-      const { runId } = await createRunningRun(world());
-      const { stepId } = await createStep(world(), runId);
+      const { runId } = await fixtures.createRunningRun(world());
+      const { stepId } = await fixtures.createStep(world(), runId);
       return { runId, stepId };
     },
     ({ runId, stepId }) =>
       world().events.create(runId, {
         eventType: 'step_started',
         correlationId: stepId,
-        eventData: { stepName: STEP_NAME },
+        eventData: { stepName: fixtures.STEP_NAME },
       }),
   );
 });
 
 async function runningStep() {
-  const { runId } = await createRunningRun(world());
-  const { stepId } = await createRunningStep(world(), runId);
+  const { runId } = await fixtures.createRunningRun(world());
+  const { stepId } = await fixtures.createRunningStep(world(), runId);
   return { runId, stepId };
 }
 
@@ -156,13 +137,13 @@ test('round trips (spec 7): step_completed (hot path: 1), and with sinceCursor',
     world().events.create(runId, {
       eventType: 'step_completed',
       correlationId: stepId,
-      eventData: { result: payload('r') },
+      eventData: { result: fixtures.payload('r') },
     }),
   );
   const res = await measure('step_completed (sinceCursor)', 'step_completed', runningStep, ({ runId, stepId }) =>
     world().events.create(
       runId,
-      { eventType: 'step_completed', correlationId: stepId, eventData: { result: payload('r') } },
+      { eventType: 'step_completed', correlationId: stepId, eventData: { result: fixtures.payload('r') } },
       { sinceCursor: 's:2' },
     ),
   );
@@ -174,48 +155,45 @@ test('round trips (spec 7): step_failed and step_retrying', only, async () => {
     world().events.create(runId, {
       eventType: 'step_failed',
       correlationId: stepId,
-      eventData: { error: payload('e') },
+      eventData: { error: fixtures.payload('e') },
     }),
   );
   await measure('step_retrying', 'step_retrying', runningStep, ({ runId, stepId }) =>
     world().events.create(runId, {
       eventType: 'step_retrying',
       correlationId: stepId,
-      eventData: { error: payload('e'), retryAfter: new Date(Date.now() + 1000) },
+      eventData: { error: fixtures.payload('e'), retryAfter: new Date(Date.now() + 1000) },
     }),
   );
 });
 
-test('round trips (spec 7): wait_created (hot path: 1), and with a taken slot (bump and report)', only, async () => {
-  await measure(
-    'wait_created',
-    'wait_created',
-    () => createRunningRun(world()),
-    ({ runId }) =>
-      world().events.create(
-        runId,
-        { eventType: 'wait_created', correlationId: newWaitId(), eventData: { resumeAt: new Date(Date.now() + 5000) } },
-        { eventCount: 2 },
-      ),
+/** wait_created sent by a caller that saw two events of the run (eventCount 2). */
+const createWaitAfterTwoEvents = ({ runId }) =>
+  world().events.create(
+    runId,
+    {
+      eventType: 'wait_created',
+      correlationId: fixtures.newWaitId(),
+      eventData: { resumeAt: new Date(Date.now() + 5000) },
+    },
+    { eventCount: 2 },
   );
+
+test('round trips (spec 7): wait_created (hot path: 1), and with a taken slot (bump and report)', only, async () => {
+  await measure('wait_created', 'wait_created', () => fixtures.createRunningRun(world()), createWaitAfterTwoEvents);
   const res = await measure(
     'wait_created (slot taken: bump and report)',
     'wait_created',
     async () => {
-      const { runId } = await createRunningRun(world());
-      await createWait(world(), runId);
+      const { runId } = await fixtures.createRunningRun(world());
+      await fixtures.createWait(world(), runId);
       return { runId };
     },
-    ({ runId }) =>
-      world().events.create(
-        runId,
-        { eventType: 'wait_created', correlationId: newWaitId(), eventData: { resumeAt: new Date(Date.now() + 5000) } },
-        { eventCount: 2 },
-      ),
+    createWaitAfterTwoEvents,
   );
-  assert.equal(slotOf(res.event.eventId), 4);
+  assert.equal(fixtures.slotOf(res.event.eventId), 4);
   assert.deepEqual(
-    res.events.map((e) => slotOf(e.eventId)),
+    res.events.map((e) => fixtures.slotOf(e.eventId)),
     [3],
   );
 });
@@ -225,8 +203,8 @@ test('round trips (spec 7): wait_completed', only, () =>
     'wait_completed',
     'wait_completed',
     async () => {
-      const { runId } = await createRunningRun(world());
-      const { correlationId } = await createWait(world(), runId);
+      const { runId } = await fixtures.createRunningRun(world());
+      const { correlationId } = await fixtures.createWait(world(), runId);
       return { runId, correlationId };
     },
     ({ runId, correlationId }) => world().events.create(runId, { eventType: 'wait_completed', correlationId }),
@@ -240,35 +218,39 @@ test(
     await measure(
       'hook_created',
       'hook_created',
-      () => createRunningRun(world()),
+      () => fixtures.createRunningRun(world()),
       ({ runId }) =>
         world().events.create(runId, {
           eventType: 'hook_created',
-          correlationId: newHookId(),
-          eventData: { token: newToken(), isWebhook: false },
+          correlationId: fixtures.newHookId(),
+          eventData: { token: fixtures.newToken(), isWebhook: false },
         }),
     );
     await measure(
       'hook_conflict',
       'hook_conflict',
       async () => {
-        const { runId: holder } = await createRunningRun(world());
-        const { token } = await createHook(world(), holder);
-        const { runId } = await createRunningRun(world());
+        const { runId: holder } = await fixtures.createRunningRun(world());
+        const { token } = await fixtures.createHook(world(), holder);
+        const { runId } = await fixtures.createRunningRun(world());
         return { runId, token };
       },
       ({ runId, token }) =>
-        world().events.create(runId, { eventType: 'hook_created', correlationId: newHookId(), eventData: { token } }),
+        world().events.create(runId, {
+          eventType: 'hook_created',
+          correlationId: fixtures.newHookId(),
+          eventData: { token },
+        }),
     );
     const hooked = async () => {
-      const { runId } = await createRunningRun(world());
-      const { hookId } = await createHook(world(), runId);
+      const { runId } = await fixtures.createRunningRun(world());
+      const { hookId } = await fixtures.createHook(world(), runId);
       return { runId, hookId };
     };
     const receive = ({ runId, hookId }) =>
       world().events.create(
         runId,
-        { eventType: 'hook_received', correlationId: hookId, eventData: { payload: payload('p') } },
+        { eventType: 'hook_received', correlationId: hookId, eventData: { payload: fixtures.payload('p') } },
         { resumeId: `resume-${hookId}`, resumePayloadDigest: 'd' },
       );
     let ctx;
@@ -292,26 +274,26 @@ test('round trips (spec 7): attr_set', only, () =>
   measure(
     'attr_set',
     'attr_set',
-    () => createRunningRun(world()),
+    () => fixtures.createRunningRun(world()),
     ({ runId }) =>
       world().events.create(runId, {
         eventType: 'attr_set',
-        correlationId: newAttrId(),
+        correlationId: fixtures.newAttrId(),
         eventData: { changes: [{ key: 'k', value: 'v' }], writer: { type: 'workflow' } },
       }),
   ),
 );
 
 for (const [type, eventData] of [
-  ['run_completed', { output: payload('o') }],
-  ['run_failed', { error: payload('e'), errorCode: 'USER_ERROR' }],
+  ['run_completed', { output: fixtures.payload('o') }],
+  ['run_failed', { error: fixtures.payload('e'), errorCode: 'USER_ERROR' }],
   ['run_cancelled', { cancelReason: 'stop' }],
 ]) {
   test(`round trips (spec 7): ${type}`, only, () =>
     measure(
       type,
       type,
-      () => createRunningRun(world()),
+      () => fixtures.createRunningRun(world()),
       ({ runId }) => world().events.create(runId, { eventType: type, eventData }),
     ),
   );
@@ -346,7 +328,7 @@ async function measureCall(label, budget, setup, act) {
 const runsOf = async (n, status) => {
   const ids = [];
   for (let i = 0; i < n; i++) {
-    const { runId } = await createRunningRun(world());
+    const { runId } = await fixtures.createRunningRun(world());
     if (status) await world().events.create(runId, { eventType: 'run_cancelled' });
     ids.push(runId);
   }
@@ -363,7 +345,7 @@ test('round trips (spec 7): runs.getMany of 3 and of 200 ids', only, async () =>
     ),
     1,
   );
-  const many = Array.from({ length: 200 }, () => newRunId());
+  const many = Array.from({ length: 200 }, () => fixtures.newRunId());
   assert.equal(
     await measureCall(
       'runs.getMany (200 ids)',
@@ -418,8 +400,8 @@ test('round trips (spec 7): runs.cancelMany of 3 live runs and of 3 ended ones',
 test('round trips (spec 7): queueBatch of 3 keyed messages and of 3 unkeyed ones', only, async () => {
   const messages = (keyed) =>
     Array.from({ length: 3 }, (_, i) => ({
-      message: { runId: newRunId(), i },
-      ...(keyed ? { opts: { idempotencyKey: `rt-${newRunId()}` } } : {}),
+      message: { runId: fixtures.newRunId(), i },
+      ...(keyed ? { opts: { idempotencyKey: `rt-${fixtures.newRunId()}` } } : {}),
     }));
   assert.equal(
     await measureCall(
@@ -443,12 +425,12 @@ test('round trips (spec 7): queueBatch of 3 keyed messages and of 3 unkeyed ones
 
 test('round trips (spec 7): events.createBatch of a 4-event fan-out, and its repeat', only, async () => {
   const fanOut = () => {
-    const [a, b] = [newStepId(), newStepId()];
+    const [a, b] = [fixtures.newStepId(), fixtures.newStepId()];
     const step = (stepId) => ({
       event: {
         eventType: 'step_created',
         correlationId: stepId,
-        eventData: { stepName: STEP_NAME, input: payload('i') },
+        eventData: { stepName: fixtures.STEP_NAME, input: fixtures.payload('i') },
       },
     });
     return [
@@ -456,7 +438,7 @@ test('round trips (spec 7): events.createBatch of a 4-event fan-out, and its rep
       {
         event: {
           eventType: 'wait_created',
-          correlationId: newWaitId(),
+          correlationId: fixtures.newWaitId(),
           eventData: { resumeAt: new Date(Date.now() + 60_000) },
         },
       },
@@ -471,7 +453,7 @@ test('round trips (spec 7): events.createBatch of a 4-event fan-out, and its rep
       'events.createBatch (4 events: 2 steps, 1 wait, 1 started)',
       1,
       async () => {
-        ({ runId } = await createRunningRun(world()));
+        ({ runId } = await fixtures.createRunningRun(world()));
         events = fanOut();
         return events;
       },

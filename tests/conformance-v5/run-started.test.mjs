@@ -2,41 +2,14 @@
 // (§3.6, §4.3). Checklist items V24–V31 of the 5.x checklist (docs/conformance-v5.md).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  assertBytes,
-  assertDate,
-  assertDense,
-  assertNoReport,
-  assertNothingAppended,
-  assertRunAbsent,
-  assertSameData,
-  createRun,
-  createRunningRun,
-  createWait,
-  ENCRYPTION_PUBLIC_KEY,
-  expectReject,
-  idsOf,
-  listAllEvents,
-  localDivergence,
-  newRunId,
-  payload,
-  runCreatedEvent,
-  sleep,
-  slotId,
-  TERMINAL_RUN_STATUSES,
-  terminateRun,
-  typesOf,
-  uniqueName,
-  useWorldV5,
-  WORKFLOW_NAME,
-} from '../support/world-v5.mjs';
+import * as fixtures from '../support/world-v5.mjs';
 
-const v = useWorldV5();
+const v = fixtures.useWorldV5();
 
 const resilientData = (extra = {}) => ({
   deploymentId: 'dpl_resilient',
-  workflowName: WORKFLOW_NAME,
-  input: payload('resilient-input'),
+  workflowName: fixtures.WORKFLOW_NAME,
+  input: fixtures.payload('resilient-input'),
   executionContext: { traceCarrier: { traceparent: '00-abc-def-01' }, workflowCoreVersion: '5.0.0-beta.55' },
   ...extra,
 });
@@ -55,19 +28,19 @@ function assertMaxEvents(res) {
 }
 
 test('V24 run_started on a pending run: event without eventData, running + startedAt, and the preload [run_created, run_started]', async () => {
-  const input = payload('start-me');
-  const { runId } = await createRun(v.world, { input });
+  const input = fixtures.payload('start-me');
+  const { runId } = await fixtures.createRun(v.world, { input });
   const res = await v.world.events.create(runId, { eventType: 'run_started' });
   assert.equal(res.event.eventType, 'run_started');
-  assert.equal(res.event.eventId, slotId(2));
+  assert.equal(res.event.eventId, fixtures.slotId(2));
   assert.equal(res.event.eventData, undefined, 'a stored run_started has no eventData');
   assert.equal(res.run.status, 'running');
-  assertDate(res.run.startedAt, undefined, 'run.startedAt');
+  fixtures.assertDate(res.run.startedAt, undefined, 'run.startedAt');
   // SHOULD: the preloaded log, and maxEvents where the World caps a log.
   assertMaxEvents(res);
-  assert.deepEqual(typesOf(res.events), ['run_created', 'run_started']);
-  assert.deepEqual(idsOf(res.events), [slotId(1), slotId(2)]);
-  assertBytes(res.events[0].eventData.input, input, 'preloaded run_created input (refs resolved)');
+  assert.deepEqual(fixtures.typesOf(res.events), ['run_created', 'run_started']);
+  assert.deepEqual(fixtures.idsOf(res.events), [fixtures.slotId(1), fixtures.slotId(2)]);
+  fixtures.assertBytes(res.events[0].eventData.input, input, 'preloaded run_created input (refs resolved)');
   assert.equal(typeof res.cursor, 'string', 'the preload cursor is non-null');
   assert.equal(res.hasMore, false);
   assert.deepEqual((await v.world.events.list({ runId, pagination: { cursor: res.cursor } })).data, []);
@@ -76,60 +49,60 @@ test('V24 run_started on a pending run: event without eventData, running + start
 
 test(
   'V24 (§11.1) the run_started preload honours resolveData none',
-  localDivergence('V24/§11.1: world-local ignores resolveData on the run_started preload'),
+  fixtures.localDivergence('V24/§11.1: world-local ignores resolveData on the run_started preload'),
   async () => {
-    const { runId } = await createRun(v.world, { input: payload('secret') });
+    const { runId } = await fixtures.createRun(v.world, { input: fixtures.payload('secret') });
     const res = await v.world.events.create(runId, { eventType: 'run_started' }, { resolveData: 'none' });
-    assert.deepEqual(typesOf(res.events), ['run_created', 'run_started']);
+    assert.deepEqual(fixtures.typesOf(res.events), ['run_created', 'run_started']);
     assert.equal(res.events[0].eventData.input, undefined, 'run_created input stripped from the preload');
-    assert.equal(res.events[0].eventData.workflowName, WORKFLOW_NAME);
+    assert.equal(res.events[0].eventData.workflowName, fixtures.WORKFLOW_NAME);
   },
 );
 
 test('V25 run_started with skipPreload starts a pending run and returns no events/cursor/hasMore', async () => {
-  const { runId } = await createRun(v.world);
+  const { runId } = await fixtures.createRun(v.world);
   const res = await v.world.events.create(runId, { eventType: 'run_started' }, { skipPreload: true });
   assert.equal(res.event.eventType, 'run_started');
   assert.equal(res.run.status, 'running');
-  assertDate(res.run.startedAt, undefined, 'run.startedAt');
-  assertNoReport(res);
-  assert.deepEqual(typesOf(await listAllEvents(v.world, runId)), ['run_created', 'run_started']);
+  fixtures.assertDate(res.run.startedAt, undefined, 'run.startedAt');
+  fixtures.assertNoReport(res);
+  assert.deepEqual(fixtures.typesOf(await fixtures.listAllEvents(v.world, runId)), ['run_created', 'run_started']);
 });
 
 test('V26 run_started on a running run appends nothing and returns the run with an unchanged startedAt (full log, or none under skipPreload)', async () => {
-  const { runId, run } = await createRunningRun(v.world);
-  await createWait(v.world, runId);
-  const log = await listAllEvents(v.world, runId);
-  await sleep(5);
-  const res = await assertNothingAppended(v.world, runId, () =>
+  const { runId, run } = await fixtures.createRunningRun(v.world);
+  await fixtures.createWait(v.world, runId);
+  const log = await fixtures.listAllEvents(v.world, runId);
+  await fixtures.sleep(5);
+  const res = await fixtures.assertNothingAppended(v.world, runId, () =>
     v.world.events.create(runId, { eventType: 'run_started' }),
   );
   assert.equal(res.event, undefined, 'no event for a running run');
   assert.equal(res.run.status, 'running');
-  assertDate(res.run.startedAt, run.startedAt, 'startedAt unchanged');
+  fixtures.assertDate(res.run.startedAt, run.startedAt, 'startedAt unchanged');
   // SHOULD: {run, events, cursor, hasMore, maxEvents} with the full log.
-  assertSameData(res.events, log);
+  fixtures.assertSameData(res.events, log);
   assert.equal(typeof res.cursor, 'string');
   assert.equal(res.hasMore, false);
   assertMaxEvents(res);
-  const skipped = await assertNothingAppended(v.world, runId, () =>
+  const skipped = await fixtures.assertNothingAppended(v.world, runId, () =>
     v.world.events.create(runId, { eventType: 'run_started' }, { skipPreload: true }),
   );
   assert.equal(skipped.event, undefined);
-  assertDate(skipped.run.startedAt, run.startedAt, 'startedAt unchanged (skipPreload)');
-  assertNoReport(skipped, 'skipPreload on a running run');
+  fixtures.assertDate(skipped.run.startedAt, run.startedAt, 'startedAt unchanged (skipPreload)');
+  fixtures.assertNoReport(skipped, 'skipPreload on a running run');
   assertMaxEvents(skipped);
 });
 
 test('V27 run_started on a terminal run throws RunExpiredError and stores nothing', async () => {
-  for (const status of TERMINAL_RUN_STATUSES) {
-    const { runId } = await createRunningRun(v.world);
-    await terminateRun(v.world, runId, status);
-    await assertNothingAppended(v.world, runId, () =>
-      expectReject(v.world.events.create(runId, { eventType: 'run_started' }), 'RunExpiredError'),
+  for (const status of fixtures.TERMINAL_RUN_STATUSES) {
+    const { runId } = await fixtures.createRunningRun(v.world);
+    await fixtures.terminateRun(v.world, runId, status);
+    await fixtures.assertNothingAppended(v.world, runId, () =>
+      fixtures.expectReject(v.world.events.create(runId, { eventType: 'run_started' }), 'RunExpiredError'),
     );
-    await assertNothingAppended(v.world, runId, () =>
-      expectReject(
+    await fixtures.assertNothingAppended(v.world, runId, () =>
+      fixtures.expectReject(
         v.world.events.create(runId, { eventType: 'run_started', eventData: resilientData() }),
         'RunExpiredError',
       ),
@@ -147,52 +120,53 @@ test('V28 run_started on a missing run without usable eventData throws WorkflowR
     resilientData({ input: undefined }),
   ];
   for (const eventData of unusable) {
-    const runId = newRunId();
+    const runId = fixtures.newRunId();
     const data = { eventType: 'run_started' };
     if (eventData !== undefined) data.eventData = eventData;
-    await expectReject(v.world.events.create(runId, data), 'WorkflowRunNotFoundError');
-    await assertRunAbsent(v.world, runId);
+    await fixtures.expectReject(v.world.events.create(runId, data), 'WorkflowRunNotFoundError');
+    await fixtures.assertRunAbsent(v.world, runId);
   }
 });
 
 test('V29 a resilient run_started creates the run (fields, attributes) and logs [run_created (that eventData), run_started]', async () => {
-  const runId = newRunId();
+  const runId = fixtures.newRunId();
   const eventData = resilientData({ attributes: { a: '1' } });
   const res = await v.world.events.create(runId, { eventType: 'run_started', eventData });
   assert.equal(res.run.status, 'running');
-  assertDate(res.run.startedAt, undefined, 'run.startedAt');
+  fixtures.assertDate(res.run.startedAt, undefined, 'run.startedAt');
   const run = await v.world.runs.get(runId);
   assert.equal(run.status, 'running');
   assert.equal(run.deploymentId, 'dpl_resilient');
-  assert.equal(run.workflowName, WORKFLOW_NAME);
-  assertBytes(run.input, eventData.input, 'run.input');
+  assert.equal(run.workflowName, fixtures.WORKFLOW_NAME);
+  fixtures.assertBytes(run.input, eventData.input, 'run.input');
   assert.deepStrictEqual(run.executionContext, eventData.executionContext);
   assert.deepStrictEqual(run.attributes, { a: '1' });
   assert.equal(run.specVersion, 7);
-  const events = await listAllEvents(v.world, runId);
-  assert.deepEqual(typesOf(events), ['run_created', 'run_started']);
-  assertDense(events);
-  assertSameData(events[0].eventData, eventData, 'the synthetic run_created carries that eventData');
+  const events = await fixtures.listAllEvents(v.world, runId);
+  assert.deepEqual(fixtures.typesOf(events), ['run_created', 'run_started']);
+  fixtures.assertDense(events);
+  fixtures.assertSameData(events[0].eventData, eventData, 'the synthetic run_created carries that eventData');
   assert.equal(events[1].eventData, undefined, 'the stored run_started has no eventData');
 });
 
 test('V30 a resilient run_started carrying encryptionPublicKey stores it on the run and in the synthetic run_created', async () => {
-  const runId = newRunId();
+  const runId = fixtures.newRunId();
   await v.world.events.create(runId, {
     eventType: 'run_started',
-    eventData: resilientData({ encryptionPublicKey: ENCRYPTION_PUBLIC_KEY }),
+    eventData: resilientData({ encryptionPublicKey: fixtures.ENCRYPTION_PUBLIC_KEY }),
   });
-  assert.equal((await v.world.runs.get(runId)).encryptionPublicKey, ENCRYPTION_PUBLIC_KEY);
-  const [created] = await listAllEvents(v.world, runId);
+  assert.equal((await v.world.runs.get(runId)).encryptionPublicKey, fixtures.ENCRYPTION_PUBLIC_KEY);
+  const [created] = await fixtures.listAllEvents(v.world, runId);
   assert.equal(created.eventType, 'run_created');
-  assert.equal(created.eventData.encryptionPublicKey, ENCRYPTION_PUBLIC_KEY);
+  assert.equal(created.eventData.encryptionPublicKey, fixtures.ENCRYPTION_PUBLIC_KEY);
 });
 
 test('V31 concurrent run_created and resilient run_started leave exactly one run_created event and one run', async () => {
   for (let trial = 0; trial < 8; trial++) {
-    const runId = newRunId();
-    const workflowName = uniqueName();
-    const created = () => v.world.events.create(runId, runCreatedEvent({ workflowName, input: payload('created') }));
+    const runId = fixtures.newRunId();
+    const workflowName = fixtures.uniqueName();
+    const created = () =>
+      v.world.events.create(runId, fixtures.runCreatedEvent({ workflowName, input: fixtures.payload('created') }));
     const started = () =>
       v.world.events.create(runId, { eventType: 'run_started', eventData: resilientData({ workflowName }) });
     const outcomes = await Promise.allSettled(trial % 2 ? [started(), created()] : [created(), started()]);
@@ -203,9 +177,9 @@ test('V31 concurrent run_created and resilient run_started leave exactly one run
       outcomes.some((o) => o.status === 'fulfilled' && o.value.event?.eventType === 'run_started'),
       `trial ${trial}: run_started must succeed`,
     );
-    const events = await listAllEvents(v.world, runId);
-    assert.deepEqual(typesOf(events).sort(), ['run_created', 'run_started'], `trial ${trial}`);
-    assertDense(events);
+    const events = await fixtures.listAllEvents(v.world, runId);
+    assert.deepEqual(fixtures.typesOf(events).sort(), ['run_created', 'run_started'], `trial ${trial}`);
+    fixtures.assertDense(events);
     const run = await v.world.runs.get(runId);
     assert.equal(run.status, 'running');
     const listed = await v.world.runs.list({ workflowName });

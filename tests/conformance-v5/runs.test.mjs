@@ -4,47 +4,9 @@
 // docs/conformance-v5.md).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  assertBytes,
-  assertDate,
-  assertDense,
-  assertNothingAppended,
-  assertRunAbsent,
-  completeStep,
-  completeWait,
-  createHook,
-  createRun,
-  createRunningRun,
-  createStep,
-  createWait,
-  ENCRYPTION_PUBLIC_KEY,
-  errorBytes,
-  eventually,
-  expectReject,
-  failStep,
-  getAllChunks,
-  listAllEvents,
-  localDivergence,
-  newHookId,
-  newRunId,
-  newStepId,
-  newStreamName,
-  newToken,
-  newWaitId,
-  payload,
-  readStream,
-  receiveHook,
-  runCreatedEvent,
-  SLOT_ID_RE,
-  sleep,
-  startStep,
-  terminateRun,
-  typesOf,
-  uniqueName,
-  useWorldV5,
-} from '../support/world-v5.mjs';
+import * as fixtures from '../support/world-v5.mjs';
 
-const v = useWorldV5();
+const v = fixtures.useWorldV5();
 
 const hookRetentionDeclared = () => v.world.capabilities?.hookRetention?.active === true;
 
@@ -53,30 +15,36 @@ const hookRetentionDeclared = () => v.world.capabilities?.hookRetention?.active 
 
 test('V32 run_created persists attributes and encryptionPublicKey; without attributes run.attributes is {}', async () => {
   const attributes = { team: 'payments', 'order:id': '42' };
-  const { runId, res } = await createRun(v.world, { attributes, encryptionPublicKey: ENCRYPTION_PUBLIC_KEY });
+  const { runId, res } = await fixtures.createRun(v.world, {
+    attributes,
+    encryptionPublicKey: fixtures.ENCRYPTION_PUBLIC_KEY,
+  });
   assert.deepStrictEqual(res.run.attributes, attributes);
-  assert.equal(res.run.encryptionPublicKey, ENCRYPTION_PUBLIC_KEY);
+  assert.equal(res.run.encryptionPublicKey, fixtures.ENCRYPTION_PUBLIC_KEY);
   const run = await v.world.runs.get(runId);
   assert.deepStrictEqual(run.attributes, attributes);
-  assert.equal(run.encryptionPublicKey, ENCRYPTION_PUBLIC_KEY);
-  const [created] = await listAllEvents(v.world, runId);
+  assert.equal(run.encryptionPublicKey, fixtures.ENCRYPTION_PUBLIC_KEY);
+  const [created] = await fixtures.listAllEvents(v.world, runId);
   assert.deepStrictEqual(created.eventData.attributes, attributes);
-  assert.equal(created.eventData.encryptionPublicKey, ENCRYPTION_PUBLIC_KEY);
+  assert.equal(created.eventData.encryptionPublicKey, fixtures.ENCRYPTION_PUBLIC_KEY);
 
-  const bare = await createRun(v.world);
+  const bare = await fixtures.createRun(v.world);
   assert.deepStrictEqual((await v.world.runs.get(bare.runId)).attributes, {});
   assert.equal((await v.world.runs.get(bare.runId)).encryptionPublicKey, undefined);
 });
 
 test('V33 a $-prefixed attribute key without allowReservedAttributes throws AttributeValidationError and stores nothing; with it, it succeeds', async () => {
-  const runId = newRunId();
-  await expectReject(
-    v.world.events.create(runId, runCreatedEvent({ attributes: { $retention: '0' } })),
+  const runId = fixtures.newRunId();
+  await fixtures.expectReject(
+    v.world.events.create(runId, fixtures.runCreatedEvent({ attributes: { $retention: '0' } })),
     'AttributeValidationError',
   );
-  await assertRunAbsent(v.world, runId);
+  await fixtures.assertRunAbsent(v.world, runId);
   const attributes = { $retention: 'default', $rootRunId: runId };
-  const res = await v.world.events.create(runId, runCreatedEvent({ attributes, allowReservedAttributes: true }));
+  const res = await v.world.events.create(
+    runId,
+    fixtures.runCreatedEvent({ attributes, allowReservedAttributes: true }),
+  );
   assert.deepStrictEqual(res.run.attributes, attributes);
   assert.deepStrictEqual((await v.world.runs.get(runId)).attributes, attributes);
 });
@@ -85,31 +53,34 @@ test('V34 run_created attributes with 65 keys, a 257-char key or a 257-byte valu
   const keys = (n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
   const bad = [keys(65), { ['k'.repeat(257)]: 'v' }, { k: 'v'.repeat(257) }, { k: 'é'.repeat(129) }, { '': 'v' }];
   for (const attributes of bad) {
-    const runId = newRunId();
-    await expectReject(v.world.events.create(runId, runCreatedEvent({ attributes })), 'AttributeValidationError');
-    await assertRunAbsent(v.world, runId);
+    const runId = fixtures.newRunId();
+    await fixtures.expectReject(
+      v.world.events.create(runId, fixtures.runCreatedEvent({ attributes })),
+      'AttributeValidationError',
+    );
+    await fixtures.assertRunAbsent(v.world, runId);
   }
   for (const attributes of [keys(64), { ['k'.repeat(256)]: 'v' }, { k: 'v'.repeat(256) }, { k: 'é'.repeat(128) }]) {
-    const { run } = await createRun(v.world, { attributes });
+    const { run } = await fixtures.createRun(v.world, { attributes });
     assert.deepStrictEqual(run.attributes, attributes);
   }
 });
 
 test('V35 an event created without specVersion is stored with specVersion 7, and run.specVersion equals its run_created', async () => {
   const w = v.world;
-  const { runId, res } = await createRunningRun(w);
+  const { runId, res } = await fixtures.createRunningRun(w);
   assert.equal(res.run.specVersion, 7);
-  await createStep(w, runId);
-  await createWait(w, runId);
-  await createHook(w, runId);
-  const events = await listAllEvents(w, runId);
+  await fixtures.createStep(w, runId);
+  await fixtures.createWait(w, runId);
+  await fixtures.createHook(w, runId);
+  const events = await fixtures.listAllEvents(w, runId);
   for (const e of events) assert.equal(e.specVersion, 7, `${e.eventType}.specVersion`);
   assert.equal((await w.runs.get(runId)).specVersion, events[0].specVersion);
   // Runs stamped 6 are stored and served identically (§1.3): slot ids, specVersion kept.
-  const six = await createRun(w, { specVersion: 6 });
+  const six = await fixtures.createRun(w, { specVersion: 6 });
   assert.equal(six.run.specVersion, 6);
   assert.equal(six.res.event.specVersion, 6);
-  assert.match(six.res.event.eventId, SLOT_ID_RE);
+  assert.match(six.res.event.eventId, fixtures.SLOT_ID_RE);
   assert.equal((await w.runs.get(six.runId)).specVersion, 6);
 });
 
@@ -117,125 +88,149 @@ test('V35 an event created without specVersion is stored with specVersion 7, and
 // §4.4 terminal events
 
 test('V106 a run stamped 8 (above what this World serves) is created on slot 1; a later write that loads it throws RunNotSupportedError', async () => {
-  const runId = newRunId();
-  const res = await v.world.events.create(runId, runCreatedEvent({ specVersion: 8 }));
+  const runId = fixtures.newRunId();
+  const res = await v.world.events.create(runId, fixtures.runCreatedEvent({ specVersion: 8 }));
   assert.equal(res.event.eventId, 'evnt_00000000000000000000000001', 'slot identity, as for every new 5.x run');
   assert.equal(res.run.specVersion, 8);
-  const err = await assertNothingAppended(v.world, runId, () =>
-    expectReject(v.world.events.create(runId, { eventType: 'run_started', specVersion: 8 }), 'RunNotSupportedError'),
+  const err = await fixtures.assertNothingAppended(v.world, runId, () =>
+    fixtures.expectReject(
+      v.world.events.create(runId, { eventType: 'run_started', specVersion: 8 }),
+      'RunNotSupportedError',
+    ),
   );
   assert.equal(err.runSpecVersion, 8);
 });
 
 test('V36 run_failed {error: bytes with 0x00, errorCode} stores run.error byte-identical and run.errorCode, with no derivation', async () => {
-  const { runId } = await createRunningRun(v.world);
-  const error = errorBytes('boom');
+  const { runId } = await fixtures.createRunningRun(v.world);
+  const error = fixtures.errorBytes('boom');
   const res = await v.world.events.create(runId, {
     eventType: 'run_failed',
     eventData: { error, errorCode: 'USER_ERROR' },
   });
   assert.equal(res.run.status, 'failed');
-  assertBytes(res.run.error, error, 'result run.error');
+  fixtures.assertBytes(res.run.error, error, 'result run.error');
   const run = await v.world.runs.get(runId);
   assert.equal(run.status, 'failed');
-  assertBytes(run.error, error, 'runs.get error');
+  fixtures.assertBytes(run.error, error, 'runs.get error');
   assert.equal(run.errorCode, 'USER_ERROR');
-  assertDate(run.completedAt, undefined, 'completedAt');
-  const failed = (await listAllEvents(v.world, runId)).at(-1);
+  fixtures.assertDate(run.completedAt, undefined, 'completedAt');
+  const failed = (await fixtures.listAllEvents(v.world, runId)).at(-1);
   assert.equal(failed.eventType, 'run_failed');
-  assertBytes(failed.eventData.error, error, 'run_failed.eventData.error');
+  fixtures.assertBytes(failed.eventData.error, error, 'run_failed.eventData.error');
   assert.equal(failed.eventData.errorCode, 'USER_ERROR');
 });
 
 test('V37 run_cancelled {cancelReason} keeps the reason on the event, also under resolveData none', async () => {
-  const { runId } = await createRunningRun(v.world);
+  const { runId } = await fixtures.createRunningRun(v.world);
   const reason = 'cancelled by operator: x'.padEnd(512, '.');
   const res = await v.world.events.create(runId, { eventType: 'run_cancelled', eventData: { cancelReason: reason } });
   assert.equal(res.run.status, 'cancelled');
   assert.equal(res.event.eventData.cancelReason, reason);
   for (const resolveData of ['all', 'none']) {
-    const cancelled = (await listAllEvents(v.world, runId, { resolveData })).at(-1);
+    const cancelled = (await fixtures.listAllEvents(v.world, runId, { resolveData })).at(-1);
     assert.equal(cancelled.eventType, 'run_cancelled');
     assert.equal(cancelled.eventData?.cancelReason, reason, `cancelReason (${resolveData})`);
   }
 });
 
 test('V38 run_failed on a missing run throws WorkflowRunNotFoundError and stores nothing', async () => {
-  const runId = newRunId();
-  await expectReject(
-    v.world.events.create(runId, { eventType: 'run_failed', eventData: { error: errorBytes(), errorCode: 'X' } }),
+  const runId = fixtures.newRunId();
+  await fixtures.expectReject(
+    v.world.events.create(runId, {
+      eventType: 'run_failed',
+      eventData: { error: fixtures.errorBytes(), errorCode: 'X' },
+    }),
     'WorkflowRunNotFoundError',
   );
-  await assertRunAbsent(v.world, runId);
+  await fixtures.assertRunAbsent(v.world, runId);
 });
 
 test(
   'V39 run_completed or run_cancelled on a missing run throws WorkflowRunNotFoundError and stores nothing',
-  localDivergence('V39/§11.1: world-local stores an orphan run_completed / run_cancelled at slot 1 for a missing run'),
+  fixtures.localDivergence(
+    'V39/§11.1: world-local stores an orphan run_completed / run_cancelled at slot 1 for a missing run',
+  ),
   async () => {
     for (const data of [
-      { eventType: 'run_completed', eventData: { output: payload('o') } },
+      { eventType: 'run_completed', eventData: { output: fixtures.payload('o') } },
       { eventType: 'run_cancelled' },
       { eventType: 'run_cancelled', eventData: { cancelReason: 'x' } },
     ]) {
-      const runId = newRunId();
-      await expectReject(v.world.events.create(runId, data), 'WorkflowRunNotFoundError');
-      await assertRunAbsent(v.world, runId);
+      const runId = fixtures.newRunId();
+      await fixtures.expectReject(v.world.events.create(runId, data), 'WorkflowRunNotFoundError');
+      await fixtures.assertRunAbsent(v.world, runId);
     }
   },
 );
 
 test(
   '§4.1 step_created, hook_created, wait_created and a lazy step_started on a missing run throw WorkflowRunNotFoundError and store nothing',
-  localDivergence('§4.1/§11.1: world-local creates steps, hooks and waits for a missing run'),
+  fixtures.localDivergence('§4.1/§11.1: world-local creates steps, hooks and waits for a missing run'),
   async () => {
     const requests = [
-      { eventType: 'step_created', correlationId: newStepId(), eventData: { stepName: 's', input: payload() } },
-      { eventType: 'step_started', correlationId: newStepId(), eventData: { stepName: 's', input: payload() } },
-      { eventType: 'hook_created', correlationId: newHookId(), eventData: { token: newToken(), isWebhook: false } },
-      { eventType: 'wait_created', correlationId: newWaitId(), eventData: { resumeAt: new Date(Date.now() + 60_000) } },
+      {
+        eventType: 'step_created',
+        correlationId: fixtures.newStepId(),
+        eventData: { stepName: 's', input: fixtures.payload() },
+      },
+      {
+        eventType: 'step_started',
+        correlationId: fixtures.newStepId(),
+        eventData: { stepName: 's', input: fixtures.payload() },
+      },
+      {
+        eventType: 'hook_created',
+        correlationId: fixtures.newHookId(),
+        eventData: { token: fixtures.newToken(), isWebhook: false },
+      },
+      {
+        eventType: 'wait_created',
+        correlationId: fixtures.newWaitId(),
+        eventData: { resumeAt: new Date(Date.now() + 60_000) },
+      },
     ];
     for (const data of requests) {
-      const runId = newRunId();
-      await expectReject(v.world.events.create(runId, data), 'WorkflowRunNotFoundError');
-      await assertRunAbsent(v.world, runId);
+      const runId = fixtures.newRunId();
+      await fixtures.expectReject(v.world.events.create(runId, data), 'WorkflowRunNotFoundError');
+      await fixtures.assertRunAbsent(v.world, runId);
     }
     const token = requests[2].eventData.token;
-    await expectReject(v.world.hooks.getByToken(token), 'HookNotFoundError');
+    await fixtures.expectReject(v.world.hooks.getByToken(token), 'HookNotFoundError');
   },
 );
 
 test('V40 after run_completed, hooks without retention and all waits are gone, and no hook_disposed was appended', async () => {
   const w = v.world;
-  const { runId } = await createRunningRun(w);
-  const hooks = [await createHook(w, runId), await createHook(w, runId, { isWebhook: true })];
-  const waits = [await createWait(w, runId), await createWait(w, runId)];
-  await terminateRun(w, runId, 'completed');
+  const { runId } = await fixtures.createRunningRun(w);
+  const hooks = [await fixtures.createHook(w, runId), await fixtures.createHook(w, runId, { isWebhook: true })];
+  const waits = [await fixtures.createWait(w, runId), await fixtures.createWait(w, runId)];
+  await fixtures.terminateRun(w, runId, 'completed');
   for (const { hookId, token } of hooks) {
-    await expectReject(w.hooks.get(hookId), 'HookNotFoundError');
-    await expectReject(w.hooks.getByToken(token), 'HookNotFoundError');
+    await fixtures.expectReject(w.hooks.get(hookId), 'HookNotFoundError');
+    await fixtures.expectReject(w.hooks.getByToken(token), 'HookNotFoundError');
   }
   assert.deepEqual((await w.hooks.list({ runId })).data, []);
   for (const { correlationId } of waits) {
-    await assertNothingAppended(w, runId, () =>
-      expectReject(completeWait(w, runId, correlationId), 'WorkflowWorldError'),
+    await fixtures.assertNothingAppended(w, runId, () =>
+      fixtures.expectReject(fixtures.completeWait(w, runId, correlationId), 'WorkflowWorldError'),
     );
   }
-  const types = typesOf(await listAllEvents(w, runId));
+  const types = fixtures.typesOf(await fixtures.listAllEvents(w, runId));
   assert.ok(!types.includes('hook_disposed'), 'terminal cleanup writes no hook_disposed');
   // The released tokens are free for another run.
-  const other = await createRunningRun(w);
-  const reused = await createHook(w, other.runId, { token: hooks[0].token });
+  const other = await fixtures.createRunningRun(w);
+  const reused = await fixtures.createHook(w, other.runId, { token: hooks[0].token });
   assert.equal(reused.res.event.eventType, 'hook_created');
 });
 
 test('V41 a hook retained by a future tokenRetentionUntil survives termination: readable and still conflicting (MUST-if-hookRetention)', async () => {
   const w = v.world;
-  const { runId } = await createRunningRun(w);
+  const { runId } = await fixtures.createRunningRun(w);
   const tokenRetentionUntil = new Date(Date.now() + 3_600_000);
-  const { hookId, token } = await createHook(w, runId, { tokenRetentionUntil });
-  await terminateRun(w, runId, 'completed');
-  const other = await createRunningRun(w);
+  const { hookId, token } = await fixtures.createHook(w, runId, { tokenRetentionUntil });
+  await fixtures.terminateRun(w, runId, 'completed');
+  const other = await fixtures.createRunningRun(w);
   let retained;
   try {
     await w.hooks.get(hookId);
@@ -248,33 +243,33 @@ test('V41 a hook retained by a future tokenRetentionUntil survives termination: 
   if (retained) {
     const byId = await w.hooks.get(hookId);
     assert.equal(byId.token, token);
-    assertDate(byId.tokenRetentionUntil, tokenRetentionUntil, 'tokenRetentionUntil');
+    fixtures.assertDate(byId.tokenRetentionUntil, tokenRetentionUntil, 'tokenRetentionUntil');
     assert.equal((await w.hooks.getByToken(token)).hookId, hookId);
     assert.deepEqual(
       (await w.hooks.list({ runId })).data.map((hk) => hk.hookId),
       [hookId],
     );
-    const conflict = await createHook(w, other.runId, { token });
+    const conflict = await fixtures.createHook(w, other.runId, { token });
     assert.equal(conflict.res.event.eventType, 'hook_conflict');
     assert.equal(conflict.res.event.eventData.conflictingRunId, runId);
   } else {
     // Without hook retention the hook goes with its run, as every other hook does (V40).
-    await expectReject(w.hooks.getByToken(token), 'HookNotFoundError');
+    await fixtures.expectReject(w.hooks.getByToken(token), 'HookNotFoundError');
     assert.deepEqual((await w.hooks.list({ runId })).data, []);
-    const reused = await createHook(w, other.runId, { token });
+    const reused = await fixtures.createHook(w, other.runId, { token });
     assert.equal(reused.res.event.eventType, 'hook_created');
   }
 });
 
 test('V42 after its tokenRetentionUntil passes, another run can take a retained token (MUST-if-hookRetention; holds either way)', async () => {
   const w = v.world;
-  const { runId } = await createRunningRun(w);
+  const { runId } = await fixtures.createRunningRun(w);
   const tokenRetentionUntil = new Date(Date.now() + 1_000);
-  const { token } = await createHook(w, runId, { tokenRetentionUntil });
-  await terminateRun(w, runId, 'completed');
-  await sleep(Math.max(0, tokenRetentionUntil.getTime() - Date.now()) + 150);
-  const other = await createRunningRun(w);
-  const { res, hookId } = await createHook(w, other.runId, { token });
+  const { token } = await fixtures.createHook(w, runId, { tokenRetentionUntil });
+  await fixtures.terminateRun(w, runId, 'completed');
+  await fixtures.sleep(Math.max(0, tokenRetentionUntil.getTime() - Date.now()) + 150);
+  const other = await fixtures.createRunningRun(w);
+  const { res, hookId } = await fixtures.createHook(w, other.runId, { token });
   assert.equal(res.event.eventType, 'hook_created');
   assert.equal(res.hook.hookId, hookId);
   assert.equal((await w.hooks.getByToken(token)).runId, other.runId);
@@ -284,17 +279,17 @@ test('V43 racing hook_received and run_completed: the receive commits below run_
   const w = v.world;
   const outcomes = { committedFirst: 0, rejected: 0 };
   for (let trial = 0; trial < 12; trial++) {
-    const { runId } = await createRunningRun(w);
-    const { hookId, token } = await createHook(w, runId);
-    const receive = () => receiveHook(w, runId, hookId, token, { body: payload(`race-${trial}`) });
-    const complete = () => terminateRun(w, runId, 'completed');
+    const { runId } = await fixtures.createRunningRun(w);
+    const { hookId, token } = await fixtures.createHook(w, runId);
+    const receive = () => fixtures.receiveHook(w, runId, hookId, token, { body: fixtures.payload(`race-${trial}`) });
+    const complete = () => fixtures.terminateRun(w, runId, 'completed');
     const [received, completed] =
       trial % 2
         ? (await Promise.allSettled([complete(), receive()])).reverse()
         : await Promise.allSettled([receive(), complete()]);
     assert.equal(completed.status, 'fulfilled', `trial ${trial}: run_completed failed: ${completed.reason}`);
-    const events = await listAllEvents(w, runId);
-    assertDense(events);
+    const events = await fixtures.listAllEvents(w, runId);
+    fixtures.assertDense(events);
     const terminalAt = events.findIndex((e) => e.eventType === 'run_completed');
     const receivedAt = events.findIndex((e) => e.eventType === 'hook_received');
     if (received.status === 'fulfilled') {
@@ -320,26 +315,26 @@ test('V43 racing hook_received and run_completed: the receive commits below run_
 /** A running run with attributes, a completed and a failed step, a hook and a stream. */
 async function runWithUserData(attributes) {
   const w = v.world;
-  const workflowName = uniqueName();
-  const { runId } = await createRunningRun(w, {
+  const workflowName = fixtures.uniqueName();
+  const { runId } = await fixtures.createRunningRun(w, {
     workflowName,
-    input: payload('run-in'),
+    input: fixtures.payload('run-in'),
     ...(attributes ? { attributes, allowReservedAttributes: true } : {}),
   });
-  const done = await createStep(w, runId, { input: payload('step-in') });
-  await startStep(w, runId, done.stepId);
-  await completeStep(w, runId, done.stepId, { result: payload('step-out') });
-  const failed = await createStep(w, runId, { input: payload('step2-in') });
-  await startStep(w, runId, failed.stepId);
-  await failStep(w, runId, failed.stepId, { error: errorBytes('step2') });
-  const hook = await createHook(w, runId, { metadata: payload('meta') });
-  await receiveHook(w, runId, hook.hookId, hook.token, { body: payload('hook-body') });
-  const stream = newStreamName();
-  await w.streams.write(runId, stream, payload('chunk-0'));
+  const done = await fixtures.createStep(w, runId, { input: fixtures.payload('step-in') });
+  await fixtures.startStep(w, runId, done.stepId);
+  await fixtures.completeStep(w, runId, done.stepId, { result: fixtures.payload('step-out') });
+  const failed = await fixtures.createStep(w, runId, { input: fixtures.payload('step2-in') });
+  await fixtures.startStep(w, runId, failed.stepId);
+  await fixtures.failStep(w, runId, failed.stepId, { error: fixtures.errorBytes('step2') });
+  const hook = await fixtures.createHook(w, runId, { metadata: fixtures.payload('meta') });
+  await fixtures.receiveHook(w, runId, hook.hookId, hook.token, { body: fixtures.payload('hook-body') });
+  const stream = fixtures.newStreamName();
+  await w.streams.write(runId, stream, fixtures.payload('chunk-0'));
   await w.streams.write(runId, stream, 'chunk-1');
   const completed = await w.events.create(runId, {
     eventType: 'run_completed',
-    eventData: { output: payload('run-out') },
+    eventData: { output: fixtures.payload('run-out') },
   });
   return { runId, workflowName, steps: [done.stepId, failed.stepId], stream, completed };
 }
@@ -363,14 +358,14 @@ test("V44 $retention '0': run_completed purges input/output (expiredAt set), ste
   assert.equal(run.status, 'completed');
   assert.equal(run.input, undefined, 'run.input purged');
   assert.equal(run.output, undefined, 'run.output purged');
-  assertDate(run.expiredAt, undefined, 'run.expiredAt');
+  fixtures.assertDate(run.expiredAt, undefined, 'run.expiredAt');
   assert.ok(run.expiredAt.getTime() >= before - 60_000 && run.expiredAt.getTime() <= Date.now() + 60_000);
   assert.ok(run.expiredAt.getTime() <= Date.now(), 'expiredAt <= now (core: returnValue throws RunExpiredError)');
   assert.deepEqual(
     (await w.runs.list({ workflowName })).data.map((r) => r.runId),
     [runId],
   );
-  await eventually(async () => {
+  await fixtures.eventually(async () => {
     const listed = (await w.steps.list({ runId })).data;
     assert.deepEqual(listed.map((s) => s.stepId).sort(), [...steps].sort(), 'steps stay listable');
     for (const stepId of steps) {
@@ -380,10 +375,10 @@ test("V44 $retention '0': run_completed purges input/output (expiredAt set), ste
       assert.equal(step.error, undefined, `${stepId} error purged`);
     }
   });
-  await eventually(async () => {
-    const events = await listAllEvents(w, runId);
+  await fixtures.eventually(async () => {
+    const events = await fixtures.listAllEvents(w, runId);
     assert.equal(events.length, 11, 'events stay listable');
-    assertDense(events);
+    fixtures.assertDense(events);
     for (const e of events) {
       const field = REF_FIELDS[e.eventType];
       if (!field || e.eventData === undefined) continue;
@@ -399,9 +394,13 @@ test("V44 $retention '0': run_completed purges input/output (expiredAt set), ste
     );
     assert.equal(events.find((e) => e.eventType === 'step_failed').eventData.stepName !== undefined, true);
   });
-  await eventually(async () => {
-    assert.deepEqual(await readStream(await w.streams.get(runId, stream)), [], 'stream reads as closed and empty');
-    const { chunks, pages } = await getAllChunks(w, runId, stream);
+  await fixtures.eventually(async () => {
+    assert.deepEqual(
+      await fixtures.readStream(await w.streams.get(runId, stream)),
+      [],
+      'stream reads as closed and empty',
+    );
+    const { chunks, pages } = await fixtures.getAllChunks(w, runId, stream);
     assert.deepEqual(chunks, []);
     assert.equal(pages.at(-1).done, true);
     assert.deepEqual(await w.streams.getInfo(runId, stream), { tailIndex: -1, done: true });
@@ -414,18 +413,18 @@ test("V45 with $retention absent, 'default' or '7' nothing is purged", async () 
     const label = JSON.stringify(attributes);
     const { runId, steps, stream } = await runWithUserData(attributes);
     const run = await w.runs.get(runId);
-    assertBytes(run.input, payload('run-in'), `${label} run.input`);
-    assertBytes(run.output, payload('run-out'), `${label} run.output`);
+    fixtures.assertBytes(run.input, fixtures.payload('run-in'), `${label} run.input`);
+    fixtures.assertBytes(run.output, fixtures.payload('run-out'), `${label} run.output`);
     assert.equal(run.expiredAt, undefined, `${label} expiredAt`);
     const [done, failed] = [await w.steps.get(runId, steps[0]), await w.steps.get(runId, steps[1])];
-    assertBytes(done.input, payload('step-in'), `${label} step input`);
-    assertBytes(done.output, payload('step-out'), `${label} step output`);
-    assertBytes(failed.error, errorBytes('step2'), `${label} step error`);
-    for (const e of await listAllEvents(w, runId)) {
+    fixtures.assertBytes(done.input, fixtures.payload('step-in'), `${label} step input`);
+    fixtures.assertBytes(done.output, fixtures.payload('step-out'), `${label} step output`);
+    fixtures.assertBytes(failed.error, fixtures.errorBytes('step2'), `${label} step error`);
+    for (const e of await fixtures.listAllEvents(w, runId)) {
       const field = REF_FIELDS[e.eventType];
       if (field) assert.ok(e.eventData[field] instanceof Uint8Array, `${label} ${e.eventType}.${field} kept`);
     }
-    const { chunks } = await getAllChunks(w, runId, stream);
+    const { chunks } = await fixtures.getAllChunks(w, runId, stream);
     assert.equal(chunks.length, 2, `${label} stream chunks kept`);
   }
 });

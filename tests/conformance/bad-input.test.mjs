@@ -4,29 +4,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { useHarness } from '../support/harness.mjs';
-import {
-  assertBytes,
-  countEvents,
-  createRunningRun,
-  createStep,
-  expectReject,
-  newRunId,
-  newStepId,
-  startStep,
-} from '../support/storage.mjs';
+import * as fixtures from '../support/storage.mjs';
 
 const h = useHarness();
 
 /** Asserts a 400/413 WorkflowWorldError with `code`, whose message matches every pattern. */
 async function expectInvalid(call, { status = 400, code, says = [] }) {
-  const err = await expectReject(call, 'WorkflowWorldError', { props: { status, code } });
+  const err = await fixtures.expectReject(call, 'WorkflowWorldError', { props: { status, code } });
   for (const pattern of says) assert.match(err.message, pattern);
   return err;
 }
 
 test('an unknown event type is refused, naming it and the allowed types; the log is unchanged', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const before = await countEvents(h.world, runId);
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const before = await fixtures.countEvents(h.world, runId);
   await expectInvalid(() => h.world.events.create(runId, { eventType: 'run_exploded' }), {
     code: 'INVALID_EVENT',
     says: [/'run_exploded'/, /allowed: run_created, .*wait_completed/],
@@ -35,13 +26,13 @@ test('an unknown event type is refused, naming it and the allowed types; the log
     code: 'INVALID_EVENT',
     says: [/written only by the World/],
   });
-  assert.equal(await countEvents(h.world, runId), before);
+  assert.equal(await fixtures.countEvents(h.world, runId), before);
 });
 
 test('missing and mistyped fields are named; no entity or event is written', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const before = await countEvents(h.world, runId);
-  const stepId = newStepId();
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const before = await fixtures.countEvents(h.world, runId);
+  const stepId = fixtures.newStepId();
   await expectInvalid(
     () => h.world.events.create(runId, { eventType: 'step_created', correlationId: stepId, eventData: {} }),
     {
@@ -76,9 +67,9 @@ test('missing and mistyped fields are named; no entity or event is written', asy
       }),
     { code: 'INVALID_VALUE', says: [/eventData\.input/, /BigInt/] },
   );
-  await expectReject(() => h.world.steps.get(runId, stepId), 'WorkflowWorldError', { props: { status: 404 } });
-  await expectReject(() => h.world.hooks.get('hook_1'), 'HookNotFoundError');
-  assert.equal(await countEvents(h.world, runId), before);
+  await fixtures.expectReject(() => h.world.steps.get(runId, stepId), 'WorkflowWorldError', { props: { status: 404 } });
+  await fixtures.expectReject(() => h.world.hooks.get('hook_1'), 'HookNotFoundError');
+  assert.equal(await fixtures.countEvents(h.world, runId), before);
 });
 
 test('a run id that is not a ULID is refused on every event type', async () => {
@@ -99,10 +90,10 @@ test('a run id that is not a ULID is refused on every event type', async () => {
 });
 
 test('a payload over the D1 row limit is refused with 413 and stores nothing; one just under it is stored', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { stepId } = await createStep(h.world, runId);
-  await startStep(h.world, runId, stepId);
-  const before = await countEvents(h.world, runId);
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId } = await fixtures.createStep(h.world, runId);
+  await fixtures.startStep(h.world, runId, stepId);
+  const before = await fixtures.countEvents(h.world, runId);
   const tooBig = new Uint8Array(2_000_001).fill(7);
   await expectInvalid(
     () =>
@@ -114,7 +105,7 @@ test('a payload over the D1 row limit is refused with 413 and stores nothing; on
     { status: 413, code: 'PAYLOAD_TOO_LARGE', says: [/the limit is \d+ bytes/, /2 MB/] },
   );
   assert.equal((await h.world.steps.get(runId, stepId)).status, 'running');
-  assert.equal(await countEvents(h.world, runId), before);
+  assert.equal(await fixtures.countEvents(h.world, runId), before);
 
   const large = new Uint8Array(1_900_000);
   large[0] = 0;
@@ -125,11 +116,11 @@ test('a payload over the D1 row limit is refused with 413 and stores nothing; on
     eventData: { result: large },
   });
   assert.equal(done.step.status, 'completed');
-  assertBytes((await h.world.steps.get(runId, stepId)).output, large, 'a 1.9 MB output');
+  fixtures.assertBytes((await h.world.steps.get(runId, stepId)).output, large, 'a 1.9 MB output');
 });
 
 test('ids and tokens with SQL metacharacters, quotes, NUL and emoji are stored verbatim', async () => {
-  const { runId } = await createRunningRun(h.world);
+  const { runId } = await fixtures.createRunningRun(h.world);
   const stepId = "step_'); DROP TABLE runs; --";
   await h.world.events.create(runId, {
     eventType: 'step_created',
@@ -145,13 +136,13 @@ test('ids and tokens with SQL metacharacters, quotes, NUL and emoji are stored v
     eventData: { token, isWebhook: false },
   });
   assert.equal((await h.world.hooks.getByToken(token)).hookId, 'hook_meta');
-  await expectReject(() => h.world.hooks.getByToken("tok' OR '1'='1"), 'HookNotFoundError');
+  await fixtures.expectReject(() => h.world.hooks.getByToken("tok' OR '1'='1"), 'HookNotFoundError');
   const { results } = await h.env.DB.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'runs'").all();
   assert.equal(results[0].n, 1);
 });
 
 test('pagination: a limit below 1 or not an integer, or an unknown sort order, is refused; above 1000 is clamped', async () => {
-  const runId = newRunId();
+  const runId = fixtures.newRunId();
   for (const limit of [0, -5, 2.5, 'ten']) {
     await expectInvalid(() => h.world.events.list({ runId, pagination: { limit } }), {
       code: 'INVALID_PAGINATION',

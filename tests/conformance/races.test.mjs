@@ -4,36 +4,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { useHarness } from '../support/harness.mjs';
-import {
-  assertBytes,
-  assertSameData,
-  completeStep,
-  createHook,
-  createRunningRun,
-  createRunningStep,
-  DEPLOYMENT_ID,
-  disposeHook,
-  failStep,
-  listAllEvents,
-  newHookId,
-  newRunId,
-  newToken,
-  payload,
-  receiveHook,
-  runCreatedEvent,
-  STEP_NAME,
-  sleep,
-  startStep,
-  typesOf,
-  WORKFLOW_NAME,
-} from '../support/storage.mjs';
+import * as fixtures from '../support/storage.mjs';
 
 const TRIALS = Number(process.env.RACE_TRIALS ?? 40); // ~50 s on 2 cores; raise for soak runs
 
 const h = useHarness();
 
 const eventsOf = async (runId, correlationId) =>
-  (await listAllEvents(h.world, runId)).filter((e) => correlationId === undefined || e.correlationId === correlationId);
+  (await fixtures.listAllEvents(h.world, runId)).filter(
+    (e) => correlationId === undefined || e.correlationId === correlationId,
+  );
 
 /** Fires `a()` and `b()` together; alternates which one is issued first. */
 function race(trial, a, b) {
@@ -62,12 +42,12 @@ test("§8.48 race: two step_completed for one step — exactly one wins, one ste
   const outcomes = tally('two step_completed (A/B)');
   let runId;
   for (let trial = 0; trial < TRIALS; trial++) {
-    if (trial % 10 === 0) ({ runId } = await createRunningRun(h.world)); // keep each run's log short
-    const { stepId } = await createRunningStep(h.world, runId);
+    if (trial % 10 === 0) ({ runId } = await fixtures.createRunningRun(h.world)); // keep each run's log short
+    const { stepId } = await fixtures.createRunningStep(h.world, runId);
     const [a, b] = await race(
       trial,
-      () => completeStep(h.world, runId, stepId, payload('A')),
-      () => completeStep(h.world, runId, stepId, payload('B')),
+      () => fixtures.completeStep(h.world, runId, stepId, fixtures.payload('A')),
+      () => fixtures.completeStep(h.world, runId, stepId, fixtures.payload('B')),
     );
     const ctx = `trial ${trial}: ${describeOutcome(a)} | ${describeOutcome(b)}`;
     outcomes.add(a, b);
@@ -75,13 +55,13 @@ test("§8.48 race: two step_completed for one step — exactly one wins, one ste
     const loser = a.status === 'rejected' ? a : b;
     assert.equal(loser.reason?.name, 'EntityConflictError', ctx);
     const evs = await eventsOf(runId, stepId);
-    assert.deepEqual(typesOf(evs), ['step_created', 'step_started', 'step_completed'], ctx);
+    assert.deepEqual(fixtures.typesOf(evs), ['step_created', 'step_started', 'step_completed'], ctx);
     const winner = a.status === 'fulfilled' ? a : b;
     assert.equal(evs[2].eventId, winner.value.event.eventId, ctx);
     const step = await h.world.steps.get(runId, stepId);
     assert.equal(step.status, 'completed', ctx);
-    assertBytes(step.output, payload(a.status === 'fulfilled' ? 'A' : 'B'), ctx);
-    assertBytes(evs[2].eventData.result, step.output, `${ctx}: log and entity agree`);
+    fixtures.assertBytes(step.output, fixtures.payload(a.status === 'fulfilled' ? 'A' : 'B'), ctx);
+    fixtures.assertBytes(evs[2].eventData.result, step.output, `${ctx}: log and entity agree`);
   }
   outcomes.print();
 });
@@ -90,12 +70,12 @@ test('§3.4.6 race: step_completed vs step_failed — exactly one terminal event
   const outcomes = tally('step_completed vs step_failed (completed/failed)');
   let runId;
   for (let trial = 0; trial < TRIALS; trial++) {
-    if (trial % 10 === 0) ({ runId } = await createRunningRun(h.world)); // keep each run's log short
-    const { stepId } = await createRunningStep(h.world, runId);
+    if (trial % 10 === 0) ({ runId } = await fixtures.createRunningRun(h.world)); // keep each run's log short
+    const { stepId } = await fixtures.createRunningStep(h.world, runId);
     const [completed, failed] = await race(
       trial,
-      () => completeStep(h.world, runId, stepId, payload('win')),
-      () => failStep(h.world, runId, stepId, 'lost', 'S'),
+      () => fixtures.completeStep(h.world, runId, stepId, fixtures.payload('win')),
+      () => fixtures.failStep(h.world, runId, stepId, 'lost', 'S'),
     );
     const ctx = `trial ${trial}: ${describeOutcome(completed)} | ${describeOutcome(failed)}`;
     outcomes.add(completed, failed);
@@ -110,7 +90,7 @@ test('§3.4.6 race: step_completed vs step_failed — exactly one terminal event
     assert.equal(step.status, expected, ctx);
     assert.equal(terminal[0].eventType, `step_${expected}`, ctx);
     if (expected === 'completed') {
-      assertBytes(step.output, payload('win'), ctx);
+      fixtures.assertBytes(step.output, fixtures.payload('win'), ctx);
     } else {
       assert.equal(step.output, undefined, ctx);
       assert.equal(step.error?.message, 'lost', ctx);
@@ -122,15 +102,15 @@ test('§3.4.6 race: step_completed vs step_failed — exactly one terminal event
 test('§8.64 race: two hook_created with one token in different runs — one hook entity, the other a hook_conflict; the hook row lives iff its run holds it', async () => {
   const outcomes = tally('two hook_created (r1/r2)');
   for (let trial = 0; trial < TRIALS; trial++) {
-    const r1 = await createRunningRun(h.world);
-    const r2 = await createRunningRun(h.world);
-    const token = newToken('race');
-    const [h1, h2] = [newHookId(), newHookId()];
+    const r1 = await fixtures.createRunningRun(h.world);
+    const r2 = await fixtures.createRunningRun(h.world);
+    const token = fixtures.newToken('race');
+    const [h1, h2] = [fixtures.newHookId(), fixtures.newHookId()];
     const create = (runId, hookId) => () =>
       h.world.events.create(runId, {
         eventType: 'hook_created',
         correlationId: hookId,
-        eventData: { token, metadata: payload(hookId), isWebhook: false },
+        eventData: { token, metadata: fixtures.payload(hookId), isWebhook: false },
       });
     const [a, b] = await race(trial, create(r1.runId, h1), create(r2.runId, h2));
     const ctx = `trial ${trial}: ${describeOutcome(a)} | ${describeOutcome(b)}`;
@@ -144,12 +124,12 @@ test('§8.64 race: two hook_created with one token in different runs — one hoo
       ? [r1.runId, r2.runId, h1, h2, b.value]
       : [r2.runId, r1.runId, h2, h1, a.value];
     assert.equal(loseRes.hook, undefined, ctx);
-    assertSameData(loseRes.event.eventData, { token, conflictingRunId: winRun }, ctx);
+    fixtures.assertSameData(loseRes.event.eventData, { token, conflictingRunId: winRun }, ctx);
     // Entities: exactly one hook holds the token, and it is the winner's.
     const holder = await h.world.hooks.getByToken(token);
     assert.equal(holder.hookId, winHook, ctx);
     assert.equal(holder.runId, winRun, ctx);
-    assertBytes(holder.metadata, payload(winHook), ctx);
+    fixtures.assertBytes(holder.metadata, fixtures.payload(winHook), ctx);
     assert.deepEqual(
       (await h.world.hooks.list({ runId: winRun })).data.map((x) => x.hookId),
       [winHook],
@@ -157,10 +137,13 @@ test('§8.64 race: two hook_created with one token in different runs — one hoo
     );
     assert.deepEqual((await h.world.hooks.list({ runId: loseRun })).data, [], ctx);
     // Logs agree with the entities.
-    assert.deepEqual(typesOf(await eventsOf(winRun, winHook)), ['hook_created'], ctx);
-    assert.deepEqual(typesOf(await eventsOf(loseRun, loseHook)), ['hook_conflict'], ctx);
+    assert.deepEqual(fixtures.typesOf(await eventsOf(winRun, winHook)), ['hook_created'], ctx);
+    assert.deepEqual(fixtures.typesOf(await eventsOf(loseRun, loseHook)), ['hook_conflict'], ctx);
     // Once the winner's run ends, its row is gone and the token is free.
-    await h.world.events.create(winRun, { eventType: 'run_completed', eventData: { output: payload('done') } });
+    await h.world.events.create(winRun, {
+      eventType: 'run_completed',
+      eventData: { output: fixtures.payload('done') },
+    });
     try {
       await h.world.hooks.getByToken(token);
       assert.fail(`${ctx}: hook row survived its run`);
@@ -174,11 +157,12 @@ test('§8.64 race: two hook_created with one token in different runs — one hoo
 test('§3.4.3 race: run_completed vs run_cancelled — exactly one wins, one terminal event matching the run status, hooks deleted', async () => {
   const outcomes = tally('run_completed vs run_cancelled (completed/cancelled)');
   for (let trial = 0; trial < TRIALS; trial++) {
-    const { runId } = await createRunningRun(h.world);
-    const hook = await createHook(h.world, runId);
+    const { runId } = await fixtures.createRunningRun(h.world);
+    const hook = await fixtures.createHook(h.world, runId);
     const [completed, cancelled] = await race(
       trial,
-      () => h.world.events.create(runId, { eventType: 'run_completed', eventData: { output: payload('out') } }),
+      () =>
+        h.world.events.create(runId, { eventType: 'run_completed', eventData: { output: fixtures.payload('out') } }),
       () => h.world.events.create(runId, { eventType: 'run_cancelled' }),
     );
     const ctx = `trial ${trial}: ${describeOutcome(completed)} | ${describeOutcome(cancelled)}`;
@@ -188,19 +172,18 @@ test('§3.4.3 race: run_completed vs run_cancelled — exactly one wins, one ter
     const expected = completed.status === 'fulfilled' ? 'completed' : 'cancelled';
     const run = await h.world.runs.get(runId);
     assert.equal(run.status, expected, ctx);
-    if (expected === 'completed') assertBytes(run.output, payload('out'), ctx);
+    if (expected === 'completed') fixtures.assertBytes(run.output, fixtures.payload('out'), ctx);
     else assert.equal(run.output, undefined, ctx);
     const terminal = (await eventsOf(runId)).filter((e) =>
       ['run_completed', 'run_failed', 'run_cancelled'].includes(e.eventType),
     );
-    assert.deepEqual(typesOf(terminal), [`run_${expected}`], ctx);
+    assert.deepEqual(fixtures.typesOf(terminal), [`run_${expected}`], ctx);
     assert.deepEqual((await h.world.hooks.list({ runId })).data, [], `${ctx}: hooks deleted`);
-    try {
-      await h.world.hooks.getByToken(hook.token);
-      assert.fail(`${ctx}: hook survived termination`);
-    } catch (err) {
-      assert.equal(err.name, 'HookNotFoundError', ctx);
-    }
+    await assert.rejects(
+      h.world.hooks.getByToken(hook.token),
+      { name: 'HookNotFoundError' },
+      `${ctx}: hook survived termination`,
+    );
   }
   outcomes.print();
 });
@@ -209,12 +192,12 @@ test('§8.73 race: hook_received vs hook_disposed — never a hook_received afte
   const outcomes = tally('hook_received vs hook_disposed (received/disposed)');
   let runId;
   for (let trial = 0; trial < TRIALS; trial++) {
-    if (trial % 10 === 0) ({ runId } = await createRunningRun(h.world)); // keep each run's log short
-    const { hookId, token } = await createHook(h.world, runId);
+    if (trial % 10 === 0) ({ runId } = await fixtures.createRunningRun(h.world)); // keep each run's log short
+    const { hookId, token } = await fixtures.createHook(h.world, runId);
     const [received, disposed] = await race(
       trial,
-      () => receiveHook(h.world, runId, hookId, token, payload(`p${trial}`)),
-      () => disposeHook(h.world, runId, hookId, token),
+      () => fixtures.receiveHook(h.world, runId, hookId, token, fixtures.payload(`p${trial}`)),
+      () => fixtures.disposeHook(h.world, runId, hookId, token),
     );
     const ctx = `trial ${trial}: ${describeOutcome(received)} | ${describeOutcome(disposed)}`;
     outcomes.add(received, disposed);
@@ -225,18 +208,17 @@ test('§8.73 race: hook_received vs hook_disposed — never a hook_received afte
       received.status === 'fulfilled'
         ? ['hook_created', 'hook_received', 'hook_disposed']
         : ['hook_created', 'hook_disposed'];
-    assert.deepEqual(typesOf(evs), expected, ctx);
+    assert.deepEqual(fixtures.typesOf(evs), expected, ctx);
     if (received.status === 'fulfilled') {
       assert.equal(evs[1].eventId, received.value.event.eventId, ctx);
-      assertBytes(evs[1].eventData.payload, payload(`p${trial}`), ctx);
+      fixtures.assertBytes(evs[1].eventData.payload, fixtures.payload(`p${trial}`), ctx);
     }
     assert.equal(evs.at(-1).eventId, disposed.value.event.eventId, ctx);
-    try {
-      await h.world.hooks.get(hookId);
-      assert.fail(`${ctx}: hook row survived disposal`);
-    } catch (err) {
-      assert.equal(err.name, 'HookNotFoundError', ctx);
-    }
+    await assert.rejects(
+      h.world.hooks.get(hookId),
+      { name: 'HookNotFoundError' },
+      `${ctx}: hook row survived disposal`,
+    );
   }
   outcomes.print();
 });
@@ -245,12 +227,12 @@ test('§8.44 race: step_started vs step_completed — never a step_started after
   const outcomes = tally('step_started vs step_completed (started/completed)');
   let runId;
   for (let trial = 0; trial < TRIALS; trial++) {
-    if (trial % 10 === 0) ({ runId } = await createRunningRun(h.world)); // keep each run's log short
-    const { stepId } = await createRunningStep(h.world, runId);
+    if (trial % 10 === 0) ({ runId } = await fixtures.createRunningRun(h.world)); // keep each run's log short
+    const { stepId } = await fixtures.createRunningStep(h.world, runId);
     const [started, completed] = await race(
       trial,
-      () => startStep(h.world, runId, stepId, STEP_NAME).then((r) => r.res),
-      () => completeStep(h.world, runId, stepId, payload('done')),
+      () => fixtures.startStep(h.world, runId, stepId, fixtures.STEP_NAME).then((r) => r.res),
+      () => fixtures.completeStep(h.world, runId, stepId, fixtures.payload('done')),
     );
     const ctx = `trial ${trial}: ${describeOutcome(started)} | ${describeOutcome(completed)}`;
     outcomes.add(started, completed);
@@ -261,7 +243,7 @@ test('§8.44 race: step_started vs step_completed — never a step_started after
       started.status === 'fulfilled'
         ? ['step_created', 'step_started', 'step_started', 'step_completed']
         : ['step_created', 'step_started', 'step_completed'];
-    assert.deepEqual(typesOf(evs), expected, ctx);
+    assert.deepEqual(fixtures.typesOf(evs), expected, ctx);
     const step = await h.world.steps.get(runId, stepId);
     assert.equal(step.status, 'completed', ctx);
     assert.equal(step.attempt, started.status === 'fulfilled' ? 2 : 1, ctx);
@@ -273,8 +255,8 @@ test('§8.44 race: step_started vs step_completed — never a step_started after
 test('§8.14 §3.1 race: resilient run_started vs run_created for a new run — one run, exactly one run_created then one run_started', async () => {
   const outcomes = tally('resilient run_started vs run_created (started/created)');
   for (let trial = 0; trial < Math.ceil(TRIALS / 2); trial++) {
-    const runId = newRunId();
-    const input = payload(`in${trial}`);
+    const runId = fixtures.newRunId();
+    const input = fixtures.payload(`in${trial}`);
     // Every third trial holds run_created back a little, so that both commit orders occur.
     const lag = trial % 3 === 2 ? 60 : 0;
     const [started, created] = await race(
@@ -282,9 +264,9 @@ test('§8.14 §3.1 race: resilient run_started vs run_created for a new run — 
       () =>
         h.world.events.create(runId, {
           eventType: 'run_started',
-          eventData: { deploymentId: DEPLOYMENT_ID, workflowName: WORKFLOW_NAME, input },
+          eventData: { deploymentId: fixtures.DEPLOYMENT_ID, workflowName: fixtures.WORKFLOW_NAME, input },
         }),
-      () => sleep(lag).then(() => h.world.events.create(runId, runCreatedEvent({ input }))),
+      () => fixtures.sleep(lag).then(() => h.world.events.create(runId, fixtures.runCreatedEvent({ input }))),
     );
     const ctx = `trial ${trial}: ${describeOutcome(started)} | ${describeOutcome(created)}`;
     outcomes.add(started, created);
@@ -292,12 +274,12 @@ test('§8.14 §3.1 race: resilient run_started vs run_created for a new run — 
     if (created.status === 'rejected') assert.equal(created.reason?.name, 'EntityConflictError', ctx);
     assert.equal(started.value.run.status, 'running', ctx);
     const log = await eventsOf(runId);
-    assert.deepEqual(typesOf(log), ['run_created', 'run_started'], ctx);
+    assert.deepEqual(fixtures.typesOf(log), ['run_created', 'run_started'], ctx);
     assert.equal(log[1].eventId, started.value.event.eventId, ctx);
     if (created.status === 'fulfilled') assert.equal(log[0].eventId, created.value.event.eventId, ctx);
     const run = await h.world.runs.get(runId);
     assert.equal(run.status, 'running', ctx);
-    assertBytes(run.input, input, ctx);
+    fixtures.assertBytes(run.input, input, ctx);
   }
   outcomes.print();
 });

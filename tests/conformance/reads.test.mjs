@@ -5,41 +5,7 @@ import { test } from 'node:test';
 import * as errors from '@workflow/errors';
 import { createWorld } from '../../js/node.js';
 import { useHarness } from '../support/harness.mjs';
-import {
-  assertBytes,
-  assertDate,
-  assertSameData,
-  CONTRACT_ERROR_CODES,
-  CONTRACT_ERROR_PREFIXES,
-  collectPages,
-  completeStep,
-  completeWait,
-  createHook,
-  createRun,
-  createRunningRun,
-  createRunningStep,
-  createStep,
-  createWait,
-  disposeHook,
-  expectReject,
-  failStep,
-  listAllEvents,
-  newHookId,
-  newRunId,
-  newStepId,
-  newToken,
-  newWaitCorrelationId,
-  payload,
-  receiveHook,
-  retryStep,
-  STEP_NAME,
-  seedRun,
-  sleep,
-  startStep,
-  terminateRun,
-  typesOf,
-  uniqueName,
-} from '../support/storage.mjs';
+import * as fixtures from '../support/storage.mjs';
 
 const h = useHarness();
 
@@ -47,20 +13,20 @@ const h = useHarness();
 // §4.1 runs
 
 test('§8.98 runs.get of an unknown run throws WorkflowRunNotFoundError with runId set', async () => {
-  const runId = newRunId();
-  const err = await expectReject(h.world.runs.get(runId), 'WorkflowRunNotFoundError', { props: { runId } });
+  const runId = fixtures.newRunId();
+  const err = await fixtures.expectReject(h.world.runs.get(runId), 'WorkflowRunNotFoundError', { props: { runId } });
   assert.ok(errors.WorkflowRunNotFoundError.is(err));
-  await expectReject(h.world.runs.get(runId, { resolveData: 'none' }), 'WorkflowRunNotFoundError', {
+  await fixtures.expectReject(h.world.runs.get(runId, { resolveData: 'none' }), 'WorkflowRunNotFoundError', {
     props: { runId },
   });
 });
 
 test('§8.99 runs.list pages 25 runs as 20 + 5, newest first, with non-null cursors on both pages', async () => {
-  const workflowName = uniqueName();
+  const workflowName = fixtures.uniqueName();
   const created = [];
   for (let i = 0; i < 25; i++) {
-    created.push((await createRun(h.world, { workflowName })).runId);
-    await sleep(2); // distinct createdAt per run
+    created.push((await fixtures.createRun(h.world, { workflowName })).runId);
+    await fixtures.sleep(2); // distinct createdAt per run
   }
   const newestFirst = [...created].reverse();
   const page1 = await h.world.runs.list({ workflowName });
@@ -89,13 +55,13 @@ test('§8.99 runs.list pages 25 runs as 20 + 5, newest first, with non-null curs
 });
 
 test('§8.99 (REC, §7.2 #4) runs.list honours sortOrder "asc" across pages', async () => {
-  const workflowName = uniqueName();
+  const workflowName = fixtures.uniqueName();
   const created = [];
   for (let i = 0; i < 9; i++) {
-    created.push((await createRun(h.world, { workflowName })).runId);
-    await sleep(2);
+    created.push((await fixtures.createRun(h.world, { workflowName })).runId);
+    await fixtures.sleep(2);
   }
-  const asc = await collectPages(
+  const asc = await fixtures.collectPages(
     (pagination) => h.world.runs.list({ workflowName, pagination: { ...pagination, sortOrder: 'asc' } }),
     4,
   );
@@ -103,7 +69,7 @@ test('§8.99 (REC, §7.2 #4) runs.list honours sortOrder "asc" across pages', as
     asc.map((r) => r.runId),
     created,
   );
-  const desc = await collectPages(
+  const desc = await fixtures.collectPages(
     (pagination) => h.world.runs.list({ workflowName, pagination: { ...pagination, sortOrder: 'desc' } }),
     4,
   );
@@ -114,14 +80,14 @@ test('§8.99 (REC, §7.2 #4) runs.list honours sortOrder "asc" across pages', as
 });
 
 test('§8.100 runs.list filters exactly by status and by workflowName', async () => {
-  const w = uniqueName('wf%_');
-  const pending = await createRun(h.world, { workflowName: w });
-  const running1 = await createRunningRun(h.world, { workflowName: w });
-  const running2 = await createRunningRun(h.world, { workflowName: w });
-  const done = await createRunningRun(h.world, { workflowName: w });
-  await terminateRun(h.world, done.runId, 'completed');
-  const prefixed = await createRunningRun(h.world, { workflowName: `${w}x` }); // not an exact match
-  const other = await createRunningRun(h.world, { workflowName: w.replace('%_', 'ab') }); // would match LIKE
+  const w = fixtures.uniqueName('wf%_');
+  const pending = await fixtures.createRun(h.world, { workflowName: w });
+  const running1 = await fixtures.createRunningRun(h.world, { workflowName: w });
+  const running2 = await fixtures.createRunningRun(h.world, { workflowName: w });
+  const done = await fixtures.createRunningRun(h.world, { workflowName: w });
+  await fixtures.terminateRun(h.world, done.runId, 'completed');
+  const prefixed = await fixtures.createRunningRun(h.world, { workflowName: `${w}x` }); // not an exact match
+  const other = await fixtures.createRunningRun(h.world, { workflowName: w.replace('%_', 'ab') }); // would match LIKE
   const ids = (page) => page.data.map((r) => r.runId).sort();
 
   assert.deepEqual(
@@ -136,7 +102,10 @@ test('§8.100 runs.list filters exactly by status and by workflowName', async ()
   assert.deepEqual(ids(await h.world.runs.list({ workflowName: w, status: 'completed' })), [done.runId]);
   assert.deepEqual(ids(await h.world.runs.list({ workflowName: w, status: 'failed' })), []);
 
-  const running = await collectPages((pagination) => h.world.runs.list({ status: 'running', pagination }), 1000);
+  const running = await fixtures.collectPages(
+    (pagination) => h.world.runs.list({ status: 'running', pagination }),
+    1000,
+  );
   assert.ok(running.length >= 4);
   assert.ok(
     running.every((r) => r.status === 'running'),
@@ -148,7 +117,7 @@ test('§8.100 runs.list filters exactly by status and by workflowName', async ()
 });
 
 test('§8.101 runs.list accepts pagination.limit 1000', async () => {
-  await createRun(h.world);
+  await fixtures.createRun(h.world);
   const page = await h.world.runs.list({ pagination: { limit: 1000 } });
   assert.ok(Array.isArray(page.data));
   assert.ok(page.data.length >= 1 && page.data.length <= 1000);
@@ -162,19 +131,19 @@ test('§8.101 runs.list accepts pagination.limit 1000', async () => {
 
 /** A run with a known log of `n` events (n ≥ 3). Returns its runId and eventIds. */
 async function runWithEvents(n) {
-  const { runId } = await createRunningRun(h.world);
-  for (let i = 2; i < n; i++) await createStep(h.world, runId);
-  const ids = (await listAllEvents(h.world, runId)).map((e) => e.eventId);
+  const { runId } = await fixtures.createRunningRun(h.world);
+  for (let i = 2; i < n; i++) await fixtures.createStep(h.world, runId);
+  const ids = (await fixtures.listAllEvents(h.world, runId)).map((e) => e.eventId);
   assert.equal(ids.length, n);
   return { runId, ids };
 }
 
 test('§8.102 events.list returns append order (run_created first) ascending by default, and the reverse with sortOrder desc', async () => {
-  const { runId } = await createRunningRun(h.world);
+  const { runId } = await fixtures.createRunningRun(h.world);
   const appended = [];
-  for (let i = 0; i < 4; i++) appended.push((await createStep(h.world, runId)).res.event.eventId);
+  for (let i = 0; i < 4; i++) appended.push((await fixtures.createStep(h.world, runId)).res.event.eventId);
   const asc = await h.world.events.list({ runId });
-  assert.deepEqual(typesOf(asc.data), [
+  assert.deepEqual(fixtures.typesOf(asc.data), [
     'run_created',
     'run_started',
     'step_created',
@@ -196,7 +165,7 @@ test('§8.102 events.list returns append order (run_created first) ascending by 
     desc.data.map((e) => e.eventId),
     asc.data.map((e) => e.eventId).reverse(),
   );
-  const descPaged = await collectPages(
+  const descPaged = await fixtures.collectPages(
     (pagination) => h.world.events.list({ runId, pagination: { ...pagination, sortOrder: 'desc' } }),
     4,
   );
@@ -235,7 +204,7 @@ test('§8.104 the last non-empty page has a cursor; listing from it after K appe
   assert.equal(page.hasMore, false);
   assert.equal(typeof page.cursor, 'string', 'non-null cursor on the last non-empty page');
   const appended = [];
-  for (let i = 0; i < 3; i++) appended.push((await createStep(h.world, runId)).res.event.eventId);
+  for (let i = 0; i < 3; i++) appended.push((await fixtures.createStep(h.world, runId)).res.event.eventId);
   const next = await h.world.events.list({ runId, pagination: { cursor: page.cursor } });
   assert.deepEqual(
     next.data.map((e) => e.eventId),
@@ -252,12 +221,12 @@ test('§8.104 the last non-empty page has a cursor; listing from it after K appe
 });
 
 test('§8.105 events.list for an unknown run returns {data:[], hasMore:false, cursor:null}', async () => {
-  const page = await h.world.events.list({ runId: newRunId() });
+  const page = await h.world.events.list({ runId: fixtures.newRunId() });
   assert.deepStrictEqual(
     { data: page.data, hasMore: page.hasMore, cursor: page.cursor },
     { data: [], hasMore: false, cursor: null },
   );
-  const byCorr = await h.world.events.listByCorrelationId({ correlationId: newStepId() });
+  const byCorr = await h.world.events.listByCorrelationId({ correlationId: fixtures.newStepId() });
   assert.deepStrictEqual(
     { data: byCorr.data, hasMore: byCorr.hasMore, cursor: byCorr.cursor },
     { data: [], hasMore: false, cursor: null },
@@ -298,13 +267,17 @@ test("§8.106 events.list with a garbage cursor throws WorkflowWorldError status
       `cursor ${cursor} returned another run's events`,
     );
   }
-  await expectReject(h.world.events.list({ runId: b.runId, pagination: { cursor: 'garbage' } }), 'WorkflowWorldError', {
-    props: { status: 400 },
-  });
+  await fixtures.expectReject(
+    h.world.events.list({ runId: b.runId, pagination: { cursor: 'garbage' } }),
+    'WorkflowWorldError',
+    {
+      props: { status: 400 },
+    },
+  );
   // A valid cursor of run A, used on run B, must not return A's events either.
   const pageA = await h.world.events.list({ runId: a.runId, pagination: { limit: 1 } });
   try {
-    const cross = await collectPages((pagination) =>
+    const cross = await fixtures.collectPages((pagination) =>
       h.world.events.list({ runId: b.runId, pagination: { ...pagination, cursor: pagination.cursor ?? pageA.cursor } }),
     );
     assert.ok(
@@ -319,24 +292,24 @@ test("§8.106 events.list with a garbage cursor throws WorkflowWorldError status
 });
 
 test("§8.107 events.listByCorrelationId lists a step's events ascending across runs, or within one run", async () => {
-  const r1 = await createRunningRun(h.world);
-  const r2 = await createRunningRun(h.world);
-  const stepId = newStepId();
+  const r1 = await fixtures.createRunningRun(h.world);
+  const r2 = await fixtures.createRunningRun(h.world);
+  const stepId = fixtures.newStepId();
   const expected = [];
   const note = (runId, res) => expected.push([runId, res.event.eventType, res.event.eventId]);
-  note(r1.runId, (await createStep(h.world, r1.runId, { stepId })).res);
-  note(r2.runId, (await createStep(h.world, r2.runId, { stepId })).res);
-  await createStep(h.world, r1.runId); // another correlation id: excluded
-  note(r1.runId, (await startStep(h.world, r1.runId, stepId)).res);
-  note(r2.runId, (await startStep(h.world, r2.runId, stepId)).res);
-  note(r1.runId, await completeStep(h.world, r1.runId, stepId));
+  note(r1.runId, (await fixtures.createStep(h.world, r1.runId, { stepId })).res);
+  note(r2.runId, (await fixtures.createStep(h.world, r2.runId, { stepId })).res);
+  await fixtures.createStep(h.world, r1.runId); // another correlation id: excluded
+  note(r1.runId, (await fixtures.startStep(h.world, r1.runId, stepId)).res);
+  note(r2.runId, (await fixtures.startStep(h.world, r2.runId, stepId)).res);
+  note(r1.runId, await fixtures.completeStep(h.world, r1.runId, stepId));
   const shape = (events) => events.map((e) => [e.runId, e.eventType, e.eventId]);
 
   const all = await h.world.events.listByCorrelationId({ correlationId: stepId });
   assert.deepEqual(shape(all.data), expected);
   assert.ok(all.data.every((e) => e.correlationId === stepId));
   assert.equal(all.hasMore, false);
-  const paged = await collectPages(
+  const paged = await fixtures.collectPages(
     (pagination) => h.world.events.listByCorrelationId({ correlationId: stepId, pagination }),
     2,
   );
@@ -355,55 +328,61 @@ test("§8.107 events.listByCorrelationId lists a step's events ascending across 
     resolveData: 'none',
   });
   assert.equal(none.data[0].eventData.input, undefined, 'resolveData none honoured');
-  assert.equal(none.data[0].eventData.stepName, STEP_NAME);
-  assertBytes(scoped.data[0].eventData.input, payload('step-input'), 'resolveData all by default');
+  assert.equal(none.data[0].eventData.stepName, fixtures.STEP_NAME);
+  fixtures.assertBytes(scoped.data[0].eventData.input, fixtures.payload('step-input'), 'resolveData all by default');
 });
 
 test('§8.108 events.get of an unknown eventId throws WorkflowWorldError 404; a known one is returned with resolveData honoured', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { res } = await createStep(h.world, runId, { input: payload('get-me') });
-  await expectReject(h.world.events.get(runId, `wevt_${newRunId().slice(5)}`), 'WorkflowWorldError', {
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { res } = await fixtures.createStep(h.world, runId, { input: fixtures.payload('get-me') });
+  await fixtures.expectReject(h.world.events.get(runId, `wevt_${fixtures.newRunId().slice(5)}`), 'WorkflowWorldError', {
     props: { status: 404 },
   });
-  await expectReject(h.world.events.get(runId, 'wevt_unknown'), 'WorkflowWorldError', { props: { status: 404 } });
+  await fixtures.expectReject(h.world.events.get(runId, 'wevt_unknown'), 'WorkflowWorldError', {
+    props: { status: 404 },
+  });
   const full = await h.world.events.get(runId, res.event.eventId);
   assert.equal(full.eventId, res.event.eventId);
   assert.equal(full.eventType, 'step_created');
   assert.equal(full.runId, runId);
   assert.equal(full.correlationId, res.event.correlationId);
-  assertDate(full.createdAt, res.event.createdAt, 'createdAt');
-  assertBytes(full.eventData.input, payload('get-me'), 'input (default all)');
+  fixtures.assertDate(full.createdAt, res.event.createdAt, 'createdAt');
+  fixtures.assertBytes(full.eventData.input, fixtures.payload('get-me'), 'input (default all)');
   const stripped = await h.world.events.get(runId, res.event.eventId, { resolveData: 'none' });
-  assertSameData(stripped.eventData, { stepName: STEP_NAME });
+  fixtures.assertSameData(stripped.eventData, { stepName: fixtures.STEP_NAME });
 });
 
 // ---------------------------------------------------------------------------
 // §4.2 steps
 
 test('§8.109 steps.get(undefined, stepId) finds the step without its runId; an unknown step throws WorkflowWorldError 404', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { stepId } = await createStep(h.world, runId, { input: payload('find-me') });
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId } = await fixtures.createStep(h.world, runId, { input: fixtures.payload('find-me') });
   const step = await h.world.steps.get(undefined, stepId);
   assert.equal(step.runId, runId);
   assert.equal(step.stepId, stepId);
-  assertBytes(step.input, payload('find-me'), 'input');
+  fixtures.assertBytes(step.input, fixtures.payload('find-me'), 'input');
   const none = await h.world.steps.get(undefined, stepId, { resolveData: 'none' });
   assert.equal(none.input, undefined);
   assert.equal(none.stepId, stepId);
-  await expectReject(h.world.steps.get(undefined, newStepId()), 'WorkflowWorldError', { props: { status: 404 } });
-  await expectReject(h.world.steps.get(runId, newStepId()), 'WorkflowWorldError', { props: { status: 404 } });
-  const other = await createRunningRun(h.world);
-  await expectReject(h.world.steps.get(other.runId, stepId), 'WorkflowWorldError', { props: { status: 404 } });
+  await fixtures.expectReject(h.world.steps.get(undefined, fixtures.newStepId()), 'WorkflowWorldError', {
+    props: { status: 404 },
+  });
+  await fixtures.expectReject(h.world.steps.get(runId, fixtures.newStepId()), 'WorkflowWorldError', {
+    props: { status: 404 },
+  });
+  const other = await fixtures.createRunningRun(h.world);
+  await fixtures.expectReject(h.world.steps.get(other.runId, stepId), 'WorkflowWorldError', { props: { status: 404 } });
 });
 
 test("§8.110 steps.list({runId}) lists only that run's steps, newest first", async () => {
-  const { runId } = await createRunningRun(h.world);
-  const other = await createRunningRun(h.world);
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const other = await fixtures.createRunningRun(h.world);
   const created = [];
   for (let i = 0; i < 3; i++) {
-    created.push((await createStep(h.world, runId)).stepId);
-    await createStep(h.world, other.runId);
-    await sleep(3);
+    created.push((await fixtures.createStep(h.world, runId)).stepId);
+    await fixtures.createStep(h.world, other.runId);
+    await fixtures.sleep(3);
   }
   const page = await h.world.steps.list({ runId });
   assert.deepEqual(
@@ -412,7 +391,7 @@ test("§8.110 steps.list({runId}) lists only that run's steps, newest first", as
   );
   assert.ok(page.data.every((s) => s.runId === runId));
   assert.equal(page.hasMore, false);
-  const paged = await collectPages((pagination) => h.world.steps.list({ runId, pagination }), 2);
+  const paged = await fixtures.collectPages((pagination) => h.world.steps.list({ runId, pagination }), 2);
   assert.deepEqual(
     paged.map((s) => s.stepId),
     [...created].reverse(),
@@ -420,13 +399,13 @@ test("§8.110 steps.list({runId}) lists only that run's steps, newest first", as
 });
 
 test('§8.110 (REC, §7.2 #4) steps.list honours sortOrder "asc"', async () => {
-  const { runId } = await createRunningRun(h.world);
+  const { runId } = await fixtures.createRunningRun(h.world);
   const created = [];
   for (let i = 0; i < 3; i++) {
-    created.push((await createStep(h.world, runId)).stepId);
-    await sleep(3);
+    created.push((await fixtures.createStep(h.world, runId)).stepId);
+    await fixtures.sleep(3);
   }
-  const asc = await collectPages(
+  const asc = await fixtures.collectPages(
     (pagination) => h.world.steps.list({ runId, pagination: { ...pagination, sortOrder: 'asc' } }),
     2,
   );
@@ -440,28 +419,28 @@ test('§8.110 (REC, §7.2 #4) steps.list honours sortOrder "asc"', async () => {
 // §4.4 hooks
 
 test('§8.111 hooks.get of an unknown hookId throws HookNotFoundError', async () => {
-  const hookId = newHookId();
-  const err = await expectReject(h.world.hooks.get(hookId), 'HookNotFoundError', { props: { token: hookId } });
+  const hookId = fixtures.newHookId();
+  const err = await fixtures.expectReject(h.world.hooks.get(hookId), 'HookNotFoundError', { props: { token: hookId } });
   assert.ok(errors.HookNotFoundError.is(err));
 });
 
 test('§8.112 hooks.getByToken of an unknown token throws HookNotFoundError', async () => {
-  const token = `nope-${newToken()}`;
-  await expectReject(h.world.hooks.getByToken(token), 'HookNotFoundError', { props: { token } });
-  await expectReject(h.world.hooks.getByToken('nope'), 'HookNotFoundError');
+  const token = `nope-${fixtures.newToken()}`;
+  await fixtures.expectReject(h.world.hooks.getByToken(token), 'HookNotFoundError', { props: { token } });
+  await fixtures.expectReject(h.world.hooks.getByToken('nope'), 'HookNotFoundError');
 });
 
 test("§8.113 hooks.list({runId}) lists the run's live hooks oldest-first; hooks.list({}) lists all live hooks", async () => {
-  const r1 = await createRunningRun(h.world);
-  const r2 = await createRunningRun(h.world);
+  const r1 = await fixtures.createRunningRun(h.world);
+  const r2 = await fixtures.createRunningRun(h.world);
   const mine = [];
   for (let i = 0; i < 3; i++) {
-    mine.push(await createHook(h.world, r1.runId));
-    await sleep(3);
+    mine.push(await fixtures.createHook(h.world, r1.runId));
+    await fixtures.sleep(3);
   }
-  const theirs = await createHook(h.world, r2.runId);
-  const gone = await createHook(h.world, r1.runId);
-  await disposeHook(h.world, r1.runId, gone.hookId, gone.token);
+  const theirs = await fixtures.createHook(h.world, r2.runId);
+  const gone = await fixtures.createHook(h.world, r1.runId);
+  await fixtures.disposeHook(h.world, r1.runId, gone.hookId, gone.token);
   const page = await h.world.hooks.list({ runId: r1.runId });
   assert.deepEqual(
     page.data.map((x) => x.hookId),
@@ -469,13 +448,13 @@ test("§8.113 hooks.list({runId}) lists the run's live hooks oldest-first; hooks
   );
   assert.ok(page.data.every((x) => x.runId === r1.runId));
   assert.equal(typeof page.data[0].isWebhook, 'boolean');
-  assertBytes(page.data[0].metadata, payload('hook-meta'), 'metadata with default resolveData');
-  const paged = await collectPages((pagination) => h.world.hooks.list({ runId: r1.runId, pagination }), 2);
+  fixtures.assertBytes(page.data[0].metadata, fixtures.payload('hook-meta'), 'metadata with default resolveData');
+  const paged = await fixtures.collectPages((pagination) => h.world.hooks.list({ runId: r1.runId, pagination }), 2);
   assert.deepEqual(
     paged.map((x) => x.hookId),
     mine.map((x) => x.hookId),
   );
-  const everything = await collectPages((pagination) => h.world.hooks.list({ pagination }), 1000);
+  const everything = await fixtures.collectPages((pagination) => h.world.hooks.list({ pagination }), 1000);
   const ids = new Set(everything.map((x) => x.hookId));
   for (const x of [...mine, theirs]) assert.ok(ids.has(x.hookId), `hooks.list({}) misses ${x.hookId}`);
   assert.ok(!ids.has(gone.hookId), 'disposed hooks are not listed');
@@ -500,45 +479,48 @@ async function collectWorldErrors() {
     }
     assert.fail(`${key}: expected a rejection`);
   };
-  const { runId } = await createRunningRun(h.world);
-  const { stepId } = await createRunningStep(h.world, runId);
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId } = await fixtures.createRunningStep(h.world, runId);
   await grab('EntityConflictError', () =>
     h.world.events.create(runId, {
       eventType: 'step_created',
       correlationId: stepId,
-      eventData: { stepName: STEP_NAME, input: payload('d') },
+      eventData: { stepName: fixtures.STEP_NAME, input: fixtures.payload('d') },
     }),
   );
-  await retryStep(h.world, runId, stepId, { error: 'later', retryAfter: new Date(Date.now() + 10_000) });
-  await grab('TooEarlyError', () => startStep(h.world, runId, stepId));
-  await grab('HookNotFoundError', () => h.world.hooks.getByToken(newToken('missing')));
-  await grab('WorkflowRunNotFoundError', () => h.world.runs.get(newRunId()));
+  await fixtures.retryStep(h.world, runId, stepId, { error: 'later', retryAfter: new Date(Date.now() + 10_000) });
+  await grab('TooEarlyError', () => fixtures.startStep(h.world, runId, stepId));
+  await grab('HookNotFoundError', () => h.world.hooks.getByToken(fixtures.newToken('missing')));
+  await grab('WorkflowRunNotFoundError', () => h.world.runs.get(fixtures.newRunId()));
   await grab('WorkflowWorldError', () =>
     h.world.events.create(runId, {
       eventType: 'step_started',
-      correlationId: newStepId(),
-      eventData: { stepName: STEP_NAME },
+      correlationId: fixtures.newStepId(),
+      eventData: { stepName: fixtures.STEP_NAME },
     }),
   );
-  const ended = await createRunningRun(h.world);
-  await terminateRun(h.world, ended.runId, 'completed');
+  const ended = await fixtures.createRunningRun(h.world);
+  await fixtures.terminateRun(h.world, ended.runId, 'completed');
   await grab('RunExpiredError', () => h.world.events.create(ended.runId, { eventType: 'run_started' }));
-  const v4 = await seedRun(h.env.DB, { specVersion: 4 });
+  const v4 = await fixtures.seedRun(h.env.DB, { specVersion: 4 });
   await grab('RunNotSupportedError', () => h.world.events.create(v4, { eventType: 'run_started' }));
   await grab('WorkflowRunNotFoundError:create', () =>
-    h.world.events.create(newRunId(), { eventType: 'run_completed', eventData: { output: payload('o') } }),
+    h.world.events.create(fixtures.newRunId(), {
+      eventType: 'run_completed',
+      eventData: { output: fixtures.payload('o') },
+    }),
   );
-  await grab('WorkflowWorldError:steps.get', () => h.world.steps.get(runId, newStepId()));
+  await grab('WorkflowWorldError:steps.get', () => h.world.steps.get(runId, fixtures.newStepId()));
   await grab('WorkflowWorldError:events.get', () => h.world.events.get(runId, 'wevt_missing'));
   await grab('WorkflowWorldError:cursor', () => h.world.events.list({ runId, pagination: { cursor: 'garbage' } }));
   await grab('WorkflowWorldError:runId', () =>
     h.world.events.create('wrun_notaulid', {
       eventType: 'run_created',
-      eventData: { deploymentId: 'd', workflowName: 'w', input: payload('i') },
+      eventData: { deploymentId: 'd', workflowName: 'w', input: fixtures.payload('i') },
     }),
   );
-  await grab('HookNotFoundError:received', () => receiveHook(h.world, runId, newHookId(), 'x'));
-  await grab('WorkflowWorldError:wait', () => completeWait(h.world, runId, newWaitCorrelationId()));
+  await grab('HookNotFoundError:received', () => fixtures.receiveHook(h.world, runId, fixtures.newHookId(), 'x'));
+  await grab('WorkflowWorldError:wait', () => fixtures.completeWait(h.world, runId, fixtures.newWaitCorrelationId()));
   return caught;
 }
 
@@ -569,8 +551,8 @@ test('§8.146 every World error is an Error whose name is its class name, so X.i
 test('§8.147 no ordinary World error carries a contract-error code or message prefix', async () => {
   const caught = await collectWorldErrors();
   for (const [key, err] of Object.entries(caught)) {
-    assert.ok(!CONTRACT_ERROR_CODES.includes(err.code), `${key}: code ${err.code}`);
-    for (const prefix of CONTRACT_ERROR_PREFIXES)
+    assert.ok(!fixtures.CONTRACT_ERROR_CODES.includes(err.code), `${key}: code ${err.code}`);
+    for (const prefix of fixtures.CONTRACT_ERROR_PREFIXES)
       assert.ok(!err.message.startsWith(prefix), `${key}: message ${err.message}`);
     assert.notEqual(err.cause?.name, 'ZodError', `${key}: ZodError cause`);
     if (err.status !== undefined)
@@ -581,21 +563,24 @@ test('§8.147 no ordinary World error carries a contract-error code or message p
 test('§8.148 every Date field is instanceof Date and every binary field is instanceof Uint8Array', async () => {
   const isDate = (v, where) => assert.ok(v instanceof Date && !Number.isNaN(v.getTime()), `${where}: ${v}`);
   const isBytes = (v, where) => assert.ok(v instanceof Uint8Array, `${where}: ${v?.constructor?.name}`);
-  const workflowName = uniqueName();
-  const { runId, res: started } = await createRunningRun(h.world, { workflowName });
-  const { stepId } = await createRunningStep(h.world, runId);
-  const retried = await retryStep(h.world, runId, stepId, { error: 'r', retryAfter: new Date(Date.now() - 1) });
-  const restarted = await startStep(h.world, runId, stepId);
-  const done = await completeStep(h.world, runId, stepId, payload('res'));
-  const failedStep = await createRunningStep(h.world, runId);
-  const failed = await failStep(h.world, runId, failedStep.stepId);
-  const hook = await createHook(h.world, runId);
-  const received = await receiveHook(h.world, runId, hook.hookId, hook.token, payload('body'));
-  const wait = await createWait(h.world, runId);
-  const waited = await completeWait(h.world, runId, wait.correlationId, wait.resumeAt);
+  const workflowName = fixtures.uniqueName();
+  const { runId, res: started } = await fixtures.createRunningRun(h.world, { workflowName });
+  const { stepId } = await fixtures.createRunningStep(h.world, runId);
+  const retried = await fixtures.retryStep(h.world, runId, stepId, {
+    error: 'r',
+    retryAfter: new Date(Date.now() - 1),
+  });
+  const restarted = await fixtures.startStep(h.world, runId, stepId);
+  const done = await fixtures.completeStep(h.world, runId, stepId, fixtures.payload('res'));
+  const failedStep = await fixtures.createRunningStep(h.world, runId);
+  const failed = await fixtures.failStep(h.world, runId, failedStep.stepId);
+  const hook = await fixtures.createHook(h.world, runId);
+  const received = await fixtures.receiveHook(h.world, runId, hook.hookId, hook.token, fixtures.payload('body'));
+  const wait = await fixtures.createWait(h.world, runId);
+  const waited = await fixtures.completeWait(h.world, runId, wait.correlationId, wait.resumeAt);
   const completed = await h.world.events.create(runId, {
     eventType: 'run_completed',
-    eventData: { output: payload('out') },
+    eventData: { output: fixtures.payload('out') },
   });
 
   const checkRun = (run, where) => {
@@ -632,7 +617,7 @@ test('§8.148 every Date field is instanceof Date and every binary field is inst
     isDate(waited.wait[k], `wait_completed wait.${k}`);
   isBytes(received.event.eventData.payload, 'hook_received payload');
 
-  const log = await listAllEvents(h.world, runId);
+  const log = await fixtures.listAllEvents(h.world, runId);
   const refs = {
     run_created: 'input',
     step_created: 'input',
@@ -658,7 +643,7 @@ test('§8.148 every Date field is instanceof Date and every binary field is inst
     (e) => e.eventType === 'step_retrying',
   );
   isDate(retryEv.eventData.retryAfter, 'listByCorrelationId step_retrying.retryAfter');
-  const liveHook = await createRunningRun(h.world).then((r) => createHook(h.world, r.runId));
+  const liveHook = await fixtures.createRunningRun(h.world).then((r) => fixtures.createHook(h.world, r.runId));
   isDate((await h.world.hooks.getByToken(liveHook.token)).createdAt, 'getByToken createdAt');
   isBytes((await h.world.hooks.getByToken(liveHook.token)).metadata, 'getByToken metadata');
   isBytes((await h.world.hooks.get(liveHook.hookId)).metadata, 'hooks.get metadata');
@@ -668,24 +653,24 @@ test('§8.148 every Date field is instanceof Date and every binary field is inst
 
 test('§8.149 concurrent step_started + step_completed + duplicate step_created + duplicate wait_completed: winners logged once, losers 409 with nothing appended', async () => {
   for (let trial = 0; trial < 8; trial++) {
-    const { runId } = await createRunningRun(h.world);
-    const s1 = await createRunningStep(h.world, runId);
-    const s2 = await createStep(h.world, runId);
-    const w = await createWait(h.world, runId);
-    const before = (await listAllEvents(h.world, runId)).map((e) => e.eventId);
+    const { runId } = await fixtures.createRunningRun(h.world);
+    const s1 = await fixtures.createRunningStep(h.world, runId);
+    const s2 = await fixtures.createStep(h.world, runId);
+    const w = await fixtures.createWait(h.world, runId);
+    const before = (await fixtures.listAllEvents(h.world, runId)).map((e) => e.eventId);
     const labels = ['step_started', 'step_completed', 'step_created dup', 'wait_completed #1', 'wait_completed #2'];
     const results = await Promise.allSettled([
-      startStep(h.world, runId, s1.stepId).then((r) => r.res),
-      completeStep(h.world, runId, s1.stepId, payload('c')),
+      fixtures.startStep(h.world, runId, s1.stepId).then((r) => r.res),
+      fixtures.completeStep(h.world, runId, s1.stepId, fixtures.payload('c')),
       h.world.events.create(runId, {
         eventType: 'step_created',
         correlationId: s2.stepId,
-        eventData: { stepName: STEP_NAME, input: payload('dup') },
+        eventData: { stepName: fixtures.STEP_NAME, input: fixtures.payload('dup') },
       }),
-      completeWait(h.world, runId, w.correlationId, w.resumeAt),
-      completeWait(h.world, runId, w.correlationId, w.resumeAt),
+      fixtures.completeWait(h.world, runId, w.correlationId, w.resumeAt),
+      fixtures.completeWait(h.world, runId, w.correlationId, w.resumeAt),
     ]);
-    const log = await listAllEvents(h.world, runId);
+    const log = await fixtures.listAllEvents(h.world, runId);
     const logIds = log.map((e) => e.eventId);
     assert.deepEqual(logIds.slice(0, before.length), before, 'existing events unchanged');
     const fresh = logIds.slice(before.length);
@@ -710,7 +695,7 @@ test('§8.149 concurrent step_started + step_completed + duplicate step_created 
     assert.equal(results[1].status, 'fulfilled', 'step_completed on a running step always wins');
     assert.equal(results[2].status, 'rejected', 'the duplicate step_created always loses');
     assert.equal([results[3], results[4]].filter((r) => r.status === 'fulfilled').length, 1, 'one wait_completed wins');
-    const types = typesOf(log.filter((e) => e.correlationId === s1.stepId));
+    const types = fixtures.typesOf(log.filter((e) => e.correlationId === s1.stepId));
     assert.ok(types.lastIndexOf('step_started') < types.indexOf('step_completed'), `step order: ${types}`);
     const step = await h.world.steps.get(runId, s1.stepId);
     assert.equal(step.status, 'completed');
@@ -736,7 +721,7 @@ test('§8.150 a storage call on a World without bindings rejects with a clear er
     const w = make();
     let p;
     assert.doesNotThrow(() => {
-      p = w.runs.get(newRunId());
+      p = w.runs.get(fixtures.newRunId());
     }, 'a storage call must not throw synchronously');
     assert.equal(typeof p?.then, 'function', 'a storage call returns a Promise');
     const err = await p.then(
@@ -746,14 +731,14 @@ test('§8.150 a storage call on a World without bindings rejects with a clear er
     assert.ok(err instanceof Error, 'rejects with an Error');
     assert.notEqual(err.name, 'TypeError', `not a crash-style TypeError: ${err.message}`);
     assert.match(err.message, /\bDB\b|D1|binding/i, `message should name the missing binding: ${err.message}`);
-    await assert.rejects(() => w.events.create(newRunId(), { eventType: 'run_started' }));
-    await assert.rejects(() => w.events.list({ runId: newRunId() }));
+    await assert.rejects(() => w.events.create(fixtures.newRunId(), { eventType: 'run_started' }));
+    await assert.rejects(() => w.events.list({ runId: fixtures.newRunId() }));
   }
   // Bindings are read when used, not when constructed: an env filled in later works.
   const env = {};
   const lazy = createWorld(env);
   Object.assign(env, h.env);
-  const { res } = await createRun(lazy);
+  const { res } = await fixtures.createRun(lazy);
   assert.equal(res.run.status, 'pending');
   assert.equal((await h.world.runs.get(res.run.runId)).runId, res.run.runId);
 });

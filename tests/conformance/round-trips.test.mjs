@@ -5,22 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { useHarness } from '../support/harness.mjs';
-import {
-  createHook,
-  createRun,
-  createRunningRun,
-  createRunningStep,
-  createStep,
-  createWait,
-  newHookId,
-  newRunId,
-  newStepId,
-  newToken,
-  newWaitCorrelationId,
-  payload,
-  runCreatedEvent,
-  STEP_NAME,
-} from '../support/storage.mjs';
+import * as fixtures from '../support/storage.mjs';
 
 const HOT_PATH = new Set([
   'run_started (pending run)',
@@ -67,15 +52,15 @@ test('round trips: run_created', () =>
   measure(
     'run_created',
     'run_created',
-    async () => ({ runId: newRunId() }),
-    ({ runId }) => world.events.create(runId, runCreatedEvent()),
+    async () => ({ runId: fixtures.newRunId() }),
+    ({ runId }) => world.events.create(runId, fixtures.runCreatedEvent()),
   ));
 
 test('round trips: run_started on a pending run (hot path: 1)', async () => {
   const res = await measure(
     'run_started (pending run)',
     'run_started',
-    () => createRun(world),
+    () => fixtures.createRun(world),
     ({ runId }) => world.events.create(runId, { eventType: 'run_started' }),
   );
   assert.equal(res.run.status, 'running');
@@ -86,7 +71,7 @@ test('round trips: run_started on a pending run (hot path: 1)', async () => {
 });
 
 for (const [type, eventData] of [
-  ['run_completed', { output: payload('o') }],
+  ['run_completed', { output: fixtures.payload('o') }],
   ['run_failed', { error: { message: 'x' }, errorCode: 'USER_ERROR' }],
   ['run_cancelled', undefined],
 ]) {
@@ -94,7 +79,7 @@ for (const [type, eventData] of [
     measure(
       type,
       type,
-      () => createRunningRun(world),
+      () => fixtures.createRunningRun(world),
       ({ runId }) => world.events.create(runId, eventData ? { eventType: type, eventData } : { eventType: type }),
     ));
 }
@@ -103,13 +88,8 @@ test('round trips: step_created (hot path: 1)', () =>
   measure(
     'step_created',
     'step_created',
-    () => createRunningRun(world),
-    ({ runId }) =>
-      world.events.create(runId, {
-        eventType: 'step_created',
-        correlationId: newStepId(),
-        eventData: { stepName: STEP_NAME, input: payload('i') },
-      }),
+    () => fixtures.createRunningRun(world),
+    ({ runId }) => world.events.create(runId, fixtures.stepCreatedEvent()),
   ));
 
 test('round trips: step_started (hot path: 1)', () =>
@@ -117,21 +97,21 @@ test('round trips: step_started (hot path: 1)', () =>
     'step_started',
     'step_started',
     async () => {
-      const { runId } = await createRunningRun(world);
-      const { stepId } = await createStep(world, runId);
+      const { runId } = await fixtures.createRunningRun(world);
+      const { stepId } = await fixtures.createStep(world, runId);
       return { runId, stepId };
     },
     ({ runId, stepId }) =>
       world.events.create(runId, {
         eventType: 'step_started',
         correlationId: stepId,
-        eventData: { stepName: STEP_NAME },
+        eventData: { stepName: fixtures.STEP_NAME },
       }),
   ));
 
 async function runningStep() {
-  const { runId } = await createRunningRun(world);
-  const { stepId } = await createRunningStep(world, runId);
+  const { runId } = await fixtures.createRunningRun(world);
+  const { stepId } = await fixtures.createRunningStep(world, runId);
   return { runId, stepId };
 }
 
@@ -140,7 +120,7 @@ test('round trips: step_completed (hot path: 1)', () =>
     world.events.create(runId, {
       eventType: 'step_completed',
       correlationId: stepId,
-      eventData: { stepName: STEP_NAME, result: payload('r') },
+      eventData: { stepName: fixtures.STEP_NAME, result: fixtures.payload('r') },
     }),
   ));
 
@@ -149,7 +129,7 @@ test('round trips: step_failed', () =>
     world.events.create(runId, {
       eventType: 'step_failed',
       correlationId: stepId,
-      eventData: { stepName: STEP_NAME, error: 'e', stack: 's' },
+      eventData: { stepName: fixtures.STEP_NAME, error: 'e', stack: 's' },
     }),
   ));
 
@@ -158,7 +138,7 @@ test('round trips: step_retrying (hot path: 1)', () =>
     world.events.create(runId, {
       eventType: 'step_retrying',
       correlationId: stepId,
-      eventData: { stepName: STEP_NAME, error: 'e', retryAfter: new Date(Date.now() + 1000) },
+      eventData: { stepName: fixtures.STEP_NAME, error: 'e', retryAfter: new Date(Date.now() + 1000) },
     }),
   ));
 
@@ -166,20 +146,20 @@ test('round trips: hook_created (hot path: 1)', async () => {
   const res = await measure(
     'hook_created',
     'hook_created',
-    () => createRunningRun(world),
+    () => fixtures.createRunningRun(world),
     ({ runId }) =>
       world.events.create(runId, {
         eventType: 'hook_created',
-        correlationId: newHookId(),
-        eventData: { token: newToken(), metadata: payload('m'), isWebhook: false },
+        correlationId: fixtures.newHookId(),
+        eventData: { token: fixtures.newToken(), metadata: fixtures.payload('m'), isWebhook: false },
       }),
   );
   assert.ok(res.hook);
 });
 
 async function liveHook() {
-  const { runId } = await createRunningRun(world);
-  const { hookId, token } = await createHook(world, runId);
+  const { runId } = await fixtures.createRunningRun(world);
+  const { hookId, token } = await fixtures.createHook(world, runId);
   return { runId, hookId, token };
 }
 
@@ -188,7 +168,7 @@ test('round trips: hook_received', () =>
     world.events.create(runId, {
       eventType: 'hook_received',
       correlationId: hookId,
-      eventData: { token, payload: payload('p') },
+      eventData: { token, payload: fixtures.payload('p') },
     }),
   ));
 
@@ -203,13 +183,13 @@ test('round trips: hook_conflict (a hook_created whose token is held by another 
     'hook_conflict',
     async () => {
       const holder = await liveHook();
-      const { runId } = await createRunningRun(world);
+      const { runId } = await fixtures.createRunningRun(world);
       return { runId, token: holder.token, holderRunId: holder.runId };
     },
     ({ runId, token }) =>
       world.events.create(runId, {
         eventType: 'hook_created',
-        correlationId: newHookId(),
+        correlationId: fixtures.newHookId(),
         eventData: { token, isWebhook: false },
       }),
   );
@@ -220,11 +200,11 @@ test('round trips: wait_created (hot path: 1)', () =>
   measure(
     'wait_created',
     'wait_created',
-    () => createRunningRun(world),
+    () => fixtures.createRunningRun(world),
     ({ runId }) =>
       world.events.create(runId, {
         eventType: 'wait_created',
-        correlationId: newWaitCorrelationId(),
+        correlationId: fixtures.newWaitCorrelationId(),
         eventData: { resumeAt: new Date(Date.now() + 5000) },
       }),
   ));
@@ -234,8 +214,8 @@ test('round trips: wait_completed (hot path: 1)', () =>
     'wait_completed',
     'wait_completed',
     async () => {
-      const { runId } = await createRunningRun(world);
-      const { correlationId, resumeAt } = await createWait(world, runId);
+      const { runId } = await fixtures.createRunningRun(world);
+      const { correlationId, resumeAt } = await fixtures.createWait(world, runId);
       return { runId, correlationId, resumeAt };
     },
     ({ runId, correlationId, resumeAt }) =>

@@ -3,36 +3,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { useHarness } from '../support/harness.mjs';
-import {
-  assertBytes,
-  assertDate,
-  assertNothingAppended,
-  assertSameData,
-  completeStep,
-  completeWait,
-  createRunningRun,
-  createRunningStep,
-  createStep,
-  createWait,
-  expectReject,
-  failStep,
-  listAllEvents,
-  newStepId,
-  newWaitCorrelationId,
-  payload,
-  retryStep,
-  STEP_NAME,
-  sleep,
-  startStep,
-  TERMINAL_RUN_STATUSES,
-  terminateRun,
-  typesOf,
-} from '../support/storage.mjs';
+import * as fixtures from '../support/storage.mjs';
 
 const h = useHarness();
 
 const stepEvents = async (runId, stepId) =>
-  (await listAllEvents(h.world, runId)).filter((e) => e.correlationId === stepId);
+  (await fixtures.listAllEvents(h.world, runId)).filter((e) => e.correlationId === stepId);
 
 /** Snapshot of the step fields a rejected call must not change. */
 async function stepSnapshot(runId, stepId) {
@@ -53,13 +29,13 @@ async function stepSnapshot(runId, stepId) {
 // §3.4.4 step_created
 
 test('§8.31 step_created gives a pending step {attempt 0, startedAt undefined, input} and returns it', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const stepId = newStepId();
-  const input = payload('step-31');
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const stepId = fixtures.newStepId();
+  const input = fixtures.payload('step-31');
   const res = await h.world.events.create(runId, {
     eventType: 'step_created',
     correlationId: stepId,
-    eventData: { stepName: STEP_NAME, input },
+    eventData: { stepName: fixtures.STEP_NAME, input },
   });
   assert.equal(res.event.eventType, 'step_created');
   assert.equal(res.event.correlationId, stepId);
@@ -67,7 +43,7 @@ test('§8.31 step_created gives a pending step {attempt 0, startedAt undefined, 
   for (const step of [res.step, await h.world.steps.get(runId, stepId)]) {
     assert.equal(step.runId, runId);
     assert.equal(step.stepId, stepId);
-    assert.equal(step.stepName, STEP_NAME);
+    assert.equal(step.stepName, fixtures.STEP_NAME);
     assert.equal(step.status, 'pending');
     assert.equal(step.attempt, 0);
     assert.equal(step.startedAt, undefined);
@@ -76,39 +52,39 @@ test('§8.31 step_created gives a pending step {attempt 0, startedAt undefined, 
     assert.equal(step.output, undefined);
     assert.equal(step.error, undefined);
     assert.equal(step.specVersion, 3);
-    assertBytes(step.input, input, 'step.input');
-    assertDate(step.createdAt, undefined, 'createdAt');
-    assertDate(step.updatedAt, undefined, 'updatedAt');
+    fixtures.assertBytes(step.input, input, 'step.input');
+    fixtures.assertDate(step.createdAt, undefined, 'createdAt');
+    fixtures.assertDate(step.updatedAt, undefined, 'updatedAt');
   }
 });
 
 test('§8.32 a second step_created for the same step throws EntityConflictError and the log keeps one step_created', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { stepId } = await createStep(h.world, runId, { input: payload('first') });
-  await assertNothingAppended(h.world, runId, () =>
-    expectReject(
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId } = await fixtures.createStep(h.world, runId, { input: fixtures.payload('first') });
+  await fixtures.assertNothingAppended(h.world, runId, () =>
+    fixtures.expectReject(
       h.world.events.create(runId, {
         eventType: 'step_created',
         correlationId: stepId,
-        eventData: { stepName: 'step//other', input: payload('second') },
+        eventData: { stepName: 'step//other', input: fixtures.payload('second') },
       }),
       'EntityConflictError',
     ),
   );
-  assert.deepEqual(typesOf(await stepEvents(runId, stepId)), ['step_created']);
+  assert.deepEqual(fixtures.typesOf(await stepEvents(runId, stepId)), ['step_created']);
   const step = await h.world.steps.get(runId, stepId);
-  assertBytes(step.input, payload('first'), 'entity unchanged');
-  assert.equal(step.stepName, STEP_NAME);
+  fixtures.assertBytes(step.input, fixtures.payload('first'), 'entity unchanged');
+  assert.equal(step.stepName, fixtures.STEP_NAME);
 });
 
 test('§8.33 two concurrent identical step_created: exactly one succeeds, one step_created in the log', async () => {
-  const { runId } = await createRunningRun(h.world);
+  const { runId } = await fixtures.createRunningRun(h.world);
   for (let trial = 0; trial < 10; trial++) {
-    const stepId = newStepId();
+    const stepId = fixtures.newStepId();
     const data = {
       eventType: 'step_created',
       correlationId: stepId,
-      eventData: { stepName: STEP_NAME, input: payload(`t${trial}`) },
+      eventData: { stepName: fixtures.STEP_NAME, input: fixtures.payload(`t${trial}`) },
     };
     const results = await Promise.allSettled([h.world.events.create(runId, data), h.world.events.create(runId, data)]);
     const ok = results.filter((r) => r.status === 'fulfilled');
@@ -116,39 +92,39 @@ test('§8.33 two concurrent identical step_created: exactly one succeeds, one st
     const lost = results.find((r) => r.status === 'rejected');
     assert.equal(lost.reason?.name, 'EntityConflictError', `trial ${trial}: ${lost.reason?.message}`);
     const evs = await stepEvents(runId, stepId);
-    assert.deepEqual(typesOf(evs), ['step_created']);
+    assert.deepEqual(fixtures.typesOf(evs), ['step_created']);
     assert.equal(evs[0].eventId, ok[0].value.event.eventId);
   }
 });
 
 test('§8.34 step_created on a terminal run throws EntityConflictError and creates nothing', async () => {
-  for (const status of TERMINAL_RUN_STATUSES) {
-    const { runId } = await createRunningRun(h.world);
-    await terminateRun(h.world, runId, status);
-    const stepId = newStepId();
-    await assertNothingAppended(h.world, runId, () =>
-      expectReject(
+  for (const status of fixtures.TERMINAL_RUN_STATUSES) {
+    const { runId } = await fixtures.createRunningRun(h.world);
+    await fixtures.terminateRun(h.world, runId, status);
+    const stepId = fixtures.newStepId();
+    await fixtures.assertNothingAppended(h.world, runId, () =>
+      fixtures.expectReject(
         h.world.events.create(runId, {
           eventType: 'step_created',
           correlationId: stepId,
-          eventData: { stepName: STEP_NAME, input: payload('x') },
+          eventData: { stepName: fixtures.STEP_NAME, input: fixtures.payload('x') },
         }),
         'EntityConflictError',
         { message: `Cannot create new entities on run in terminal state "${status}"` },
       ),
     );
-    await expectReject(h.world.steps.get(runId, stepId), 'WorkflowWorldError');
+    await fixtures.expectReject(h.world.steps.get(runId, stepId), 'WorkflowWorldError');
   }
 });
 
 test('§8.35 the same stepId in two different runs creates two independent steps', async () => {
-  const r1 = await createRunningRun(h.world);
-  const r2 = await createRunningRun(h.world);
-  const stepId = newStepId();
-  await createStep(h.world, r1.runId, { stepId, input: payload('one') });
-  await createStep(h.world, r2.runId, { stepId, input: payload('two') });
-  await startStep(h.world, r1.runId, stepId);
-  await completeStep(h.world, r1.runId, stepId, payload('done-one'));
+  const r1 = await fixtures.createRunningRun(h.world);
+  const r2 = await fixtures.createRunningRun(h.world);
+  const stepId = fixtures.newStepId();
+  await fixtures.createStep(h.world, r1.runId, { stepId, input: fixtures.payload('one') });
+  await fixtures.createStep(h.world, r2.runId, { stepId, input: fixtures.payload('two') });
+  await fixtures.startStep(h.world, r1.runId, stepId);
+  await fixtures.completeStep(h.world, r1.runId, stepId, fixtures.payload('done-one'));
   const s1 = await h.world.steps.get(r1.runId, stepId);
   const s2 = await h.world.steps.get(r2.runId, stepId);
   assert.equal(s1.runId, r1.runId);
@@ -156,11 +132,11 @@ test('§8.35 the same stepId in two different runs creates two independent steps
   assert.equal(s1.status, 'completed');
   assert.equal(s2.status, 'pending');
   assert.equal(s2.attempt, 0);
-  assertBytes(s1.input, payload('one'), 'run 1 input');
-  assertBytes(s2.input, payload('two'), 'run 2 input');
-  assertBytes(s1.output, payload('done-one'), 'run 1 output');
+  fixtures.assertBytes(s1.input, fixtures.payload('one'), 'run 1 input');
+  fixtures.assertBytes(s2.input, fixtures.payload('two'), 'run 2 input');
+  fixtures.assertBytes(s1.output, fixtures.payload('done-one'), 'run 1 output');
   assert.equal(s2.output, undefined);
-  const started2 = await startStep(h.world, r2.runId, stepId);
+  const started2 = await fixtures.startStep(h.world, r2.runId, stepId);
   assert.equal(started2.step.attempt, 1, 'run 2 step is independent');
 });
 
@@ -168,54 +144,56 @@ test('§8.35 the same stepId in two different runs creates two independent steps
 // §3.4.5 step_started
 
 test('§8.36 step_started on a pending step: running, attempt 1, startedAt set, step returned, eventData kept', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { stepId } = await createStep(h.world, runId);
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId } = await fixtures.createStep(h.world, runId);
   const res = await h.world.events.create(runId, {
     eventType: 'step_started',
     correlationId: stepId,
-    eventData: { stepName: STEP_NAME },
+    eventData: { stepName: fixtures.STEP_NAME },
   });
   assert.ok(res.step, 'result.step is required by core');
   assert.equal(res.event.eventType, 'step_started');
-  assertSameData(res.event.eventData, { stepName: STEP_NAME });
+  fixtures.assertSameData(res.event.eventData, { stepName: fixtures.STEP_NAME });
   for (const step of [res.step, await h.world.steps.get(runId, stepId)]) {
     assert.equal(step.status, 'running');
     assert.equal(step.attempt, 1);
-    assertDate(step.startedAt, undefined, 'startedAt');
-    assertBytes(step.input, payload('step-input'), 'input returned (core reads it)');
+    fixtures.assertDate(step.startedAt, undefined, 'startedAt');
+    fixtures.assertBytes(step.input, fixtures.payload('step-input'), 'input returned (core reads it)');
   }
 });
 
 test('§8.37 step_started on a running step: attempt 2, startedAt unchanged', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { stepId, step: first } = await createRunningStep(h.world, runId);
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId, step: first } = await fixtures.createRunningStep(h.world, runId);
   assert.equal(first.attempt, 1);
-  await sleep(5);
-  const { step } = await startStep(h.world, runId, stepId);
+  await fixtures.sleep(5);
+  const { step } = await fixtures.startStep(h.world, runId, stepId);
   assert.equal(step.status, 'running');
   assert.equal(step.attempt, 2);
-  assertDate(step.startedAt, first.startedAt, 'startedAt unchanged');
+  fixtures.assertDate(step.startedAt, first.startedAt, 'startedAt unchanged');
   assert.equal((await h.world.steps.get(runId, stepId)).attempt, 2);
-  assert.deepEqual(typesOf(await stepEvents(runId, stepId)), ['step_created', 'step_started', 'step_started']);
+  assert.deepEqual(fixtures.typesOf(await stepEvents(runId, stepId)), ['step_created', 'step_started', 'step_started']);
 });
 
 test('§8.38 step_started on a missing step throws WorkflowWorldError (not found) and appends nothing', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const stepId = newStepId();
-  await assertNothingAppended(h.world, runId, () =>
-    expectReject(startStep(h.world, runId, stepId), 'WorkflowWorldError', { message: `Step "${stepId}" not found` }),
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const stepId = fixtures.newStepId();
+  await fixtures.assertNothingAppended(h.world, runId, () =>
+    fixtures.expectReject(fixtures.startStep(h.world, runId, stepId), 'WorkflowWorldError', {
+      message: `Step "${stepId}" not found`,
+    }),
   );
 });
 
 test('§8.39 step_started on a completed or failed step throws EntityConflictError, attempt unchanged', async () => {
-  const { runId } = await createRunningRun(h.world);
+  const { runId } = await fixtures.createRunningRun(h.world);
   for (const status of ['completed', 'failed']) {
-    const { stepId } = await createRunningStep(h.world, runId);
-    if (status === 'completed') await completeStep(h.world, runId, stepId);
-    else await failStep(h.world, runId, stepId);
+    const { stepId } = await fixtures.createRunningStep(h.world, runId);
+    if (status === 'completed') await fixtures.completeStep(h.world, runId, stepId);
+    else await fixtures.failStep(h.world, runId, stepId);
     const before = await stepSnapshot(runId, stepId);
-    await assertNothingAppended(h.world, runId, () =>
-      expectReject(startStep(h.world, runId, stepId), 'EntityConflictError', {
+    await fixtures.assertNothingAppended(h.world, runId, () =>
+      fixtures.expectReject(fixtures.startStep(h.world, runId, stepId), 'EntityConflictError', {
         message: `Cannot modify step in terminal state "${status}"`,
       }),
     );
@@ -225,13 +203,13 @@ test('§8.39 step_started on a completed or failed step throws EntityConflictErr
 });
 
 test('§8.40 step_started on a pending step of a terminal run throws RunExpiredError', async () => {
-  for (const status of TERMINAL_RUN_STATUSES) {
-    const { runId } = await createRunningRun(h.world);
-    const { stepId } = await createStep(h.world, runId);
-    await terminateRun(h.world, runId, status);
+  for (const status of fixtures.TERMINAL_RUN_STATUSES) {
+    const { runId } = await fixtures.createRunningRun(h.world);
+    const { stepId } = await fixtures.createStep(h.world, runId);
+    await fixtures.terminateRun(h.world, runId, status);
     const before = await stepSnapshot(runId, stepId);
-    await assertNothingAppended(h.world, runId, () =>
-      expectReject(startStep(h.world, runId, stepId), 'RunExpiredError', {
+    await fixtures.assertNothingAppended(h.world, runId, () =>
+      fixtures.expectReject(fixtures.startStep(h.world, runId, stepId), 'RunExpiredError', {
         message: `Cannot modify non-running step on run in terminal state "${status}"`,
       }),
     );
@@ -240,11 +218,11 @@ test('§8.40 step_started on a pending step of a terminal run throws RunExpiredE
 });
 
 test('§8.41 step_started on a running step of a terminal run succeeds (attempt + 1)', async () => {
-  for (const status of TERMINAL_RUN_STATUSES) {
-    const { runId } = await createRunningRun(h.world);
-    const { stepId } = await createRunningStep(h.world, runId);
-    await terminateRun(h.world, runId, status);
-    const { step, res } = await startStep(h.world, runId, stepId);
+  for (const status of fixtures.TERMINAL_RUN_STATUSES) {
+    const { runId } = await fixtures.createRunningRun(h.world);
+    const { stepId } = await fixtures.createRunningStep(h.world, runId);
+    await fixtures.terminateRun(h.world, runId, status);
+    const { step, res } = await fixtures.startStep(h.world, runId, stepId);
     assert.equal(res.event.eventType, 'step_started');
     assert.equal(step.status, 'running');
     assert.equal(step.attempt, 2);
@@ -252,13 +230,13 @@ test('§8.41 step_started on a running step of a terminal run succeeds (attempt 
 });
 
 test('§8.42 step_started before retryAfter throws TooEarlyError with retryAfter in seconds (ceil) and leaves the step unchanged', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { stepId } = await createRunningStep(h.world, runId);
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId } = await fixtures.createRunningStep(h.world, runId);
   const retryAt = new Date(Date.now() + 30_000);
-  await retryStep(h.world, runId, stepId, { error: 'later', retryAfter: retryAt });
+  await fixtures.retryStep(h.world, runId, stepId, { error: 'later', retryAfter: retryAt });
   const before = await stepSnapshot(runId, stepId);
-  const err = await assertNothingAppended(h.world, runId, () =>
-    expectReject(startStep(h.world, runId, stepId), 'TooEarlyError', {
+  const err = await fixtures.assertNothingAppended(h.world, runId, () =>
+    fixtures.expectReject(fixtures.startStep(h.world, runId, stepId), 'TooEarlyError', {
       message: `Cannot start step "${stepId}": retryAfter timestamp has not been reached yet`,
     }),
   );
@@ -270,13 +248,13 @@ test('§8.42 step_started before retryAfter throws TooEarlyError with retryAfter
 });
 
 test('§8.43 step_started after retryAfter has passed succeeds and clears step.retryAfter', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { stepId } = await createRunningStep(h.world, runId);
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId } = await fixtures.createRunningStep(h.world, runId);
   const retryAt = new Date(Date.now() + 300);
-  const retried = await retryStep(h.world, runId, stepId, { error: 'soon', retryAfter: retryAt });
-  assertDate(retried.step.retryAfter, retryAt, 'retryAfter stored');
-  await sleep(Math.max(0, retryAt.getTime() - Date.now()) + 50);
-  const { step } = await startStep(h.world, runId, stepId);
+  const retried = await fixtures.retryStep(h.world, runId, stepId, { error: 'soon', retryAfter: retryAt });
+  fixtures.assertDate(retried.step.retryAfter, retryAt, 'retryAfter stored');
+  await fixtures.sleep(Math.max(0, retryAt.getTime() - Date.now()) + 50);
+  const { step } = await fixtures.startStep(h.world, runId, stepId);
   assert.equal(step.status, 'running');
   assert.equal(step.attempt, 2);
   assert.equal(step.retryAfter, undefined);
@@ -284,16 +262,17 @@ test('§8.43 step_started after retryAfter has passed succeeds and clears step.r
 });
 
 test('§8.44 when step_completed/step_failed races step_started, step_started never appears after the terminal event', async () => {
-  const { runId } = await createRunningRun(h.world);
+  const { runId } = await fixtures.createRunningRun(h.world);
   for (let trial = 0; trial < 12; trial++) {
-    const { stepId } = await createRunningStep(h.world, runId);
-    const terminal = trial % 2 === 0 ? completeStep(h.world, runId, stepId) : failStep(h.world, runId, stepId);
-    const [term, started] = await Promise.allSettled([terminal, startStep(h.world, runId, stepId)]);
+    const { stepId } = await fixtures.createRunningStep(h.world, runId);
+    const terminal =
+      trial % 2 === 0 ? fixtures.completeStep(h.world, runId, stepId) : fixtures.failStep(h.world, runId, stepId);
+    const [term, started] = await Promise.allSettled([terminal, fixtures.startStep(h.world, runId, stepId)]);
     assert.equal(term.status, 'fulfilled', `trial ${trial}: terminal event must win: ${term.reason?.message}`);
     if (started.status === 'rejected') {
       assert.equal(started.reason?.name, 'EntityConflictError', `trial ${trial}: ${started.reason?.message}`);
     }
-    const types = typesOf(await stepEvents(runId, stepId));
+    const types = fixtures.typesOf(await stepEvents(runId, stepId));
     const terminalIdx = types.findIndex((t) => t === 'step_completed' || t === 'step_failed');
     assert.ok(terminalIdx >= 0);
     assert.equal(types.lastIndexOf('step_started') < terminalIdx, true, `trial ${trial}: ${types.join(',')}`);
@@ -308,49 +287,53 @@ test('§8.44 when step_completed/step_failed races step_started, step_started ne
 // §3.4.6 step_completed
 
 test('§8.45 step_completed on a running step: completed, output byte-equal, completedAt set', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { stepId } = await createRunningStep(h.world, runId);
-  const result = payload('result-45');
-  const res = await completeStep(h.world, runId, stepId, result);
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId } = await fixtures.createRunningStep(h.world, runId);
+  const result = fixtures.payload('result-45');
+  const res = await fixtures.completeStep(h.world, runId, stepId, result);
   assert.equal(res.event.eventType, 'step_completed');
   for (const step of [res.step, await h.world.steps.get(runId, stepId)]) {
     assert.equal(step.status, 'completed');
-    assertBytes(step.output, result, 'output');
-    assertDate(step.completedAt, undefined, 'completedAt');
+    fixtures.assertBytes(step.output, result, 'output');
+    fixtures.assertDate(step.completedAt, undefined, 'completedAt');
     assert.equal(step.attempt, 1);
   }
 });
 
 test('§8.46 step_completed on a pending (never started) step succeeds', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { stepId } = await createStep(h.world, runId);
-  const res = await completeStep(h.world, runId, stepId, payload('direct'));
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId } = await fixtures.createStep(h.world, runId);
+  const res = await fixtures.completeStep(h.world, runId, stepId, fixtures.payload('direct'));
   assert.equal(res.step.status, 'completed');
   assert.equal(res.step.attempt, 0);
-  assertBytes((await h.world.steps.get(runId, stepId)).output, payload('direct'), 'output');
+  fixtures.assertBytes((await h.world.steps.get(runId, stepId)).output, fixtures.payload('direct'), 'output');
 });
 
 test('§8.47 step_completed on a completed step throws EntityConflictError and appends nothing', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { stepId } = await createRunningStep(h.world, runId);
-  await completeStep(h.world, runId, stepId, payload('first'));
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId } = await fixtures.createRunningStep(h.world, runId);
+  await fixtures.completeStep(h.world, runId, stepId, fixtures.payload('first'));
   const before = await stepSnapshot(runId, stepId);
-  await assertNothingAppended(h.world, runId, () =>
-    expectReject(completeStep(h.world, runId, stepId, payload('second')), 'EntityConflictError', {
-      message: 'Cannot modify step in terminal state "completed"',
-    }),
+  await fixtures.assertNothingAppended(h.world, runId, () =>
+    fixtures.expectReject(
+      fixtures.completeStep(h.world, runId, stepId, fixtures.payload('second')),
+      'EntityConflictError',
+      {
+        message: 'Cannot modify step in terminal state "completed"',
+      },
+    ),
   );
   assert.deepEqual(await stepSnapshot(runId, stepId), before);
-  assertBytes((await h.world.steps.get(runId, stepId)).output, payload('first'), 'output unchanged');
+  fixtures.assertBytes((await h.world.steps.get(runId, stepId)).output, fixtures.payload('first'), 'output unchanged');
 });
 
 test('§8.48 two concurrent step_completed on one step: exactly one succeeds', async () => {
-  const { runId } = await createRunningRun(h.world);
+  const { runId } = await fixtures.createRunningRun(h.world);
   for (let trial = 0; trial < 10; trial++) {
-    const { stepId } = await createRunningStep(h.world, runId);
+    const { stepId } = await fixtures.createRunningStep(h.world, runId);
     const results = await Promise.allSettled([
-      completeStep(h.world, runId, stepId, payload('A')),
-      completeStep(h.world, runId, stepId, payload('B')),
+      fixtures.completeStep(h.world, runId, stepId, fixtures.payload('A')),
+      fixtures.completeStep(h.world, runId, stepId, fixtures.payload('B')),
     ]);
     const winners = results.map((r, i) => (r.status === 'fulfilled' ? i : -1)).filter((i) => i >= 0);
     assert.equal(winners.length, 1, `trial ${trial}: exactly one winner`);
@@ -358,41 +341,43 @@ test('§8.48 two concurrent step_completed on one step: exactly one succeeds', a
     assert.equal(loser.reason?.name, 'EntityConflictError', `trial ${trial}: ${loser.reason?.message}`);
     const evs = (await stepEvents(runId, stepId)).filter((e) => e.eventType === 'step_completed');
     assert.equal(evs.length, 1);
-    assertBytes(
+    fixtures.assertBytes(
       (await h.world.steps.get(runId, stepId)).output,
-      payload(winners[0] === 0 ? 'A' : 'B'),
+      fixtures.payload(winners[0] === 0 ? 'A' : 'B'),
       'winner output',
     );
   }
 });
 
 test('§8.49 step_completed on a running step of a terminal run succeeds', async () => {
-  for (const status of TERMINAL_RUN_STATUSES) {
-    const { runId } = await createRunningRun(h.world);
-    const { stepId } = await createRunningStep(h.world, runId);
-    await terminateRun(h.world, runId, status);
-    const res = await completeStep(h.world, runId, stepId, payload('late'));
+  for (const status of fixtures.TERMINAL_RUN_STATUSES) {
+    const { runId } = await fixtures.createRunningRun(h.world);
+    const { stepId } = await fixtures.createRunningStep(h.world, runId);
+    await fixtures.terminateRun(h.world, runId, status);
+    const res = await fixtures.completeStep(h.world, runId, stepId, fixtures.payload('late'));
     assert.equal(res.step.status, 'completed');
-    assertBytes((await h.world.steps.get(runId, stepId)).output, payload('late'), 'output');
+    fixtures.assertBytes((await h.world.steps.get(runId, stepId)).output, fixtures.payload('late'), 'output');
   }
 });
 
 test('§8.50 step_completed on a missing step throws WorkflowWorldError (not found)', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const stepId = newStepId();
-  await assertNothingAppended(h.world, runId, () =>
-    expectReject(completeStep(h.world, runId, stepId), 'WorkflowWorldError', { message: `Step "${stepId}" not found` }),
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const stepId = fixtures.newStepId();
+  await fixtures.assertNothingAppended(h.world, runId, () =>
+    fixtures.expectReject(fixtures.completeStep(h.world, runId, stepId), 'WorkflowWorldError', {
+      message: `Step "${stepId}" not found`,
+    }),
   );
-  await expectReject(h.world.steps.get(runId, stepId), 'WorkflowWorldError');
+  await fixtures.expectReject(h.world.steps.get(runId, stepId), 'WorkflowWorldError');
 });
 
 // ---------------------------------------------------------------------------
 // §3.4.7 step_failed
 
 test('§8.51 step_failed {error:"bad", stack:"S"} gives status failed and error {message:"bad", stack:"S"} without code', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { stepId } = await createRunningStep(h.world, runId);
-  const res = await failStep(h.world, runId, stepId, 'bad', 'S');
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId } = await fixtures.createRunningStep(h.world, runId);
+  const res = await fixtures.failStep(h.world, runId, stepId, 'bad', 'S');
   assert.equal(res.event.eventType, 'step_failed');
   for (const step of [res.step, await h.world.steps.get(runId, stepId)]) {
     assert.equal(step.status, 'failed');
@@ -405,15 +390,15 @@ test('§8.51 step_failed {error:"bad", stack:"S"} gives status failed and error 
         .sort(),
       ['message', 'stack'],
     );
-    assertDate(step.completedAt, undefined, 'completedAt');
+    fixtures.assertDate(step.completedAt, undefined, 'completedAt');
     assert.equal(step.output, undefined);
   }
 });
 
 test('§8.52 step_failed takes error.stack from eventData.stack, not from error.stack', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { stepId } = await createRunningStep(h.world, runId);
-  const res = await failStep(h.world, runId, stepId, { message: 'x', stack: 'ignored' }, 'S');
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId } = await fixtures.createRunningStep(h.world, runId);
+  const res = await fixtures.failStep(h.world, runId, stepId, { message: 'x', stack: 'ignored' }, 'S');
   assert.equal(res.step.error.message, 'x');
   assert.equal(res.step.error.stack, 'S');
   const stored = await h.world.steps.get(runId, stepId);
@@ -422,12 +407,12 @@ test('§8.52 step_failed takes error.stack from eventData.stack, not from error.
 });
 
 test('§8.53 step_completed on a failed step throws EntityConflictError', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { stepId } = await createRunningStep(h.world, runId);
-  await failStep(h.world, runId, stepId, 'bad', 'S');
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId } = await fixtures.createRunningStep(h.world, runId);
+  await fixtures.failStep(h.world, runId, stepId, 'bad', 'S');
   const before = await stepSnapshot(runId, stepId);
-  await assertNothingAppended(h.world, runId, () =>
-    expectReject(completeStep(h.world, runId, stepId), 'EntityConflictError', {
+  await fixtures.assertNothingAppended(h.world, runId, () =>
+    fixtures.expectReject(fixtures.completeStep(h.world, runId, stepId), 'EntityConflictError', {
       message: 'Cannot modify step in terminal state "failed"',
     }),
   );
@@ -438,43 +423,43 @@ test('§8.53 step_completed on a failed step throws EntityConflictError', async 
 // §3.4.8 step_retrying
 
 test('§8.54 step_retrying {error:"e", retryAfter:D}: pending, error.message "e", retryAfter = D (ms), attempt unchanged', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { stepId } = await createRunningStep(h.world, runId);
-  await startStep(h.world, runId, stepId); // attempt 2
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId } = await fixtures.createRunningStep(h.world, runId);
+  await fixtures.startStep(h.world, runId, stepId); // attempt 2
   const D = new Date(Date.now() + 45_678);
-  const res = await retryStep(h.world, runId, stepId, { error: 'e', stack: 'SS', retryAfter: D });
+  const res = await fixtures.retryStep(h.world, runId, stepId, { error: 'e', stack: 'SS', retryAfter: D });
   assert.equal(res.event.eventType, 'step_retrying');
-  assertDate(res.event.eventData.retryAfter, D, 'eventData.retryAfter');
+  fixtures.assertDate(res.event.eventData.retryAfter, D, 'eventData.retryAfter');
   for (const step of [res.step, await h.world.steps.get(runId, stepId)]) {
     assert.equal(step.status, 'pending');
     assert.equal(step.error.message, 'e');
     assert.equal(step.error.stack, 'SS');
-    assertDate(step.retryAfter, D, 'retryAfter');
+    fixtures.assertDate(step.retryAfter, D, 'retryAfter');
     assert.equal(step.attempt, 2);
     assert.equal(step.completedAt, undefined);
   }
 });
 
 test('§8.55 step_retrying without retryAfter clears it, and step_started then succeeds immediately', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { stepId } = await createRunningStep(h.world, runId);
-  await retryStep(h.world, runId, stepId, { error: 'first', retryAfter: new Date(Date.now() + 600_000) });
-  const res = await retryStep(h.world, runId, stepId, { error: 'second' });
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId } = await fixtures.createRunningStep(h.world, runId);
+  await fixtures.retryStep(h.world, runId, stepId, { error: 'first', retryAfter: new Date(Date.now() + 600_000) });
+  const res = await fixtures.retryStep(h.world, runId, stepId, { error: 'second' });
   assert.equal(res.step.retryAfter, undefined);
   assert.equal(res.step.error.message, 'second');
   assert.equal((await h.world.steps.get(runId, stepId)).retryAfter, undefined);
-  const { step } = await startStep(h.world, runId, stepId);
+  const { step } = await fixtures.startStep(h.world, runId, stepId);
   assert.equal(step.status, 'running');
   assert.equal(step.attempt, 2);
 });
 
 test('§8.56 step_retrying on a completed step throws EntityConflictError', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { stepId } = await createRunningStep(h.world, runId);
-  await completeStep(h.world, runId, stepId);
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId } = await fixtures.createRunningStep(h.world, runId);
+  await fixtures.completeStep(h.world, runId, stepId);
   const before = await stepSnapshot(runId, stepId);
-  await assertNothingAppended(h.world, runId, () =>
-    expectReject(retryStep(h.world, runId, stepId, { error: 'late' }), 'EntityConflictError', {
+  await fixtures.assertNothingAppended(h.world, runId, () =>
+    fixtures.expectReject(fixtures.retryStep(h.world, runId, stepId, { error: 'late' }), 'EntityConflictError', {
       message: 'Cannot modify step in terminal state "completed"',
     }),
   );
@@ -482,31 +467,31 @@ test('§8.56 step_retrying on a completed step throws EntityConflictError', asyn
 });
 
 test('§8.57 a completed step keeps the error of an earlier retry', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { stepId } = await createRunningStep(h.world, runId);
-  await retryStep(h.world, runId, stepId, { error: 'transient', stack: 'TS' });
-  await startStep(h.world, runId, stepId);
-  const res = await completeStep(h.world, runId, stepId, payload('ok'));
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId } = await fixtures.createRunningStep(h.world, runId);
+  await fixtures.retryStep(h.world, runId, stepId, { error: 'transient', stack: 'TS' });
+  await fixtures.startStep(h.world, runId, stepId);
+  const res = await fixtures.completeStep(h.world, runId, stepId, fixtures.payload('ok'));
   for (const step of [res.step, await h.world.steps.get(runId, stepId)]) {
     assert.equal(step.status, 'completed');
-    assertSameData(step.error, { message: 'transient', stack: 'TS' });
+    fixtures.assertSameData(step.error, { message: 'transient', stack: 'TS' });
   }
 });
 
 test('§8.58 step.updatedAt advances on every mutation and createdAt never changes', async () => {
-  const { runId } = await createRunningRun(h.world);
+  const { runId } = await fixtures.createRunningRun(h.world);
   const snapshots = [];
   const record = (step) => snapshots.push({ createdAt: step.createdAt.getTime(), updatedAt: step.updatedAt.getTime() });
-  const { stepId, step } = await createStep(h.world, runId);
+  const { stepId, step } = await fixtures.createStep(h.world, runId);
   record(step);
   const mutations = [
-    () => startStep(h.world, runId, stepId).then((r) => r.step),
-    () => retryStep(h.world, runId, stepId, { error: 'r' }).then((r) => r.step),
-    () => startStep(h.world, runId, stepId).then((r) => r.step),
-    () => completeStep(h.world, runId, stepId).then((r) => r.step),
+    () => fixtures.startStep(h.world, runId, stepId).then((r) => r.step),
+    () => fixtures.retryStep(h.world, runId, stepId, { error: 'r' }).then((r) => r.step),
+    () => fixtures.startStep(h.world, runId, stepId).then((r) => r.step),
+    () => fixtures.completeStep(h.world, runId, stepId).then((r) => r.step),
   ];
   for (const mutate of mutations) {
-    await sleep(5);
+    await fixtures.sleep(5);
     record(await mutate());
   }
   const stored = await h.world.steps.get(runId, stepId);
@@ -522,8 +507,8 @@ test('§8.58 step.updatedAt advances on every mutation and createdAt never chang
 // §3.4.12–3.4.13 waits
 
 test('§8.79 wait_created returns wait {waitId "<runId>-<corr>", status waiting, resumeAt D}', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const correlationId = newWaitCorrelationId();
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const correlationId = fixtures.newWaitCorrelationId();
   const D = new Date(Date.now() + 123_456);
   const res = await h.world.events.create(runId, {
     eventType: 'wait_created',
@@ -532,41 +517,41 @@ test('§8.79 wait_created returns wait {waitId "<runId>-<corr>", status waiting,
   });
   assert.equal(res.event.eventType, 'wait_created');
   assert.equal(res.event.correlationId, correlationId);
-  assertDate(res.event.eventData.resumeAt, D, 'event resumeAt');
+  fixtures.assertDate(res.event.eventData.resumeAt, D, 'event resumeAt');
   assert.ok(res.wait, 'result.wait missing');
   assert.equal(res.wait.waitId, `${runId}-${correlationId}`);
   assert.equal(res.wait.runId, runId);
   assert.equal(res.wait.status, 'waiting');
-  assertDate(res.wait.resumeAt, D, 'wait.resumeAt');
+  fixtures.assertDate(res.wait.resumeAt, D, 'wait.resumeAt');
   assert.equal(res.wait.completedAt, undefined);
-  assertDate(res.wait.createdAt, undefined, 'wait.createdAt');
-  assertDate(res.wait.updatedAt, undefined, 'wait.updatedAt');
+  fixtures.assertDate(res.wait.createdAt, undefined, 'wait.createdAt');
+  fixtures.assertDate(res.wait.updatedAt, undefined, 'wait.updatedAt');
   assert.equal(res.wait.specVersion, 3);
 });
 
 test('§8.80 a second wait_created for the same wait throws EntityConflictError and the log keeps one wait_created', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { correlationId } = await createWait(h.world, runId);
-  await assertNothingAppended(h.world, runId, () =>
-    expectReject(
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { correlationId } = await fixtures.createWait(h.world, runId);
+  await fixtures.assertNothingAppended(h.world, runId, () =>
+    fixtures.expectReject(
       h.world.events.create(runId, { eventType: 'wait_created', correlationId, eventData: { resumeAt: new Date() } }),
       'EntityConflictError',
       { message: /^Wait ".+" already exists$/ },
     ),
   );
-  const evs = (await listAllEvents(h.world, runId)).filter((e) => e.correlationId === correlationId);
-  assert.deepEqual(typesOf(evs), ['wait_created']);
+  const evs = (await fixtures.listAllEvents(h.world, runId)).filter((e) => e.correlationId === correlationId);
+  assert.deepEqual(fixtures.typesOf(evs), ['wait_created']);
 });
 
 test('§8.81 wait_created on a terminal run throws EntityConflictError', async () => {
-  for (const status of TERMINAL_RUN_STATUSES) {
-    const { runId } = await createRunningRun(h.world);
-    await terminateRun(h.world, runId, status);
-    await assertNothingAppended(h.world, runId, () =>
-      expectReject(
+  for (const status of fixtures.TERMINAL_RUN_STATUSES) {
+    const { runId } = await fixtures.createRunningRun(h.world);
+    await fixtures.terminateRun(h.world, runId, status);
+    await fixtures.assertNothingAppended(h.world, runId, () =>
+      fixtures.expectReject(
         h.world.events.create(runId, {
           eventType: 'wait_created',
-          correlationId: newWaitCorrelationId(),
+          correlationId: fixtures.newWaitCorrelationId(),
           eventData: { resumeAt: new Date() },
         }),
         'EntityConflictError',
@@ -577,60 +562,66 @@ test('§8.81 wait_created on a terminal run throws EntityConflictError', async (
 });
 
 test('§8.82 events.list returns wait_created.eventData.resumeAt as a Date with the exact ms', async () => {
-  const { runId } = await createRunningRun(h.world);
+  const { runId } = await fixtures.createRunningRun(h.world);
   const D = new Date(Math.floor(Date.now() / 1000) * 1000 + 86_400_000 + 987); // non-zero ms
-  const { correlationId } = await createWait(h.world, runId, { resumeAt: D });
+  const { correlationId } = await fixtures.createWait(h.world, runId, { resumeAt: D });
   for (const resolveData of ['all', 'none']) {
-    const ev = (await listAllEvents(h.world, runId, { resolveData })).find((e) => e.correlationId === correlationId);
+    const ev = (await fixtures.listAllEvents(h.world, runId, { resolveData })).find(
+      (e) => e.correlationId === correlationId,
+    );
     assert.equal(ev.eventType, 'wait_created');
-    assertDate(ev.eventData.resumeAt, D, `resumeAt (${resolveData})`);
+    fixtures.assertDate(ev.eventData.resumeAt, D, `resumeAt (${resolveData})`);
     const got = await h.world.events.get(runId, ev.eventId);
-    assertDate(got.eventData.resumeAt, D, 'events.get resumeAt');
+    fixtures.assertDate(got.eventData.resumeAt, D, 'events.get resumeAt');
   }
 });
 
 test('§8.83 wait_completed on a waiting wait succeeds even when resumeAt is in the future', async () => {
-  const { runId } = await createRunningRun(h.world);
+  const { runId } = await fixtures.createRunningRun(h.world);
   const D = new Date(Date.now() + 3_600_000);
-  const { correlationId } = await createWait(h.world, runId, { resumeAt: D });
-  const res = await completeWait(h.world, runId, correlationId, D);
+  const { correlationId } = await fixtures.createWait(h.world, runId, { resumeAt: D });
+  const res = await fixtures.completeWait(h.world, runId, correlationId, D);
   assert.equal(res.event.eventType, 'wait_completed');
-  assertDate(res.event.eventData.resumeAt, D, 'event resumeAt');
+  fixtures.assertDate(res.event.eventData.resumeAt, D, 'event resumeAt');
   assert.equal(res.wait.waitId, `${runId}-${correlationId}`);
   assert.equal(res.wait.status, 'completed');
-  assertDate(res.wait.completedAt, undefined, 'completedAt');
-  assertDate(res.wait.resumeAt, D, 'wait.resumeAt');
+  fixtures.assertDate(res.wait.completedAt, undefined, 'completedAt');
+  fixtures.assertDate(res.wait.resumeAt, D, 'wait.resumeAt');
 });
 
 test('§8.84 wait_completed on a completed wait throws EntityConflictError and appends nothing', async () => {
-  const { runId } = await createRunningRun(h.world);
-  const { correlationId, resumeAt } = await createWait(h.world, runId);
-  await completeWait(h.world, runId, correlationId, resumeAt);
-  await assertNothingAppended(h.world, runId, () =>
-    expectReject(completeWait(h.world, runId, correlationId, resumeAt), 'EntityConflictError', {
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { correlationId, resumeAt } = await fixtures.createWait(h.world, runId);
+  await fixtures.completeWait(h.world, runId, correlationId, resumeAt);
+  await fixtures.assertNothingAppended(h.world, runId, () =>
+    fixtures.expectReject(fixtures.completeWait(h.world, runId, correlationId, resumeAt), 'EntityConflictError', {
       message: /^Wait ".+" already completed$/,
     }),
   );
-  const evs = (await listAllEvents(h.world, runId)).filter((e) => e.correlationId === correlationId);
-  assert.deepEqual(typesOf(evs), ['wait_created', 'wait_completed']);
+  const evs = (await fixtures.listAllEvents(h.world, runId)).filter((e) => e.correlationId === correlationId);
+  assert.deepEqual(fixtures.typesOf(evs), ['wait_created', 'wait_completed']);
 });
 
 test('§8.85 wait_completed for a missing wait throws WorkflowWorldError (not found)', async () => {
-  const { runId } = await createRunningRun(h.world);
-  await assertNothingAppended(h.world, runId, () =>
-    expectReject(completeWait(h.world, runId, newWaitCorrelationId(), new Date()), 'WorkflowWorldError', {
-      message: /^Wait ".+" not found$/,
-    }),
+  const { runId } = await fixtures.createRunningRun(h.world);
+  await fixtures.assertNothingAppended(h.world, runId, () =>
+    fixtures.expectReject(
+      fixtures.completeWait(h.world, runId, fixtures.newWaitCorrelationId(), new Date()),
+      'WorkflowWorldError',
+      {
+        message: /^Wait ".+" not found$/,
+      },
+    ),
   );
 });
 
 test("§8.86 after run_completed, wait_completed for the run's waiting wait throws WorkflowWorldError (not found)", async () => {
-  for (const status of TERMINAL_RUN_STATUSES) {
-    const { runId } = await createRunningRun(h.world);
-    const { correlationId, resumeAt } = await createWait(h.world, runId);
-    await terminateRun(h.world, runId, status);
-    await assertNothingAppended(h.world, runId, () =>
-      expectReject(completeWait(h.world, runId, correlationId, resumeAt), 'WorkflowWorldError', {
+  for (const status of fixtures.TERMINAL_RUN_STATUSES) {
+    const { runId } = await fixtures.createRunningRun(h.world);
+    const { correlationId, resumeAt } = await fixtures.createWait(h.world, runId);
+    await fixtures.terminateRun(h.world, runId, status);
+    await fixtures.assertNothingAppended(h.world, runId, () =>
+      fixtures.expectReject(fixtures.completeWait(h.world, runId, correlationId, resumeAt), 'WorkflowWorldError', {
         message: /^Wait ".+" not found$/,
       }),
     );

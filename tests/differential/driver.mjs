@@ -4,17 +4,44 @@
 // same ids, compared outcome by outcome. fast-check shrinks a failing sequence; the failure
 // prints it as a test to paste (`assert.equal(await firstDifference(ops), undefined)`).
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before } from 'node:test';
 import fc from 'fast-check';
+import { useHarness } from '../support/harness.mjs';
 import { explained, idsFor, replay, sequence } from './model.mjs';
 
 export const SEED = Number(process.env.FUZZ_SEED ?? 20261206);
 export const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 
 /**
- * The fuzzer of line `spec` over `ours()` and `reference()` (each a World, read when the
- * test runs): `{ firstDifference(ops), run() }`; `run()` is the test body.
+ * The fuzzer of line `spec`, with its two Worlds set up around the test file: this World on
+ * the test harness (real D1 in local workerd) and `openReference(dataDir)`, the line's
+ * world-local over a fresh data dir. `{ firstDifference(ops), run() }`; `run()` is the test body.
  */
-export function differential(spec, ours, reference) {
+export function useDifferential(spec, openReference) {
+  const h = useHarness({ specVersion: spec });
+  let reference;
+  let dataDir;
+  before(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), `fuzz-spec${spec}-local-`));
+    reference = await openReference(dataDir);
+    await reference.start?.();
+  });
+  after(async () => {
+    await reference?.close?.();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+  return differential(
+    spec,
+    () => h.world,
+    () => reference,
+  );
+}
+
+/** The fuzzer over `ours()` and `reference()`, each a World read when the test runs. */
+function differential(spec, ours, reference) {
   let replays = 0;
   /** The difference each failing sequence showed (a race may not show it twice). */
   const differences = new Map();

@@ -5,32 +5,13 @@
 //   FUZZ_SEED=7 FUZZ_RUNS=5000 node --test tests/differential/fuzz-v4.test.mjs
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { useHarness } from '../support/harness.mjs';
-import { differential, RUNS, SEED } from './driver.mjs';
+import { test } from 'node:test';
+import { RUNS, SEED, useDifferential } from './driver.mjs';
 
-const h = useHarness({ specVersion: 3 });
-let reference;
-let dataDir;
-before(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'fuzz-v4-local-'));
+const fuzz = useDifferential(3, async (dataDir) => {
   const { createLocalWorld } = await import('@workflow/world-local');
-  reference = createLocalWorld({ dataDir });
-  await reference.start?.();
+  return createLocalWorld({ dataDir });
 });
-after(async () => {
-  await reference?.close?.();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
-
-const fuzz = differential(
-  3,
-  () => h.world,
-  () => reference,
-);
 
 test(
   `differential fuzz (spec 3): ${RUNS} sequences from seed ${SEED} answer as world-local 4.4.1 does`,

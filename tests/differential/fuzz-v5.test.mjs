@@ -4,32 +4,13 @@
 //
 //   FUZZ_SEED=7 FUZZ_RUNS=5000 node --test tests/differential/fuzz-v5.test.mjs
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { useHarness } from '../support/harness.mjs';
-import { differential, RUNS, SEED } from './driver.mjs';
+import { test } from 'node:test';
+import { RUNS, SEED, useDifferential } from './driver.mjs';
 
-const h = useHarness({ specVersion: 7 });
-let reference;
-let dataDir;
-before(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'fuzz-v5-local-'));
+const fuzz = useDifferential(7, async (dataDir) => {
   const { createWorld } = await import('@workflow/world-local-v5');
-  reference = createWorld({ dataDir, recoverActiveRuns: false });
-  await reference.start?.();
+  return createWorld({ dataDir, recoverActiveRuns: false });
 });
-after(async () => {
-  await reference?.close?.();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
-
-const fuzz = differential(
-  7,
-  () => h.world,
-  () => reference,
-);
 
 test(
   `differential fuzz (spec 7): ${RUNS} sequences from seed ${SEED} answer as world-local 5.0.0-beta.46 does`,

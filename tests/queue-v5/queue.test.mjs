@@ -10,19 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createWorld } from '../../js/node.js';
 import { useHarness } from '../support/harness.mjs';
-import {
-  deliveries,
-  ensureDeliveriesTable,
-  MESSAGE_ID_RE,
-  newTag,
-  patternBytes,
-  recordedDelays,
-  settle,
-  sleep,
-  spyQueue,
-  waitFor,
-  waitForDeliveries,
-} from '../support/queue-node.mjs';
+import * as queueFixtures from '../support/queue-node.mjs';
 import { fnv1a } from '../support/queue-probe.mjs';
 import { createRun, createRunningRun, newRunId, newStepId, uniqueName } from '../support/world-v5.mjs';
 
@@ -37,26 +25,26 @@ let workflowSpy;
 const h = useHarness({
   setup: async (h) => {
     db = h.env.DB; // uncounted: the probe rows are test bookkeeping
-    await ensureDeliveriesTable(db);
-    workflowSpy = spyQueue(h.env.WORKFLOW_QUEUE);
+    await queueFixtures.ensureDeliveriesTable(db);
+    workflowSpy = queueFixtures.spyQueue(h.env.WORKFLOW_QUEUE);
     world = createWorld({ ...h.env, WORKFLOW_QUEUE: workflowSpy }, { specVersion: 7 });
   },
 });
 
-const v5Deliveries = (tag, n, options) => waitForDeliveries(db, tag, n, { source: V5, ...options });
+const v5Deliveries = (tag, n, options) => queueFixtures.waitForDeliveries(db, tag, n, { source: V5, ...options });
 
 describe('delivery to the 5.x handler', () => {
   test('V82 queue("__wkf_workflow_w") reaches the 5.x handler with queueName, messageId and attempt 1', async () => {
-    const tag = newTag('v82');
+    const tag = queueFixtures.newTag('v82');
     const { messageId } = await world.queue(`${WF}w`, { runId: newRunId(), tag });
-    assert.match(messageId, MESSAGE_ID_RE);
+    assert.match(messageId, queueFixtures.MESSAGE_ID_RE);
     const [row, ...more] = await v5Deliveries(tag, 1);
     assert.equal(more.length, 0);
     assert.deepEqual([row.queueName, row.messageId, row.attempt], [`${WF}w`, messageId, 1]);
   });
 
   test('§9 queueBatch sends its messages in one sendBatch, answers each in order, and a held key answers its message', async () => {
-    const tag = newTag('batch');
+    const tag = queueFixtures.newTag('batch');
     const key = `${tag}-key`;
     const held = await world.queue(`${WF}w`, { runId: newRunId(), tag, n: 0 }, { idempotencyKey: key });
     const batchesBefore = workflowSpy.sent.length;
@@ -67,9 +55,9 @@ describe('delivery to the 5.x handler', () => {
       { message: { runId: newRunId(), tag, n: 4 }, opts: { deploymentId: 'd'.repeat(30_000) } },
     ]);
     assert.equal(results.length, 4);
-    assert.match(results[0].messageId, MESSAGE_ID_RE);
+    assert.match(results[0].messageId, queueFixtures.MESSAGE_ID_RE);
     assert.equal(results[1].messageId, held.messageId, 'the key is held by the earlier message');
-    assert.match(results[2].messageId, MESSAGE_ID_RE);
+    assert.match(results[2].messageId, queueFixtures.MESSAGE_ID_RE);
     assert.equal(results[3].messageId, null);
     assert.equal(results[3].retryable, false);
     assert.match(results[3].error, /QUEUE_MESSAGE_TOO_LARGE|the limit is/);
@@ -77,8 +65,8 @@ describe('delivery to the 5.x handler', () => {
     const rows = await v5Deliveries(tag, 3, { timeout: 20_000 });
     const byId = new Map(rows.map((r) => [r.messageId, r]));
     for (const id of [held.messageId, results[0].messageId, results[2].messageId]) assert.ok(byId.has(id), id);
-    await sleep(1_500);
-    assert.equal((await deliveries(db, tag)).length, 3, 'each delivered once');
+    await queueFixtures.sleep(1_500);
+    assert.equal((await queueFixtures.deliveries(db, tag)).length, 3, 'each delivered once');
   });
 
   test('V107 a message reaches the line of the run it targets, whichever line sent it', async () => {
@@ -99,15 +87,15 @@ describe('delivery to the 5.x handler', () => {
       [world, {}, V5],
     ];
     for (const [sender, payload, source] of cases) {
-      const tag = newTag('v107');
+      const tag = queueFixtures.newTag('v107');
       await sender.queue(`${WF}shared`, { ...payload, tag });
-      const [row] = await waitForDeliveries(db, tag, 1);
+      const [row] = await queueFixtures.waitForDeliveries(db, tag, 1);
       assert.equal(row.source, source, JSON.stringify(payload));
     }
   });
 
   test('V83 V84 a queued-step payload arrives deep-equal: Uint8Array inputs byte-exact, requestedAt a Date', async () => {
-    const tag = newTag('v83');
+    const tag = queueFixtures.newTag('v83');
     const requestedAt = new Date('2026-12-01T10:00:00.123Z');
     const input = new Uint8Array([0, 255, 0, 7]);
     const runId = newRunId();
@@ -139,11 +127,11 @@ describe('delivery to the 5.x handler', () => {
   });
 
   test('V88 a handler result other than {timeoutSeconds} acknowledges: delivered once', async () => {
-    const tag = newTag('v88');
+    const tag = queueFixtures.newTag('v88');
     await world.queue(`${WF}w`, { tag, mode: 'value', value: { ok: true, timeoutSeconds: 'soon' } });
     await v5Deliveries(tag, 1);
-    await settle(world, db, `${WF}barrier`, { source: V5 });
-    assert.equal((await deliveries(db, tag)).length, 1);
+    await queueFixtures.settle(world, db, `${WF}barrier`, { source: V5 });
+    assert.equal((await queueFixtures.deliveries(db, tag)).length, 1);
   });
 
   test('V90 V92 one idempotency key in flight → one message and one invocation, for every key shape core makes', async () => {
@@ -151,12 +139,12 @@ describe('delivery to the 5.x handler', () => {
       `${newStepId()}:0a1b2c3d`,
       `${newStepId()}:backstop:1764590000000`,
       `${newStepId()}:retry:1`,
-      `wait_${newTag('w')}:hop-3:a2`,
-      `hook_conflict_hook_${newTag('h')}`,
-      `hook-${newTag('resume')}`,
+      `wait_${queueFixtures.newTag('w')}:hop-3:a2`,
+      `hook_conflict_hook_${queueFixtures.newTag('h')}`,
+      `hook-${queueFixtures.newTag('resume')}`,
     ];
     for (const key of keys) {
-      const tag = newTag('v90');
+      const tag = queueFixtures.newTag('v90');
       const [a, b] = await Promise.all([
         world.queue(`${WF}w`, { tag, mode: 'hold', ms: 300 }, { idempotencyKey: key }),
         world.queue(`${WF}w`, { tag, mode: 'hold', ms: 300 }, { idempotencyKey: key }),
@@ -164,31 +152,31 @@ describe('delivery to the 5.x handler', () => {
       assert.equal(a.messageId, b.messageId, key);
       await v5Deliveries(tag, 1);
     }
-    await settle(world, db, `${WF}barrier`, { source: V5 });
+    await queueFixtures.settle(world, db, `${WF}barrier`, { source: V5 });
   });
 
   test('V91 a completed key is remembered: queue() with it again sends nothing', async () => {
-    const tag = newTag('v91');
+    const tag = queueFixtures.newTag('v91');
     const key = `${newStepId()}:deadbeef`;
     const first = await world.queue(`${WF}w`, { tag }, { idempotencyKey: key });
     await v5Deliveries(tag, 1);
-    await sleep(300); // the delivery's bookkeeping commits after the handler returns
+    await queueFixtures.sleep(300); // the delivery's bookkeeping commits after the handler returns
     const again = await world.queue(`${WF}w`, { tag }, { idempotencyKey: key });
     assert.equal(again.messageId, first.messageId);
-    await settle(world, db, `${WF}barrier`, { source: V5 });
-    assert.equal((await deliveries(db, tag)).length, 1);
+    await queueFixtures.settle(world, db, `${WF}barrier`, { source: V5 });
+    assert.equal((await queueFixtures.deliveries(db, tag)).length, 1);
   });
 
   test('V93 a 200 KB payload (over the 128 KB message limit) spills to R2 and arrives byte-exact', async () => {
-    const tag = newTag('v93');
-    const big = patternBytes(200 * 1024);
+    const tag = queueFixtures.newTag('v93');
+    const big = queueFixtures.patternBytes(200 * 1024);
     await world.queue(`${WF}w`, { tag, runInput: { input: big } });
     const [row] = await v5Deliveries(tag, 1, { timeout: 20_000 });
     assert.deepEqual(row.payload.runInput.input, { $type: 'Uint8Array', length: big.length, fnv: fnv1a(big) });
   });
 
   test('V94 a health-check payload with runId is an ordinary delivery to the health_check queue', async () => {
-    const correlationId = newTag('hc');
+    const correlationId = queueFixtures.newTag('hc');
     const runId = newRunId();
     await world.queue(
       `${WF}health_check`,
@@ -208,7 +196,7 @@ describe('delivery to the 5.x handler', () => {
 
 describe('attempts, reschedules and delays', () => {
   test('V85 V86 a throwing handler is redelivered with the same messageId and attempt 2, 3', async () => {
-    const tag = newTag('v85');
+    const tag = queueFixtures.newTag('v85');
     const { messageId } = await world.queue(`${WF}w`, { tag, mode: 'script', script: ['fail', 'fail', 'ok'] });
     const rows = await v5Deliveries(tag, 3, { timeout: 20_000 });
     assert.deepEqual(
@@ -222,7 +210,7 @@ describe('attempts, reschedules and delays', () => {
   });
 
   test('V86 a 5.x reschedule counts as an attempt, so 49 deliveries of one message read attempts 1…49', async () => {
-    const tag = newTag('v86');
+    const tag = queueFixtures.newTag('v86');
     const script = Array(48).fill('sleep:0');
     const { messageId } = await world.queue(`${WF}w`, { tag, mode: 'script', script });
     const rows = await v5Deliveries(tag, 49, { timeout: 60_000 });
@@ -232,9 +220,9 @@ describe('attempts, reschedules and delays', () => {
     );
     assert.ok(rows.every((r) => r.messageId === messageId));
     // The 4.x line keeps its rule: a reschedule starts the count over (contract §5.4).
-    const old = newTag('v86-4x');
+    const old = queueFixtures.newTag('v86-4x');
     await h.world.queue(`${WF}w`, { tag: old, mode: 'script', script: ['sleep:0', 'sleep:0'] });
-    const oldRows = await waitForDeliveries(db, old, 3, { source: 'isolate' });
+    const oldRows = await queueFixtures.waitForDeliveries(db, old, 3, { source: 'isolate' });
     assert.deepEqual(
       oldRows.map((r) => r.attempt),
       [1, 1, 1],
@@ -242,7 +230,7 @@ describe('attempts, reschedules and delays', () => {
   });
 
   test('V87 {timeoutSeconds: 2} redelivers the same message no earlier than 2 s later', async () => {
-    const tag = newTag('v87');
+    const tag = queueFixtures.newTag('v87');
     await world.queue(`${WF}w`, { tag, mode: 'sleep', seconds: 2 });
     const [first, second] = await v5Deliveries(tag, 2, { timeout: 20_000 });
     assert.ok(second.at - first.at >= 1900, `redelivered after ${second.at - first.at} ms`);
@@ -250,8 +238,8 @@ describe('attempts, reschedules and delays', () => {
   });
 
   test('V89 delaySeconds 3 is honoured; 50,000 s is asked of the queue as a 43,200 s hop, not delivered early', async () => {
-    const short = newTag('v89-3s');
-    const long = newTag('v89-50000s');
+    const short = queueFixtures.newTag('v89-3s');
+    const long = queueFixtures.newTag('v89-50000s');
     const t0 = Date.now();
     const sentBefore = workflowSpy.sent.length;
     await world.queue(`${WF}w`, { tag: long }, { delaySeconds: 50_000 });
@@ -262,27 +250,30 @@ describe('attempts, reschedules and delays', () => {
       workflowSpy.sent.slice(sentBefore).map((s) => s.options?.delaySeconds),
       [QUEUES_MAX_DELAY_SECONDS, 3],
     );
-    assert.equal((await deliveries(db, long)).length, 0);
+    assert.equal((await queueFixtures.deliveries(db, long)).length, 0);
   });
 
   test('a 30 h sleep ({timeoutSeconds: 108000}) is re-sent as a 43,200 s hop', async () => {
-    const tag = newTag('sleep30h');
+    const tag = queueFixtures.newTag('sleep30h');
     await world.queue(`${WF}w`, { tag, mode: 'sleep', seconds: 30 * 3600 });
     await v5Deliveries(tag, 1);
-    await waitFor(async () => (await recordedDelays(db)).includes(QUEUES_MAX_DELAY_SECONDS), {
-      what: 'the consumer re-sending the sleep as a 12 h hop',
-    });
+    await queueFixtures.waitFor(
+      async () => (await queueFixtures.recordedDelays(db)).includes(QUEUES_MAX_DELAY_SECONDS),
+      {
+        what: 'the consumer re-sending the sleep as a 12 h hop',
+      },
+    );
   });
 });
 
 describe('dead letters and recovery', () => {
   test('V95 a 5.x message that keeps failing dead-letters and fails its slot run with MAX_DELIVERIES_EXCEEDED', async () => {
     const { runId } = await createRunningRun(world);
-    const tag = newTag('v95');
+    const tag = queueFixtures.newTag('v95');
     await world.queue(`${WF}w`, { tag, runId, mode: 'fail', times: 100 });
     await v5Deliveries(tag, 4, { timeout: 30_000 });
     let run;
-    await waitFor(
+    await queueFixtures.waitFor(
       async () => {
         run = await world.runs.get(runId);
         return run.status === 'failed';
@@ -310,7 +301,7 @@ describe('dead letters and recovery', () => {
 
 test('every send of this file asked Cloudflare Queues for at most 43,200 s', async () => {
   // Last in this file: every send above, from Node and from the consumer.
-  const delays = await recordedDelays(db, [workflowSpy]);
+  const delays = await queueFixtures.recordedDelays(db, [workflowSpy]);
   assert.ok(delays.length > 50, `${delays.length} sends recorded`);
   const over = delays.filter((d) => d > QUEUES_MAX_DELAY_SECONDS);
   assert.deepEqual(over, [], 'no send asks Cloudflare Queues for more than 43,200 s');

@@ -11,21 +11,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createWorld } from '../../js/node.js';
 import { useHarness } from '../support/harness.mjs';
-import {
-  deliveries,
-  ensureDeliveriesTable,
-  FLOW_PATH,
-  MESSAGE_ID_RE,
-  newTag,
-  patternBytes,
-  STEP_PATH,
-  settle,
-  sleep,
-  startApp,
-  vqsRequest,
-  waitFor,
-  waitForDeliveries,
-} from '../support/queue-node.mjs';
+import * as queueFixtures from '../support/queue-node.mjs';
 import { createProbe, fnv1a } from '../support/queue-probe.mjs';
 import { createRunningRun, newRunId, newStepId } from '../support/storage.mjs';
 
@@ -41,13 +27,13 @@ const h = useHarness({
   vars: { WORKFLOW_SECRET: SECRET },
   setup: async (h) => {
     db = h.env.DB;
-    await ensureDeliveriesTable(db);
+    await queueFixtures.ensureDeliveriesTable(db);
     assert.equal(h.env.WORKFLOW_SECRET, SECRET);
     assert.equal(h.env.WORKFLOW_APP_URL, 'http://127.0.0.1:8799');
     const world = createWorld(h.env);
     stepRoute = world.createQueueHandler(STEP, createProbe(db, 'http'));
     const flowRoute = world.createQueueHandler('__wkf_workflow_', createProbe(db, 'http-flow'));
-    app = await startApp({ [STEP_PATH]: stepRoute, [FLOW_PATH]: flowRoute });
+    app = await queueFixtures.startApp({ [queueFixtures.STEP_PATH]: stepRoute, [queueFixtures.FLOW_PATH]: flowRoute });
   },
   teardown: () => app?.close(),
 });
@@ -66,19 +52,19 @@ function stepPayload(extra = {}) {
 const decode = (bytes) => new TextDecoder().decode(bytes);
 
 async function waitForRequest(messageId, n = 1) {
-  return waitFor(() => (app.byMessageId(messageId).length >= n ? app.byMessageId(messageId) : null), {
+  return queueFixtures.waitFor(() => (app.byMessageId(messageId).length >= n ? app.byMessageId(messageId) : null), {
     what: `${n} HTTP request(s) for ${messageId}`,
   });
 }
 
 describe('delivery on the step queue over HTTP', () => {
   test('§8.114 a step message is POSTed to WORKFLOW_APP_URL/.well-known/workflow/v1/step with x-vqs-* headers; the handler gets payload, attempt 1, queueName, messageId', async () => {
-    const tag = newTag('step');
+    const tag = queueFixtures.newTag('step');
     const payload = stepPayload({ tag });
     const queueName = `${STEP}step//./src/http//add`;
     const { messageId } = await h.world.queue(queueName, payload);
-    assert.match(messageId, MESSAGE_ID_RE);
-    const [row, ...more] = await waitForDeliveries(db, tag, 1, { source: 'http' });
+    assert.match(messageId, queueFixtures.MESSAGE_ID_RE);
+    const [row, ...more] = await queueFixtures.waitForDeliveries(db, tag, 1, { source: 'http' });
     assert.equal(more.length, 0);
     assert.equal(row.attempt, 1);
     assert.equal(row.queueName, queueName);
@@ -87,7 +73,7 @@ describe('delivery on the step queue over HTTP', () => {
 
     const [req] = await waitForRequest(messageId);
     assert.equal(req.method, 'POST');
-    assert.equal(req.path, STEP_PATH);
+    assert.equal(req.path, queueFixtures.STEP_PATH);
     assert.equal(req.headers['x-vqs-queue-name'], queueName);
     assert.equal(req.headers['x-vqs-message-id'], messageId);
     assert.equal(req.headers['x-vqs-message-attempt'], '1');
@@ -99,23 +85,23 @@ describe('delivery on the step queue over HTTP', () => {
 
   test('§8.116 step queue names with / . @ // are delivered intact', async () => {
     const names = [`${STEP}step//./src/a//b`, `${STEP}step//@scope/pkg@1.2.3//x.y`, `${STEP}a/b.c@d//e`];
-    const tags = names.map(() => newTag('stepname'));
+    const tags = names.map(() => queueFixtures.newTag('stepname'));
     for (let i = 0; i < names.length; i++) await h.world.queue(names[i], stepPayload({ tag: tags[i] }));
     for (let i = 0; i < names.length; i++) {
-      const [row] = await waitForDeliveries(db, tags[i], 1, { source: 'http' });
+      const [row] = await queueFixtures.waitForDeliveries(db, tags[i], 1, { source: 'http' });
       assert.equal(row.queueName, names[i]);
     }
   });
 
   test('§8.115 bytes with 0x00 and a Date survive the HTTP transport (Uint8Array envelope)', async () => {
-    const tag = newTag('step-bytes');
+    const tag = queueFixtures.newTag('step-bytes');
     const requestedAt = new Date('2026-01-02T03:04:05.678Z');
     const bytes = new Uint8Array([0, 255, 0, 0, 1]);
     const { messageId } = await h.world.queue(
       `${STEP}bytes`,
       stepPayload({ tag, requestedAt, bytes, nested: { b: [bytes] } }),
     );
-    const [row] = await waitForDeliveries(db, tag, 1, { source: 'http' });
+    const [row] = await queueFixtures.waitForDeliveries(db, tag, 1, { source: 'http' });
     assert.deepEqual(row.payload.bytes, { $type: 'Uint8Array', bytes: [0, 255, 0, 0, 1] });
     assert.deepEqual(row.payload.nested, { b: [{ $type: 'Uint8Array', bytes: [0, 255, 0, 0, 1] }] });
     const at = typeof row.payload.requestedAt === 'string' ? row.payload.requestedAt : row.payload.requestedAt?.iso;
@@ -127,21 +113,21 @@ describe('delivery on the step queue over HTTP', () => {
   });
 
   test('§8.125 headers {traceparent, tracestate} surface on the delivered request', async () => {
-    const tag = newTag('trace');
+    const tag = queueFixtures.newTag('trace');
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const tracestate = 'congo=t61rcWkgMzE';
     const { messageId } = await h.world.queue(`${STEP}trace`, stepPayload({ tag }), {
       headers: { traceparent, tracestate },
       idempotencyKey: newStepId(),
     });
-    await waitForDeliveries(db, tag, 1, { source: 'http' });
+    await queueFixtures.waitForDeliveries(db, tag, 1, { source: 'http' });
     const [req] = await waitForRequest(messageId);
     assert.equal(req.headers.traceparent, traceparent);
     assert.equal(req.headers.tracestate, tracestate);
   });
 
   test('§8.123 step messages with one idempotencyKey (the stepId, as core sends them) → one HTTP invocation', async () => {
-    const tag = newTag('step-idem');
+    const tag = queueFixtures.newTag('step-idem');
     const stepId = newStepId();
     const payload = stepPayload({ tag, stepId });
     const [a, b] = await Promise.all([
@@ -150,50 +136,50 @@ describe('delivery on the step queue over HTTP', () => {
     ]);
     const c = await h.world.queue(`${STEP}idem`, payload, { idempotencyKey: stepId });
     for (const r of [a, b, c]) assert.match(r.messageId, /^msg_/);
-    await waitForDeliveries(db, tag, 1, { source: 'http' });
-    await settle(h.world, db, `${STEP}barrier`, { source: 'http' });
-    assert.equal((await deliveries(db, tag)).length, 1);
+    await queueFixtures.waitForDeliveries(db, tag, 1, { source: 'http' });
+    await queueFixtures.settle(h.world, db, `${STEP}barrier`, { source: 'http' });
+    assert.equal((await queueFixtures.deliveries(db, tag)).length, 1);
   });
 
   test('reserved delivery headers win over caller headers', async () => {
-    const tag = newTag('reserved');
+    const tag = queueFixtures.newTag('reserved');
     const queueName = `${STEP}reserved`;
     const { messageId } = await h.world.queue(queueName, stepPayload({ tag }), {
       headers: { 'x-vqs-queue-name': `${STEP}spoofed`, 'x-vqs-message-attempt': '7', 'x-vqs-message-id': 'msg_spoof' },
     });
-    const [row] = await waitForDeliveries(db, tag, 1, { source: 'http' });
+    const [row] = await queueFixtures.waitForDeliveries(db, tag, 1, { source: 'http' });
     assert.equal(row.queueName, queueName);
     assert.equal(row.attempt, 1);
     assert.equal(row.messageId, messageId);
   });
 
   test('§8.129 a health-check message {__healthCheck:true, correlationId} to __wkf_step_health_check reaches the step handler', async () => {
-    const correlationId = newTag('hc');
+    const correlationId = queueFixtures.newTag('hc');
     const { messageId } = await h.world.queue(
       `${STEP}health_check`,
       { __healthCheck: true, correlationId },
       { specVersion: 1, deploymentId: 'cloudflare' },
     );
-    const [row] = await waitForDeliveries(db, correlationId, 1, { source: 'http' });
+    const [row] = await queueFixtures.waitForDeliveries(db, correlationId, 1, { source: 'http' });
     assert.equal(row.queueName, `${STEP}health_check`);
     assert.equal(row.messageId, messageId);
     assert.deepEqual(row.payload, { __healthCheck: true, correlationId });
   });
 
   test('a ~300 KB step payload goes through R2 and reaches the HTTP handler intact', async () => {
-    const tag = newTag('step-big');
-    const big = patternBytes(300_000);
+    const tag = queueFixtures.newTag('step-big');
+    const big = queueFixtures.patternBytes(300_000);
     await h.world.queue(`${STEP}big`, stepPayload({ tag, big }));
-    const [row] = await waitForDeliveries(db, tag, 1, { source: 'http', timeout: 15_000 });
+    const [row] = await queueFixtures.waitForDeliveries(db, tag, 1, { source: 'http', timeout: 15_000 });
     assert.deepEqual(row.payload.big, { $type: 'Uint8Array', length: big.length, fnv: fnv1a(big) });
   });
 });
 
 describe('HTTP responses drive redelivery', () => {
   test('§8.121 HTTP 500 (handler throws) → redelivered with attempt 2', async () => {
-    const tag = newTag('step-fail');
+    const tag = queueFixtures.newTag('step-fail');
     const { messageId } = await h.world.queue(`${STEP}flaky`, stepPayload({ tag, mode: 'fail', times: 1 }));
-    const rows = await waitForDeliveries(db, tag, 2, { source: 'http' });
+    const rows = await queueFixtures.waitForDeliveries(db, tag, 2, { source: 'http' });
     assert.deepEqual(
       rows.map((r) => r.attempt),
       [1, 2],
@@ -203,17 +189,17 @@ describe('HTTP responses drive redelivery', () => {
     assert.equal(reqs[0].headers['x-vqs-message-attempt'], '1');
     assert.equal(reqs[1].status, 200);
     assert.equal(reqs[1].headers['x-vqs-message-attempt'], '2');
-    await settle(h.world, db, `${STEP}barrier`, { source: 'http' });
-    assert.equal((await deliveries(db, tag)).length, 2);
+    await queueFixtures.settle(h.world, db, `${STEP}barrier`, { source: 'http' });
+    assert.equal((await queueFixtures.deliveries(db, tag)).length, 2);
   });
 
   test('§8.119 200 {timeoutSeconds: 1} → redelivered after ~1 s with attempt still 1', async () => {
-    const tag = newTag('step-sleep');
+    const tag = queueFixtures.newTag('step-sleep');
     const { messageId } = await h.world.queue(
       `${STEP}sleepy`,
       stepPayload({ tag, mode: 'sleep', seconds: 1, times: 1 }),
     );
-    const [first, second] = await waitForDeliveries(db, tag, 2, { source: 'http' });
+    const [first, second] = await queueFixtures.waitForDeliveries(db, tag, 2, { source: 'http' });
     assert.ok(second.at - first.at >= 900, `redelivered after ${second.at - first.at} ms`);
     assert.equal(second.attempt, 1);
     assert.equal(second.messageId, messageId);
@@ -223,10 +209,10 @@ describe('HTTP responses drive redelivery', () => {
 
   test('a step message whose handler always fails: 4 attempts, then the DLQ consumer fails the run named by payload.workflowRunId', async () => {
     const { runId } = await createRunningRun(h.world, { workflowName: 'step-always-fails' });
-    const tag = newTag('step-fail-forever');
+    const tag = queueFixtures.newTag('step-fail-forever');
     await h.world.queue(`${STEP}doomed`, stepPayload({ tag, workflowRunId: runId, mode: 'fail', times: 1000 }));
     let run;
-    await waitFor(
+    await queueFixtures.waitFor(
       async () => {
         run = await h.world.runs.get(runId);
         return run.status === 'failed';
@@ -235,7 +221,7 @@ describe('HTTP responses drive redelivery', () => {
     );
     assert.equal(run.error?.code, 'MAX_DELIVERIES_EXCEEDED', JSON.stringify(run.error));
     assert.deepEqual(
-      (await deliveries(db, tag)).map((r) => r.attempt),
+      (await queueFixtures.deliveries(db, tag)).map((r) => r.attempt),
       [1, 2, 3, 4],
     );
   });
@@ -244,9 +230,9 @@ describe('HTTP responses drive redelivery', () => {
 describe('signatures (WORKFLOW_SECRET)', () => {
   /** A signed request the consumer really sent, to replay. */
   async function capturedRequest() {
-    const tag = newTag('sig');
+    const tag = queueFixtures.newTag('sig');
     const { messageId } = await h.world.queue(`${STEP}sig`, stepPayload({ tag }));
-    await waitForDeliveries(db, tag, 1, { source: 'http' });
+    await queueFixtures.waitForDeliveries(db, tag, 1, { source: 'http' });
     const [req] = await waitForRequest(messageId);
     assert.ok(req.headers[SIGNATURE], 'the consumer signed its request');
     return { req, tag };
@@ -262,7 +248,7 @@ describe('signatures (WORKFLOW_SECRET)', () => {
     const { req, tag } = await capturedRequest();
     const res = await stepRoute(replay(req));
     assert.equal(res.status, 200, await res.clone().text());
-    assert.equal((await deliveries(db, tag)).length, 2);
+    assert.equal((await queueFixtures.deliveries(db, tag)).length, 2);
   });
 
   test('unsigned → 401, wrong signature → 401, body altered after signing → 401, other secret → 401; the handler never runs', async () => {
@@ -295,7 +281,7 @@ describe('signatures (WORKFLOW_SECRET)', () => {
     for (const [name, route, request] of cases) statuses[name] = (await route(request)).status;
     // The signature covers the delivery headers (queue name, message id, attempt) and the body.
     assert.deepEqual(statuses, Object.fromEntries(cases.map(([name]) => [name, 401])));
-    const rows = await deliveries(db, tag);
+    const rows = await queueFixtures.deliveries(db, tag);
     assert.equal(rows.filter((r) => r.source === 'http').length, 1, 'only the original delivery ran');
     assert.equal(rows.filter((r) => r.source === 'http-other').length, 0);
   });
@@ -312,19 +298,19 @@ describe('signatures (WORKFLOW_SECRET)', () => {
       }
     };
     assert.equal(await at(6 * 60_000), 401);
-    assert.equal((await deliveries(db, tag)).length, 1);
+    assert.equal((await queueFixtures.deliveries(db, tag)).length, 1);
     assert.equal(await at(4 * 60_000), 200);
-    assert.equal((await deliveries(db, tag)).length, 2);
+    assert.equal((await queueFixtures.deliveries(db, tag)).length, 2);
   });
 
   test('without WORKFLOW_SECRET, unsigned requests are accepted', async () => {
-    const tag = newTag('nosecret');
+    const tag = queueFixtures.newTag('nosecret');
     const probe = createProbe(db, 'http-nosecret');
     const route = createWorld({ ...h.env, WORKFLOW_SECRET: undefined }).createQueueHandler(STEP, probe);
     const body = JSON.stringify(stepPayload({ tag }));
-    const res = await route(vqsRequest({ queueName: `${STEP}x`, body }));
+    const res = await route(queueFixtures.vqsRequest({ queueName: `${STEP}x`, body }));
     assert.equal(res.status, 200);
-    await waitForDeliveries(db, tag, 1, { source: 'http-nosecret' });
+    await queueFixtures.waitForDeliveries(db, tag, 1, { source: 'http-nosecret' });
   });
 });
 
@@ -349,7 +335,7 @@ describe('createQueueHandler as a plain HTTP handler (§5.3)', () => {
       input: { __type: 'Uint8Array', data: Buffer.from([0, 1, 0]).toString('base64') },
     });
     const res = await route(
-      vqsRequest({ queueName: '__wkf_workflow_w//a.b@c', messageId: 'msg_01ABC', attempt: 3, body }),
+      queueFixtures.vqsRequest({ queueName: '__wkf_workflow_w//a.b@c', messageId: 'msg_01ABC', attempt: 3, body }),
     );
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { ok: true });
@@ -364,19 +350,19 @@ describe('createQueueHandler as a plain HTTP handler (§5.3)', () => {
 
   test('§5.3 handler results: {timeoutSeconds} → 200 {timeoutSeconds}; throw → 500', async () => {
     const sleepy = bareHandler(STEP, () => ({ timeoutSeconds: 5 }));
-    const res = await sleepy.route(vqsRequest({ queueName: `${STEP}s`, body: '{}' }));
+    const res = await sleepy.route(queueFixtures.vqsRequest({ queueName: `${STEP}s`, body: '{}' }));
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { timeoutSeconds: 5 });
     const failing = bareHandler(STEP, () => {
       throw new Error('boom');
     });
-    const res2 = await failing.route(vqsRequest({ queueName: `${STEP}s`, body: '{}' }));
+    const res2 = await failing.route(queueFixtures.vqsRequest({ queueName: `${STEP}s`, body: '{}' }));
     assert.equal(res2.status, 500);
   });
 
   test('§8.117 a handler for __wkf_workflow_ given a __wkf_step_x message → 400, handler not invoked', async () => {
     const { route, calls } = bareHandler('__wkf_workflow_');
-    const res = await route(vqsRequest({ queueName: `${STEP}x`, body: '{}' }));
+    const res = await route(queueFixtures.vqsRequest({ queueName: `${STEP}x`, body: '{}' }));
     assert.equal(res.status, 400);
     assert.equal(typeof (await res.json()).error, 'string');
     assert.equal(calls.length, 0);
@@ -386,16 +372,16 @@ describe('createQueueHandler as a plain HTTP handler (§5.3)', () => {
     const { route, calls } = bareHandler('__wkf_workflow_');
     const good = { queueName: '__wkf_workflow_w', body: '{"runId":"wrun_1"}' };
     const cases = {
-      'no x-vqs-queue-name': vqsRequest({ ...good, omit: ['x-vqs-queue-name'] }),
-      'no x-vqs-message-id': vqsRequest({ ...good, omit: ['x-vqs-message-id'] }),
-      'no x-vqs-message-attempt': vqsRequest({ ...good, omit: ['x-vqs-message-attempt'] }),
-      'no x-vqs-* at all': vqsRequest({
+      'no x-vqs-queue-name': queueFixtures.vqsRequest({ ...good, omit: ['x-vqs-queue-name'] }),
+      'no x-vqs-message-id': queueFixtures.vqsRequest({ ...good, omit: ['x-vqs-message-id'] }),
+      'no x-vqs-message-attempt': queueFixtures.vqsRequest({ ...good, omit: ['x-vqs-message-attempt'] }),
+      'no x-vqs-* at all': queueFixtures.vqsRequest({
         ...good,
         omit: ['x-vqs-queue-name', 'x-vqs-message-id', 'x-vqs-message-attempt'],
       }),
-      'queue name without a wkf prefix': vqsRequest({ ...good, queueName: 'workflow-runs' }),
-      'queue name = bare prefix': vqsRequest({ ...good, queueName: '__wkf_workflow_' }),
-      'no body': vqsRequest({ ...good, body: undefined }),
+      'queue name without a wkf prefix': queueFixtures.vqsRequest({ ...good, queueName: 'workflow-runs' }),
+      'queue name = bare prefix': queueFixtures.vqsRequest({ ...good, queueName: '__wkf_workflow_' }),
+      'no body': queueFixtures.vqsRequest({ ...good, body: undefined }),
     };
     const statuses = {};
     for (const [name, req] of Object.entries(cases)) {
@@ -406,12 +392,12 @@ describe('createQueueHandler as a plain HTTP handler (§5.3)', () => {
     assert.deepEqual(statuses, Object.fromEntries(Object.keys(cases).map((k) => [k, 400])));
     assert.equal(calls.length, 0);
     // Sanity: the same handler accepts the well-formed request.
-    assert.equal((await route(vqsRequest(good))).status, 200);
+    assert.equal((await route(queueFixtures.vqsRequest(good))).status, 200);
     assert.equal(calls.length, 1);
   });
 
   test('no flow request reached the Node app: workflow messages were handled in-isolate', async () => {
-    await sleep(0);
-    assert.equal(app.requests.filter((r) => r.path === FLOW_PATH).length, 0);
+    await queueFixtures.sleep(0);
+    assert.equal(app.requests.filter((r) => r.path === queueFixtures.FLOW_PATH).length, 0);
   });
 });

@@ -11,17 +11,7 @@ import { recordingQueue } from '../support/faults.mjs';
 import { useHarness } from '../support/harness.mjs';
 import { assertInvariants, report, storeFingerprint } from '../support/invariants.mjs';
 import { ensureDeliveriesTable, newTag, patternBytes, sleep, waitForDeliveries } from '../support/queue-node.mjs';
-import {
-  createHook,
-  createRunningRun,
-  createRunningStep,
-  newRunId,
-  newStepId,
-  payload,
-  runCreatedEvent,
-  STEP_NAME,
-  ulid,
-} from '../support/storage.mjs';
+import * as fixtures from '../support/storage.mjs';
 import { readAll } from '../support/streams.mjs';
 
 let db;
@@ -64,7 +54,12 @@ describe('malformed queue bodies through the real consumer', () => {
     const [{ body: envelope, options }, { body: bigEnvelope }] = rec.sent;
     assert.equal(typeof envelope.payload, 'string');
     assert.equal(typeof bigEnvelope.payloadKey, 'string');
-    const variant = (changes, base = envelope) => ({ ...base, sendId: ulid(), messageId: `msg_${ulid()}`, ...changes });
+    const variant = (changes, base = envelope) => ({
+      ...base,
+      sendId: fixtures.ulid(),
+      messageId: `msg_${fixtures.ulid()}`,
+      ...changes,
+    });
     const without = (key) => {
       const v = variant({});
       delete v[key];
@@ -159,9 +154,9 @@ describe('malformed queue bodies through the real consumer', () => {
 
 describe('invalid events and fields', () => {
   test('42 invalid events.create requests: each a named 400 (or 413) naming the field, and the store is untouched', async () => {
-    const { runId } = await createRunningRun(world);
-    const { stepId } = await createRunningStep(world, runId);
-    const hook = await createHook(world, runId);
+    const { runId } = await fixtures.createRunningRun(world);
+    const { stepId } = await fixtures.createRunningStep(world, runId);
+    const hook = await fixtures.createHook(world, runId);
     const ev = (eventType, eventData, extra = {}) => ({
       eventType,
       ...(eventData === undefined ? {} : { eventData }),
@@ -190,31 +185,31 @@ describe('invalid events and fields', () => {
       ['specVersion 1.5', ev('run_started', undefined, { specVersion: 1.5 }), 'INVALID_EVENT', /specVersion/],
       [
         'step_created without stepName',
-        ev('step_created', {}, { correlationId: newStepId() }),
+        ev('step_created', {}, { correlationId: fixtures.newStepId() }),
         'INVALID_EVENT',
         /stepName/,
       ],
       [
         'step_created stepName 42',
-        ev('step_created', { stepName: 42 }, { correlationId: newStepId() }),
+        ev('step_created', { stepName: 42 }, { correlationId: fixtures.newStepId() }),
         'INVALID_EVENT',
         /stepName/,
       ],
       [
         'step_created input BigInt',
-        ev('step_created', { stepName: 's', input: 10n }, { correlationId: newStepId() }),
+        ev('step_created', { stepName: 's', input: 10n }, { correlationId: fixtures.newStepId() }),
         'INVALID_VALUE',
         /BigInt/,
       ],
       [
         'step_created input a function',
-        ev('step_created', { stepName: 's', input: () => 1 }, { correlationId: newStepId() }),
+        ev('step_created', { stepName: 's', input: () => 1 }, { correlationId: fixtures.newStepId() }),
         'INVALID_VALUE',
         /function/,
       ],
       [
         'step_created input a Symbol',
-        ev('step_created', { stepName: 's', input: Symbol('s') }, { correlationId: newStepId() }),
+        ev('step_created', { stepName: 's', input: Symbol('s') }, { correlationId: fixtures.newStepId() }),
         'INVALID_VALUE',
         /symbol/,
       ],
@@ -230,7 +225,7 @@ describe('invalid events and fields', () => {
               return c;
             })(),
           },
-          { correlationId: newStepId() },
+          { correlationId: fixtures.newStepId() },
         ),
         'INVALID_VALUE',
         /deeper than/,
@@ -240,14 +235,14 @@ describe('invalid events and fields', () => {
         ev(
           'step_created',
           { stepName: 's', input: Array.from({ length: 10_000 }).reduce((a) => ({ a }), {}) },
-          { correlationId: newStepId() },
+          { correlationId: fixtures.newStepId() },
         ),
         'INVALID_VALUE',
         /deeper than/,
       ],
       [
         'step_created input an invalid Date',
-        ev('step_created', { stepName: 's', input: new Date(NaN) }, { correlationId: newStepId() }),
+        ev('step_created', { stepName: 's', input: new Date(NaN) }, { correlationId: fixtures.newStepId() }),
         'INVALID_VALUE',
         /invalid Date/,
       ],
@@ -311,11 +306,11 @@ describe('invalid events and fields', () => {
       ['runId a number', 42],
       ['runId empty', ''],
       ['runId I/L/O/U letters', 'wrun_01ARZ3NDEKTSV4RRFFQ69G5FAI'],
-      ['runId 27 characters', `wrun_${ulid()}0`],
+      ['runId 27 characters', `wrun_${fixtures.ulid()}0`],
     ];
     const fingerprint = await storeFingerprint(db);
     for (const [name, data, code, says] of cases) {
-      const target = name.startsWith('run_created') ? newRunId() : runId;
+      const target = name.startsWith('run_created') ? fixtures.newRunId() : runId;
       await refused(() => world.events.create(target, data), { code, says: [says] }, name);
     }
     for (const [name, bad] of runIdCases) {
@@ -352,8 +347,8 @@ describe('ids with SQL metacharacters, quotes, NUL and emoji', () => {
     let roundTrips = 0;
     for (const [i, s] of NASTY.entries()) {
       const workflowName = `wf ${s}`;
-      const runId = newRunId();
-      await world.events.create(runId, runCreatedEvent({ workflowName, deploymentId: `dpl ${s}` }));
+      const runId = fixtures.newRunId();
+      await world.events.create(runId, fixtures.runCreatedEvent({ workflowName, deploymentId: `dpl ${s}` }));
       await world.events.create(runId, { eventType: 'run_started' });
       const run = await world.runs.get(runId);
       assert.equal(run.workflowName, workflowName);
@@ -369,7 +364,7 @@ describe('ids with SQL metacharacters, quotes, NUL and emoji', () => {
       await world.events.create(runId, {
         eventType: 'step_created',
         correlationId: stepId,
-        eventData: { stepName: `name ${s}`, input: payload(s) },
+        eventData: { stepName: `name ${s}`, input: fixtures.payload(s) },
       });
       const step = await world.steps.get(runId, stepId);
       assert.equal(step.stepId, stepId);
@@ -423,17 +418,25 @@ describe('ids with SQL metacharacters, quotes, NUL and emoji', () => {
 
 describe('oversized payloads', () => {
   test('every payload field over the D1 row limit, and ids and names too big to store: a named 413/400, nothing stored; a 5 MB queue payload goes through R2', async () => {
-    const { runId } = await createRunningRun(world);
-    const { stepId } = await createRunningStep(world, runId);
-    const hook = await createHook(world, runId);
+    const { runId } = await fixtures.createRunningRun(world);
+    const { stepId } = await fixtures.createRunningStep(world, runId);
+    const hook = await fixtures.createHook(world, runId);
     const tooBig = () => new Uint8Array(2_000_001).fill(7);
     const cases = [
-      ['run_created input', newRunId(), runCreatedEvent({ input: tooBig() })],
-      ['run_created executionContext', newRunId(), runCreatedEvent({ executionContext: { blob: tooBig() } })],
+      ['run_created input', fixtures.newRunId(), fixtures.runCreatedEvent({ input: tooBig() })],
+      [
+        'run_created executionContext',
+        fixtures.newRunId(),
+        fixtures.runCreatedEvent({ executionContext: { blob: tooBig() } }),
+      ],
       [
         'step_created input',
         runId,
-        { eventType: 'step_created', correlationId: newStepId(), eventData: { stepName: STEP_NAME, input: tooBig() } },
+        {
+          eventType: 'step_created',
+          correlationId: fixtures.newStepId(),
+          eventData: { stepName: fixtures.STEP_NAME, input: tooBig() },
+        },
       ],
       [
         'step_completed result',
@@ -509,8 +512,8 @@ describe('oversized payloads', () => {
 
 describe('pagination', () => {
   test('limits below 1, fractional, NaN, ±Infinity, strings or booleans are refused by name on every list; huge limits are clamped; garbage cursors are refused by name', async () => {
-    const { runId } = await createRunningRun(world);
-    const { stepId } = await createRunningStep(world, runId);
+    const { runId } = await fixtures.createRunningRun(world);
+    const { stepId } = await fixtures.createRunningStep(world, runId);
     const lists = {
       'runs.list': (pagination) => world.runs.list({ pagination }),
       'steps.list': (pagination) => world.steps.list({ runId, pagination }),
@@ -564,7 +567,7 @@ describe('pagination', () => {
       refusedCount++;
     }
     // getStreamChunks: bad limits are refused; an unknown cursor restarts at index 0 (contract §6.3).
-    const stream = `strm_pg_${ulid()}`;
+    const stream = `strm_pg_${fixtures.ulid()}`;
     await world.writeToStreamMulti(stream, runId, ['a', 'b', 'c']);
     for (const limit of badLimits.filter((l) => l !== true && typeof l !== 'object')) {
       await refused(

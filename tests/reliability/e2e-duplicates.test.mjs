@@ -75,34 +75,30 @@ test('every message sent twice with a fresh sendId, each copy held back 0–2 s 
   assert.equal(f.duplicates, 0);
 });
 
-test('the consumer Worker handles every message twice, both at once: every run completes right; no event duplicated', async () => {
+/** A phase in which the consumer Worker handles every message twice (`mode`); its counters. */
+async function handledTwice(title, mode) {
   let counters;
   const f = await phase(
-    'consumer handles every message twice at once',
-    () => fx.consumerFaults({ handleTwice: 'concurrent' }),
+    title,
+    () => fx.consumerFaults({ handleTwice: mode }),
     async () => {
       counters = (await fx.consumerCounters()).counters;
       delete counters.byQueue;
       await fx.consumerFaults({});
     },
   );
-  figures['consumer handles every message twice at once'].consumer = counters;
+  figures[title].consumer = counters;
+  return { f, counters };
+}
+
+test('the consumer Worker handles every message twice, both at once: every run completes right; no event duplicated', async () => {
+  const { f, counters } = await handledTwice('consumer handles every message twice at once', 'concurrent');
   assert.ok(counters.secondDeliveries > 0);
   assert.equal(f.duplicates, 0);
 });
 
 test('the consumer Worker handles every message twice in a row: every run completes right; no event duplicated', async () => {
-  let counters;
-  const f = await phase(
-    'consumer handles every message twice in a row',
-    () => fx.consumerFaults({ handleTwice: 'sequential' }),
-    async () => {
-      counters = (await fx.consumerCounters()).counters;
-      delete counters.byQueue;
-      await fx.consumerFaults({});
-    },
-  );
-  figures['consumer handles every message twice in a row'].consumer = counters;
+  const { f } = await handledTwice('consumer handles every message twice in a row', 'sequential');
   assert.equal(f.duplicates, 0);
 });
 

@@ -55,6 +55,19 @@ const tally = (kind, key) => {
 const label = (o) => (o.ok ? 'ok' : o.name);
 const show = (r) => JSON.stringify({ a: r.a, b: r.b });
 
+/**
+ * Tallies trial `r` of a race that one racer must win, asserts exactly one did and the other
+ * was refused with EntityConflictError; the winner, and the context for further assertions.
+ */
+function oneWinner(kind, r, id) {
+  const ctx = `trial ${r.trial} ${id}: ${show(r)}`;
+  tally(kind, `${label(r.a)}/${label(r.b)}`);
+  assert.equal([r.a, r.b].filter((o) => o.ok).length, 1, ctx);
+  const [winner, loser] = r.a.ok ? [r.a, r.b] : [r.b, r.a];
+  assert.equal(loser.name, 'EntityConflictError', ctx);
+  return { ctx, winner };
+}
+
 /** One D1 query over many ids: `sql` gets the ids as a JSON array in its single `?`. */
 async function rowsFor(ids, sql) {
   const out = [];
@@ -87,11 +100,7 @@ test(`run_completed vs run_cancelled (${TRIALS} trials): exactly one wins, the r
     'run_id',
   );
   for (const r of records) {
-    const ctx = `trial ${r.trial} ${r.runId}: ${show(r)}`;
-    tally(kind, `${label(r.a)}/${label(r.b)}`);
-    assert.equal([r.a, r.b].filter((o) => o.ok).length, 1, ctx);
-    const [winner, loser] = r.a.ok ? [r.a, r.b] : [r.b, r.a];
-    assert.equal(loser.name, 'EntityConflictError', ctx);
+    const { ctx, winner } = oneWinner(kind, r, r.runId);
     const status = r.a.ok ? 'completed' : 'cancelled';
     const row = rows.get(r.runId);
     assert.equal(row.status, status, ctx);
@@ -125,11 +134,7 @@ test(`two step_completed on one step (${TRIALS} trials): exactly one step_comple
   };
   let checkedOutput = 0;
   for (const r of records) {
-    const ctx = `trial ${r.trial} ${r.stepId}: ${show(r)}`;
-    tally(kind, `${label(r.a)}/${label(r.b)}`);
-    assert.equal([r.a, r.b].filter((o) => o.ok).length, 1, ctx);
-    const [winner, loser] = r.a.ok ? [r.a, r.b] : [r.b, r.a];
-    assert.equal(loser.name, 'EntityConflictError', ctx);
+    const { ctx, winner } = oneWinner(kind, r, r.stepId);
     const row = rows.get(r.stepId);
     assert.equal(row.status, 'completed', ctx);
     assert.equal(row.completions, winner.eventId, `${ctx}: exactly the winner's step_completed`);

@@ -16,24 +16,7 @@ import { faultyD1, faultyR2, recordingQueue } from '../support/faults.mjs';
 import { useHarness } from '../support/harness.mjs';
 import { assertInvariants, report, storeFingerprint } from '../support/invariants.mjs';
 import { patternBytes } from '../support/queue-node.mjs';
-import {
-  createHook,
-  createRun,
-  createRunningRun,
-  createRunningStep,
-  createStep,
-  createWait,
-  DEPLOYMENT_ID,
-  newHookId,
-  newRunId,
-  newStepId,
-  newToken,
-  newWaitCorrelationId,
-  payload,
-  runCreatedEvent,
-  STEP_NAME,
-  WORKFLOW_NAME,
-} from '../support/storage.mjs';
+import * as fixtures from '../support/storage.mjs';
 import { newStreamName, readAll } from '../support/streams.mjs';
 
 let db;
@@ -80,22 +63,26 @@ const SCENARIOS = [
   {
     name: 'run_created',
     prepare: async () => {
-      const runId = newRunId();
-      return { runId, type: 'run_created', call: () => world.events.create(runId, runCreatedEvent()) };
+      const runId = fixtures.newRunId();
+      return { runId, type: 'run_created', call: () => world.events.create(runId, fixtures.runCreatedEvent()) };
     },
   },
   {
     name: 'run_started',
     prepare: async () => {
-      const { runId } = await createRun(h.world);
+      const { runId } = await fixtures.createRun(h.world);
       return { runId, type: 'run_started', call: () => world.events.create(runId, { eventType: 'run_started' }) };
     },
   },
   {
     name: 'run_started (resilient: creates the run)',
     prepare: async () => {
-      const runId = newRunId();
-      const eventData = { deploymentId: DEPLOYMENT_ID, workflowName: WORKFLOW_NAME, input: payload('in') };
+      const runId = fixtures.newRunId();
+      const eventData = {
+        deploymentId: fixtures.DEPLOYMENT_ID,
+        workflowName: fixtures.WORKFLOW_NAME,
+        input: fixtures.payload('in'),
+      };
       return {
         runId,
         type: 'run_started',
@@ -106,34 +93,30 @@ const SCENARIOS = [
   {
     name: 'step_created',
     prepare: async () => {
-      const { runId } = await createRunningRun(h.world);
-      const stepId = newStepId();
-      const data = {
-        eventType: 'step_created',
-        correlationId: stepId,
-        eventData: { stepName: STEP_NAME, input: payload('i') },
-      };
+      const { runId } = await fixtures.createRunningRun(h.world);
+      const stepId = fixtures.newStepId();
+      const data = fixtures.stepCreatedEvent(stepId);
       return { runId, type: 'step_created', correlationId: stepId, call: () => world.events.create(runId, data) };
     },
   },
   {
     name: 'step_started',
     prepare: async () => {
-      const { runId } = await createRunningRun(h.world);
-      const { stepId } = await createStep(h.world, runId);
-      const data = { eventType: 'step_started', correlationId: stepId, eventData: { stepName: STEP_NAME } };
+      const { runId } = await fixtures.createRunningRun(h.world);
+      const { stepId } = await fixtures.createStep(h.world, runId);
+      const data = { eventType: 'step_started', correlationId: stepId, eventData: { stepName: fixtures.STEP_NAME } };
       return { runId, type: 'step_started', correlationId: stepId, call: () => world.events.create(runId, data) };
     },
   },
   {
     name: 'step_retrying',
     prepare: async () => {
-      const { runId } = await createRunningRun(h.world);
-      const { stepId } = await createRunningStep(h.world, runId);
+      const { runId } = await fixtures.createRunningRun(h.world);
+      const { stepId } = await fixtures.createRunningStep(h.world, runId);
       const data = {
         eventType: 'step_retrying',
         correlationId: stepId,
-        eventData: { stepName: STEP_NAME, error: 'again' },
+        eventData: { stepName: fixtures.STEP_NAME, error: 'again' },
       };
       return { runId, type: 'step_retrying', correlationId: stepId, call: () => world.events.create(runId, data) };
     },
@@ -141,12 +124,12 @@ const SCENARIOS = [
   {
     name: 'step_completed',
     prepare: async () => {
-      const { runId } = await createRunningRun(h.world);
-      const { stepId } = await createRunningStep(h.world, runId);
+      const { runId } = await fixtures.createRunningRun(h.world);
+      const { stepId } = await fixtures.createRunningStep(h.world, runId);
       const data = {
         eventType: 'step_completed',
         correlationId: stepId,
-        eventData: { stepName: STEP_NAME, result: payload('r') },
+        eventData: { stepName: fixtures.STEP_NAME, result: fixtures.payload('r') },
       };
       return { runId, type: 'step_completed', correlationId: stepId, call: () => world.events.create(runId, data) };
     },
@@ -154,12 +137,12 @@ const SCENARIOS = [
   {
     name: 'step_failed',
     prepare: async () => {
-      const { runId } = await createRunningRun(h.world);
-      const { stepId } = await createRunningStep(h.world, runId);
+      const { runId } = await fixtures.createRunningRun(h.world);
+      const { stepId } = await fixtures.createRunningStep(h.world, runId);
       const data = {
         eventType: 'step_failed',
         correlationId: stepId,
-        eventData: { stepName: STEP_NAME, error: 'no', stack: 'S' },
+        eventData: { stepName: fixtures.STEP_NAME, error: 'no', stack: 'S' },
       };
       return { runId, type: 'step_failed', correlationId: stepId, call: () => world.events.create(runId, data) };
     },
@@ -167,12 +150,12 @@ const SCENARIOS = [
   {
     name: 'hook_created',
     prepare: async () => {
-      const { runId } = await createRunningRun(h.world);
-      const hookId = newHookId();
+      const { runId } = await fixtures.createRunningRun(h.world);
+      const hookId = fixtures.newHookId();
       const data = {
         eventType: 'hook_created',
         correlationId: hookId,
-        eventData: { token: newToken('f'), isWebhook: false },
+        eventData: { token: fixtures.newToken('f'), isWebhook: false },
       };
       return { runId, type: 'hook_created', correlationId: hookId, call: () => world.events.create(runId, data) };
     },
@@ -180,10 +163,10 @@ const SCENARIOS = [
   {
     name: 'hook_created (token held by another run: hook_conflict)',
     prepare: async () => {
-      const { runId: holder } = await createRunningRun(h.world);
-      const { token } = await createHook(h.world, holder);
-      const { runId } = await createRunningRun(h.world);
-      const hookId = newHookId();
+      const { runId: holder } = await fixtures.createRunningRun(h.world);
+      const { token } = await fixtures.createHook(h.world, holder);
+      const { runId } = await fixtures.createRunningRun(h.world);
+      const hookId = fixtures.newHookId();
       const data = { eventType: 'hook_created', correlationId: hookId, eventData: { token, isWebhook: false } };
       return { runId, type: 'hook_conflict', correlationId: hookId, call: () => world.events.create(runId, data) };
     },
@@ -191,17 +174,21 @@ const SCENARIOS = [
   {
     name: 'hook_received',
     prepare: async () => {
-      const { runId } = await createRunningRun(h.world);
-      const { hookId, token } = await createHook(h.world, runId);
-      const data = { eventType: 'hook_received', correlationId: hookId, eventData: { token, payload: payload('p') } };
+      const { runId } = await fixtures.createRunningRun(h.world);
+      const { hookId, token } = await fixtures.createHook(h.world, runId);
+      const data = {
+        eventType: 'hook_received',
+        correlationId: hookId,
+        eventData: { token, payload: fixtures.payload('p') },
+      };
       return { runId, type: 'hook_received', correlationId: hookId, call: () => world.events.create(runId, data) };
     },
   },
   {
     name: 'hook_disposed',
     prepare: async () => {
-      const { runId } = await createRunningRun(h.world);
-      const { hookId, token } = await createHook(h.world, runId);
+      const { runId } = await fixtures.createRunningRun(h.world);
+      const { hookId, token } = await fixtures.createHook(h.world, runId);
       const data = { eventType: 'hook_disposed', correlationId: hookId, eventData: { token } };
       return { runId, type: 'hook_disposed', correlationId: hookId, call: () => world.events.create(runId, data) };
     },
@@ -209,8 +196,8 @@ const SCENARIOS = [
   {
     name: 'wait_created',
     prepare: async () => {
-      const { runId } = await createRunningRun(h.world);
-      const correlationId = newWaitCorrelationId();
+      const { runId } = await fixtures.createRunningRun(h.world);
+      const correlationId = fixtures.newWaitCorrelationId();
       const data = { eventType: 'wait_created', correlationId, eventData: { resumeAt: new Date(Date.now() + 60_000) } };
       return { runId, type: 'wait_created', correlationId, call: () => world.events.create(runId, data) };
     },
@@ -218,8 +205,10 @@ const SCENARIOS = [
   {
     name: 'wait_completed',
     prepare: async () => {
-      const { runId } = await createRunningRun(h.world);
-      const { correlationId, resumeAt } = await createWait(h.world, runId, { resumeAt: new Date(Date.now() - 1000) });
+      const { runId } = await fixtures.createRunningRun(h.world);
+      const { correlationId, resumeAt } = await fixtures.createWait(h.world, runId, {
+        resumeAt: new Date(Date.now() - 1000),
+      });
       const data = { eventType: 'wait_completed', correlationId, eventData: { resumeAt } };
       return { runId, type: 'wait_completed', correlationId, call: () => world.events.create(runId, data) };
     },
@@ -227,19 +216,20 @@ const SCENARIOS = [
   {
     name: 'run_completed (with a live hook)',
     prepare: async () => {
-      const { runId } = await createRunningRun(h.world);
-      await createHook(h.world, runId);
+      const { runId } = await fixtures.createRunningRun(h.world);
+      await fixtures.createHook(h.world, runId);
       return {
         runId,
         type: 'run_completed',
-        call: () => world.events.create(runId, { eventType: 'run_completed', eventData: { output: payload('o') } }),
+        call: () =>
+          world.events.create(runId, { eventType: 'run_completed', eventData: { output: fixtures.payload('o') } }),
       };
     },
   },
   {
     name: 'run_failed',
     prepare: async () => {
-      const { runId } = await createRunningRun(h.world);
+      const { runId } = await fixtures.createRunningRun(h.world);
       const data = { eventType: 'run_failed', eventData: { error: { message: 'x' }, errorCode: 'USER_ERROR' } };
       return { runId, type: 'run_failed', call: () => world.events.create(runId, data) };
     },
@@ -247,8 +237,8 @@ const SCENARIOS = [
   {
     name: 'run_cancelled (with a live hook)',
     prepare: async () => {
-      const { runId } = await createRunningRun(h.world);
-      await createHook(h.world, runId);
+      const { runId } = await fixtures.createRunningRun(h.world);
+      await fixtures.createHook(h.world, runId);
       return { runId, type: 'run_cancelled', call: () => world.events.create(runId, { eventType: 'run_cancelled' }) };
     },
   },
@@ -301,7 +291,7 @@ describe('D1 batches that fail before they run', () => {
   });
 
   test('reads under a failing D1: a named 503, never a wrong answer', async () => {
-    const { runId } = await createRunningRun(h.world);
+    const { runId } = await fixtures.createRunningRun(h.world);
     const reads = {
       'runs.get': () => world.runs.get(runId),
       'runs.list': () => world.runs.list({}),
@@ -565,7 +555,7 @@ describe('R2 faults while streaming', () => {
     const next = () => (random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let s = 0; s < 30; s++) {
       const name = newStreamName('r2fault');
-      const runId = newRunId();
+      const runId = fixtures.newRunId();
       const expected = [];
       for (let i = 0; i < 8; i++) {
         const large = next() < 0.5;
@@ -605,7 +595,7 @@ describe('R2 faults while streaming', () => {
 
   test('D1 fails after a large segment went to R2: a named 503 and no orphan object; a lost reply keeps the committed object (regression)', async () => {
     const name = newStreamName('d1fault');
-    const runId = newRunId();
+    const runId = fixtures.newRunId();
     const before = await objects();
     d1.plan.next = ['before'];
     await expectUnavailable(() => sw.writeToStream(name, runId, patternBytes(200_000)), 'large write, D1 refuses');
@@ -623,7 +613,7 @@ describe('R2 faults while streaming', () => {
 
   test('R2 fails while a reader fetches a segment: the reader errors (never skips data); a new reader then gets everything', async () => {
     const name = newStreamName('r2read');
-    const runId = newRunId();
+    const runId = fixtures.newRunId();
     const chunks = [new TextEncoder().encode('a'), patternBytes(140_000), new TextEncoder().encode('z')];
     for (const c of chunks) await sw.writeToStream(name, runId, c);
     await sw.closeStream(name, runId);

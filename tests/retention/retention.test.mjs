@@ -7,14 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createWorld } from '../../js/node.js';
 import { useHarness } from '../support/harness.mjs';
-import {
-  completeStep,
-  createRunningRun,
-  createRunningStep,
-  expectReject,
-  listAllEvents,
-  terminateRun,
-} from '../support/storage.mjs';
+import * as fixtures from '../support/storage.mjs';
 import { newRunId, newStepId, payload } from '../support/world-v5.mjs';
 
 const DAY = 86_400_000;
@@ -55,12 +48,12 @@ async function age(runId, days) {
 
 /** A 4.x run with a completed step and a stream of a small and a large chunk. */
 async function runV4({ end }) {
-  const { runId } = await createRunningRun(h.world);
-  const { stepId } = await createRunningStep(h.world, runId);
-  await completeStep(h.world, runId, stepId);
+  const { runId } = await fixtures.createRunningRun(h.world);
+  const { stepId } = await fixtures.createRunningStep(h.world, runId);
+  await fixtures.completeStep(h.world, runId, stepId);
   await h.world.writeToStream(`strm_${runId}`, runId, 'small');
   await h.world.writeToStream(`strm_${runId}`, runId, LARGE);
-  if (end) await terminateRun(h.world, runId, end);
+  if (end) await fixtures.terminateRun(h.world, runId, end);
   return runId;
 }
 
@@ -98,7 +91,7 @@ test('start() removes runs of both lines that ended over WORKFLOW_RETENTION_DAYS
   for (const runId of [oldV4, oldFailed, oldV5, oldLive]) await age(runId, 3);
   const kept = { [oldLive]: await storedOf(oldLive), [recent]: await storedOf(recent) };
   const keptLogs = {
-    [oldLive]: await listAllEvents(h.world, oldLive),
+    [oldLive]: await fixtures.listAllEvents(h.world, oldLive),
     [recent]: (await v5.events.list({ runId: recent })).data,
   };
   const objectsBefore = await objects();
@@ -109,13 +102,13 @@ test('start() removes runs of both lines that ended over WORKFLOW_RETENTION_DAYS
 
   for (const runId of [oldV4, oldFailed, oldV5]) {
     assert.ok(none(await rowsOf(runId)), `${runId}: no row left: ${JSON.stringify(await rowsOf(runId))}`);
-    await expectReject(h.world.runs.get(runId), 'WorkflowRunNotFoundError');
+    await fixtures.expectReject(h.world.runs.get(runId), 'WorkflowRunNotFoundError');
   }
   assert.equal(objectsBefore - (await objects()), 3, "the removed runs' R2 segments are deleted");
   for (const runId of [oldLive, recent]) {
     assert.deepEqual(await storedOf(runId), kept[runId], `${runId} is untouched`);
   }
-  assert.deepEqual(await listAllEvents(h.world, oldLive), keptLogs[oldLive]);
+  assert.deepEqual(await fixtures.listAllEvents(h.world, oldLive), keptLogs[oldLive]);
   assert.deepEqual((await v5.events.list({ runId: recent })).data, keptLogs[recent]);
   assert.equal((await h.world.runs.get(oldLive)).status, 'running');
   console.log(`retention: ${rowsWritten} D1 rows written to remove 3 runs (${(rowsWritten / 3).toFixed(1)} per run)`);
@@ -131,7 +124,9 @@ test('a WORKFLOW_RETENTION_DAYS that is not a number of days makes start() fail 
   const before = await rowsOf(runId);
   for (const bad of ['soon', '-2']) {
     const world = createWorld({ ...h.env, WORKFLOW_RETENTION_DAYS: bad });
-    const error = await expectReject(world.start(), 'WorkflowWorldError', { props: { code: 'INVALID_RETENTION' } });
+    const error = await fixtures.expectReject(world.start(), 'WorkflowWorldError', {
+      props: { code: 'INVALID_RETENTION' },
+    });
     assert.match(error.message, /WORKFLOW_RETENTION_DAYS/);
     assert.ok(error.message.includes(bad), error.message);
   }

@@ -802,26 +802,21 @@ test('§7.1 a single 300 KiB chunk is one R2 PUT and round-trips byte-exact; the
   const overLimit = pattern(INLINE_LIMIT + 1, 9);
   const splitOver = [pattern(INLINE_LIMIT - 10, 10), pattern(11, 11)]; // two chunks, 128 KiB + 1 together
 
-  cb.reset();
-  await w.writeToStream(n, r, big);
+  /** The R2 operations `write` made. */
+  const r2Calls = async (write) => {
+    cb.reset();
+    await write();
+    return cb.ops.calls.map(([m]) => m);
+  };
+  assert.deepEqual(await r2Calls(() => w.writeToStream(n, r, big)), ['put']);
   assert.deepEqual(
-    cb.ops.calls.map(([m]) => m),
-    ['put'],
+    await r2Calls(() => w.writeToStream(n, r, atLimit)),
+    [],
+    'a segment of exactly 128 KiB stays inline',
   );
-  cb.reset();
-  await w.writeToStream(n, r, atLimit);
-  assert.deepEqual(cb.ops.calls, [], 'a segment of exactly 128 KiB stays inline');
-  cb.reset();
-  await w.writeToStream(n, r, overLimit);
+  assert.deepEqual(await r2Calls(() => w.writeToStream(n, r, overLimit)), ['put'], '128 KiB + 1 goes to R2');
   assert.deepEqual(
-    cb.ops.calls.map(([m]) => m),
-    ['put'],
-    '128 KiB + 1 goes to R2',
-  );
-  cb.reset();
-  await w.writeToStreamMulti(n, r, splitOver);
-  assert.deepEqual(
-    cb.ops.calls.map(([m]) => m),
+    await r2Calls(() => w.writeToStreamMulti(n, r, splitOver)),
     ['put'],
     'the segment size counts, not the chunk size',
   );

@@ -81,24 +81,13 @@ export async function runDifferentialScript(world, runId, missingRunId) {
     },
     { sinceCursor: started?.cursor },
   );
-  await create(
-    'wait_created (eventCount 5)',
-    {
-      eventType: 'wait_created',
-      correlationId: 'wait_01KDIFF0000000000000000001',
-      eventData: { resumeAt: new Date(1) },
-    },
-    { eventCount: 5 },
-  );
-  await create(
-    'wait_created (stale eventCount 5: bump and report)',
-    {
-      eventType: 'wait_created',
-      correlationId: 'wait_01KDIFF0000000000000000002',
-      eventData: { resumeAt: new Date(1) },
-    },
-    { eventCount: 5 },
-  );
+  const waitCreated = (n) => ({
+    eventType: 'wait_created',
+    correlationId: `wait_01KDIFF000000000000000000${n}`,
+    eventData: { resumeAt: new Date(1) },
+  });
+  await create('wait_created (eventCount 5)', waitCreated(1), { eventCount: 5 });
+  await create('wait_created (stale eventCount 5: bump and report)', waitCreated(2), { eventCount: 5 });
   await create('wait_completed', { eventType: 'wait_completed', correlationId: 'wait_01KDIFF0000000000000000001' });
   await create('hook_created', {
     eventType: 'hook_created',

@@ -49,24 +49,37 @@ export function fnv1a(bytes) {
  * `Date` → `{$type:'Date', iso}`, other binary types named, long strings fingerprinted.
  */
 export function summarize(value) {
-  if (value instanceof Uint8Array) {
-    if (value.length <= 64) return { $type: 'Uint8Array', bytes: Array.from(value) };
-    return { $type: 'Uint8Array', length: value.length, fnv: fnv1a(value) };
-  }
-  if (value instanceof Date) return { $type: 'Date', iso: Number.isNaN(value.getTime()) ? null : value.toISOString() };
-  if (value instanceof ArrayBuffer) return { $type: 'ArrayBuffer', length: value.byteLength };
-  if (ArrayBuffer.isView(value))
-    return { $type: value.constructor?.name ?? 'ArrayBufferView', length: value.byteLength };
-  if (typeof value === 'string' && value.length > 256) {
-    return { $type: 'string', length: value.length, fnv: fnv1a(new TextEncoder().encode(value)) };
-  }
-  if (typeof value === 'bigint') return { $type: 'bigint', value: String(value) };
-  if (value === undefined) return { $type: 'undefined' };
-  if (Array.isArray(value)) return value.map(summarize);
+  return mapTree(value, (leaf) => {
+    if (leaf instanceof Uint8Array) {
+      if (leaf.length <= 64) return { $type: 'Uint8Array', bytes: Array.from(leaf) };
+      return { $type: 'Uint8Array', length: leaf.length, fnv: fnv1a(leaf) };
+    }
+    if (leaf instanceof Date) return { $type: 'Date', iso: Number.isNaN(leaf.getTime()) ? null : leaf.toISOString() };
+    if (leaf instanceof ArrayBuffer) return { $type: 'ArrayBuffer', length: leaf.byteLength };
+    if (ArrayBuffer.isView(leaf))
+      return { $type: leaf.constructor?.name ?? 'ArrayBufferView', length: leaf.byteLength };
+    if (typeof leaf === 'string' && leaf.length > 256) {
+      return { $type: 'string', length: leaf.length, fnv: fnv1a(new TextEncoder().encode(leaf)) };
+    }
+    if (typeof leaf === 'bigint') return { $type: 'bigint', value: String(leaf) };
+    if (leaf === undefined) return { $type: 'undefined' };
+    return WALK;
+  });
+}
+
+/** What a `mapTree` callback answers to have a value walked into (or kept, when not a tree). */
+export const WALK = Symbol('walk');
+
+/**
+ * `value` rebuilt top down: each node is replaced by `replace(node)`, or, where that answers
+ * WALK, an array or plain object is rebuilt from its mapped members and anything else kept.
+ */
+export function mapTree(value, replace) {
+  const replaced = replace(value);
+  if (replaced !== WALK) return replaced;
+  if (Array.isArray(value)) return value.map((v) => mapTree(v, replace));
   if (value && typeof value === 'object') {
-    const out = {};
-    for (const [k, v] of Object.entries(value)) out[k] = summarize(v);
-    return out;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapTree(v, replace)]));
   }
   return value;
 }
@@ -149,26 +162,18 @@ export function createProbe(db, source) {
 // `{$date:'<iso>'}` a Date.
 
 export function encodeTestValue(value) {
-  if (value instanceof Uint8Array) return { $bytes: Array.from(value) };
-  if (value instanceof Date) return { $date: value.toISOString() };
-  if (Array.isArray(value)) return value.map(encodeTestValue);
-  if (value && typeof value === 'object') {
-    const out = {};
-    for (const [k, v] of Object.entries(value)) out[k] = encodeTestValue(v);
-    return out;
-  }
-  return value;
+  return mapTree(value, (node) => {
+    if (node instanceof Uint8Array) return { $bytes: Array.from(node) };
+    if (node instanceof Date) return { $date: node.toISOString() };
+    return WALK;
+  });
 }
 
 export function decodeTestValue(value) {
-  if (Array.isArray(value)) return value.map(decodeTestValue);
-  if (value && typeof value === 'object') {
-    const keys = Object.keys(value);
-    if (keys.length === 1 && keys[0] === '$bytes') return new Uint8Array(value.$bytes);
-    if (keys.length === 1 && keys[0] === '$date') return new Date(value.$date);
-    const out = {};
-    for (const [k, v] of Object.entries(value)) out[k] = decodeTestValue(v);
-    return out;
-  }
-  return value;
+  return mapTree(value, (node) => {
+    const keys = node && typeof node === 'object' ? Object.keys(node) : [];
+    if (keys.length === 1 && keys[0] === '$bytes') return new Uint8Array(node.$bytes);
+    if (keys.length === 1 && keys[0] === '$date') return new Date(node.$date);
+    return WALK;
+  });
 }

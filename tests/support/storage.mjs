@@ -136,15 +136,18 @@ export function assertSameData(actual, expected, message) {
 // ---------------------------------------------------------------------------
 // Requests
 
+/** A run_created request; the 5.x fields (`attributes`, …) are sent only when given. */
 export function runCreatedEvent({
   workflowName = WORKFLOW_NAME,
   deploymentId = DEPLOYMENT_ID,
   input = payload('run-input'),
-  executionContext,
   specVersion,
+  ...optional
 } = {}) {
   const eventData = { deploymentId, workflowName, input };
-  if (executionContext !== undefined) eventData.executionContext = executionContext;
+  for (const key of ['executionContext', 'attributes', 'allowReservedAttributes', 'encryptionPublicKey']) {
+    if (optional[key] !== undefined) eventData[key] = optional[key];
+  }
   const data = { eventType: 'run_created', eventData };
   if (specVersion !== undefined) data.specVersion = specVersion;
   return data;
@@ -182,6 +185,11 @@ export async function terminateRun(world, runId, status = 'completed') {
   }
   if (status === 'cancelled') return world.events.create(runId, { eventType: 'run_cancelled' });
   throw new Error(`unknown terminal status ${status}`);
+}
+
+/** A step_created request (the step's input is `payload('i')` unless given). */
+export function stepCreatedEvent(stepId = newStepId(), input = payload('i')) {
+  return { eventType: 'step_created', correlationId: stepId, eventData: { stepName: STEP_NAME, input } };
 }
 
 export async function createStep(
@@ -234,15 +242,27 @@ export function retryStep(world, runId, stepId, { error = 'retry me', stack, ret
   return world.events.create(runId, { eventType: 'step_retrying', correlationId: stepId, eventData });
 }
 
-/** Options `metadata` / `isWebhook` may be passed as `undefined` to omit them from the request. */
+/**
+ * hook_created's eventData from createHook's options (both lines): `metadata` defaults to
+ * `defaultMetadata`, `isWebhook` to false; each of `metadata`, `isWebhook`, `isSystem` and
+ * `tokenRetentionUntil` passed as `undefined` is left out of the request.
+ */
+export function hookCreatedData(token, opts, defaultMetadata) {
+  const eventData = { token };
+  const metadata = 'metadata' in opts ? opts.metadata : defaultMetadata;
+  const isWebhook = 'isWebhook' in opts ? opts.isWebhook : false;
+  if (metadata !== undefined) eventData.metadata = metadata;
+  if (isWebhook !== undefined) eventData.isWebhook = isWebhook;
+  if (opts.isSystem !== undefined) eventData.isSystem = opts.isSystem;
+  if (opts.tokenRetentionUntil !== undefined) eventData.tokenRetentionUntil = opts.tokenRetentionUntil;
+  return eventData;
+}
+
+/** Options as hookCreatedData takes them, and `hookId`, `token`. */
 export async function createHook(world, runId, opts = {}) {
   const hookId = opts.hookId ?? newHookId();
   const token = opts.token ?? newToken();
-  const metadata = 'metadata' in opts ? opts.metadata : payload('hook-meta');
-  const isWebhook = 'isWebhook' in opts ? opts.isWebhook : false;
-  const eventData = { token };
-  if (metadata !== undefined) eventData.metadata = metadata;
-  if (isWebhook !== undefined) eventData.isWebhook = isWebhook;
+  const eventData = hookCreatedData(token, opts, payload('hook-meta'));
   const res = await world.events.create(runId, { eventType: 'hook_created', correlationId: hookId, eventData });
   return { hookId, token, res, hook: res.hook };
 }
@@ -279,12 +299,15 @@ export function completeWait(world, runId, correlationId, resumeAt) {
 // ---------------------------------------------------------------------------
 // Reads
 
-/** Every event of a run, ascending, following cursors. Asserts the paging contract as it goes. */
+/**
+ * Every event of a run, ascending, following cursors while `hasMore`. Asserts the paging
+ * contract as it goes (a `hasMore` page needs a fresh non-null cursor, docs/world-contract.md §4.3).
+ */
 export async function listAllEvents(world, runId, { resolveData, limit } = {}) {
   const all = [];
   const seen = new Set();
   let cursor;
-  for (let page = 0; page < 1000; page++) {
+  for (let page = 0; page < 10_000; page++) {
     const pagination = {};
     if (cursor !== undefined) pagination.cursor = cursor;
     if (limit !== undefined) pagination.limit = limit;
@@ -302,6 +325,7 @@ export async function listAllEvents(world, runId, { resolveData, limit } = {}) {
 }
 
 export const typesOf = (events) => events.map((e) => e.eventType);
+export const idsOf = (events) => events.map((e) => e.eventId);
 
 export async function countEvents(world, runId) {
   return (await listAllEvents(world, runId)).length;
@@ -309,9 +333,9 @@ export async function countEvents(world, runId) {
 
 /** Runs `fn` and asserts the run's log is unchanged afterwards (same eventIds). */
 export async function assertNothingAppended(world, runId, fn) {
-  const before = (await listAllEvents(world, runId)).map((e) => e.eventId);
+  const before = idsOf(await listAllEvents(world, runId));
   const out = await fn();
-  const after = (await listAllEvents(world, runId)).map((e) => e.eventId);
+  const after = idsOf(await listAllEvents(world, runId));
   assert.deepEqual(after, before, `events were appended to ${runId} by a rejected call`);
   return out;
 }

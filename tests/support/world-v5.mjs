@@ -27,13 +27,11 @@ import { after, before } from 'node:test';
 import { decodeTime, monotonicFactory, ulid } from 'ulid';
 import { useHarness } from './harness.mjs';
 import {
-  assertBytes,
-  assertDate,
-  assertSameData,
-  bytesOf,
-  definedKeys,
+  runCreatedEvent as anyLineRunCreatedEvent,
   expectReject,
-  normalize,
+  hookCreatedData,
+  idsOf,
+  payload,
   safeJson,
   sleep,
 } from './storage.mjs';
@@ -41,16 +39,21 @@ import {
 export {
   assertBytes,
   assertDate,
+  assertNothingAppended,
   assertSameData,
   bytesOf,
-  decodeTime,
+  countEvents,
   definedKeys,
   expectReject,
+  idsOf,
+  listAllEvents,
   normalize,
+  payload,
   safeJson,
   sleep,
-  ulid,
-};
+  typesOf,
+} from './storage.mjs';
+export { decodeTime, ulid };
 
 // ---------------------------------------------------------------------------
 // Which World
@@ -171,12 +174,6 @@ export const uniqueName = (prefix = 'workflow//./src/workflows/conformance-v5//w
 // ---------------------------------------------------------------------------
 // Bytes
 
-/** Opaque spec ≥ 2 payload: a 4-character format prefix, then bytes including NUL and 0xFF. */
-export function payload(tag = 'x') {
-  const body = new TextEncoder().encode(String(tag));
-  return new Uint8Array([0x64, 0x65, 0x76, 0x6c, 0x00, ...body, 0x00, 0xff, 0x80, 0x00]);
-}
-
 /** A spec ≥ 6 serialized error (run_failed / step_failed / step_retrying `error`): bytes with 0x00. */
 export function errorBytes(tag = 'err') {
   return payload(`error:${tag}`);
@@ -212,25 +209,9 @@ export function assertNoReport(result, label = 'result') {
 // ---------------------------------------------------------------------------
 // Requests
 
-export function runCreatedEvent({
-  workflowName = WORKFLOW_NAME,
-  deploymentId = DEPLOYMENT_ID,
-  input = payload('run-input'),
-  executionContext,
-  attributes,
-  allowReservedAttributes,
-  encryptionPublicKey,
-  specVersion,
-} = {}) {
-  const eventData = { deploymentId, workflowName, input };
-  if (executionContext !== undefined) eventData.executionContext = executionContext;
-  if (attributes !== undefined) eventData.attributes = attributes;
-  if (allowReservedAttributes !== undefined) eventData.allowReservedAttributes = allowReservedAttributes;
-  if (encryptionPublicKey !== undefined) eventData.encryptionPublicKey = encryptionPublicKey;
-  const data = { eventType: 'run_created', eventData };
-  if (specVersion !== undefined) data.specVersion = specVersion;
-  return data;
-}
+/** A run_created request (tests/support/storage.mjs), in this line's deployment by default. */
+export const runCreatedEvent = (opts = {}) =>
+  anyLineRunCreatedEvent({ ...opts, deploymentId: opts.deploymentId ?? DEPLOYMENT_ID });
 
 /** A base64 X25519 public key shape (44 characters); the World never interprets it. */
 export const ENCRYPTION_PUBLIC_KEY = Buffer.from(new Uint8Array(32).map((_, i) => i * 7 + 1)).toString('base64');
@@ -341,17 +322,11 @@ export function retryStep(world, runId, stepId, { error = errorBytes('retry'), r
   return world.events.create(runId, { eventType: 'step_retrying', correlationId: stepId, eventData }, params);
 }
 
-/** Options `metadata`, `isWebhook`, `isSystem`, `tokenRetentionUntil` are omitted from the request when undefined. */
+/** Options as hookCreatedData (tests/support/storage.mjs) takes them, and `hookId`, `token`, `params`. */
 export async function createHook(world, runId, opts = {}) {
   const hookId = opts.hookId ?? newHookId();
   const token = opts.token ?? newToken();
-  const metadata = 'metadata' in opts ? opts.metadata : payload('hook-meta');
-  const isWebhook = 'isWebhook' in opts ? opts.isWebhook : false;
-  const eventData = { token };
-  if (metadata !== undefined) eventData.metadata = metadata;
-  if (isWebhook !== undefined) eventData.isWebhook = isWebhook;
-  if (opts.isSystem !== undefined) eventData.isSystem = opts.isSystem;
-  if (opts.tokenRetentionUntil !== undefined) eventData.tokenRetentionUntil = opts.tokenRetentionUntil;
+  const eventData = hookCreatedData(token, opts, payload('hook-meta'));
   const res = await world.events.create(
     runId,
     { eventType: 'hook_created', correlationId: hookId, eventData },
@@ -413,38 +388,6 @@ export function setAttributes(
 // ---------------------------------------------------------------------------
 // Reads
 
-/**
- * Every event of a run, ascending, following cursors while `hasMore`. Asserts the paging
- * contract as it goes (a `hasMore` page needs a fresh non-null cursor, 4x §4.3).
- */
-export async function listAllEvents(world, runId, { resolveData, limit } = {}) {
-  const all = [];
-  const seen = new Set();
-  let cursor;
-  for (let page = 0; page < 10_000; page++) {
-    const pagination = {};
-    if (cursor !== undefined) pagination.cursor = cursor;
-    if (limit !== undefined) pagination.limit = limit;
-    const params = { runId, pagination };
-    if (resolveData !== undefined) params.resolveData = resolveData;
-    const res = await world.events.list(params);
-    all.push(...res.data);
-    if (!res.hasMore) return all;
-    assert.ok(typeof res.cursor === 'string' && res.cursor.length > 0, 'a hasMore page needs a cursor');
-    assert.ok(!seen.has(res.cursor), 'events.list repeated a cursor');
-    seen.add(res.cursor);
-    cursor = res.cursor;
-  }
-  throw new Error('events.list did not terminate');
-}
-
-export const typesOf = (events) => events.map((e) => e.eventType);
-export const idsOf = (events) => events.map((e) => e.eventId);
-
-export async function countEvents(world, runId) {
-  return (await listAllEvents(world, runId)).length;
-}
-
 /** Asserts the events are exactly slots 1..N in order (dense, contiguous, §3.2). */
 export function assertDense(events, label = 'log') {
   assert.deepEqual(
@@ -452,15 +395,6 @@ export function assertDense(events, label = 'log') {
     events.map((_, i) => slotId(i + 1)),
     `${label} is not slots 1..${events.length}`,
   );
-}
-
-/** Runs `fn` and asserts the run's log is unchanged afterwards (same eventIds). */
-export async function assertNothingAppended(world, runId, fn) {
-  const before = idsOf(await listAllEvents(world, runId));
-  const out = await fn();
-  const after = idsOf(await listAllEvents(world, runId));
-  assert.deepEqual(after, before, `events were appended to ${runId} by a rejected call`);
-  return out;
 }
 
 /** Asserts the run does not exist: `runs.get` → WorkflowRunNotFoundError and an empty log. */
