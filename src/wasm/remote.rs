@@ -4,7 +4,7 @@
 
 use super::adapters::{Crypto, SystemClock};
 use super::bindings::WORKFLOW_REMOTE_SECRET;
-use super::world::{pick_create_params, World};
+use super::world::{data_fields, World};
 use crate::js::to_value;
 use crate::model::WorldError;
 use crate::ports::{Clock, Entropy};
@@ -120,12 +120,12 @@ pub fn world_calls() -> Result<JsValue, JsValue> {
     Ok(to_value(&calls)?)
 }
 
-/// `events.create`'s params as sent over HTTP: only the fields this World reads (core
-/// passes functions and telemetry in the same object).
+/// `events.create`'s params as sent over HTTP: only their data fields (core passes
+/// functions and telemetry in the same object).
 #[wasm_bindgen(js_name = createParamsForWire)]
 pub fn create_params_for_wire(params: JsValue) -> JsValue {
     if params.is_object() {
-        pick_create_params(&params)
+        data_fields(&params)
     } else {
         JsValue::UNDEFINED
     }

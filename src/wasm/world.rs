@@ -8,9 +8,7 @@ use super::bindings::BINDING_NAMES;
 use super::env::{Bindings, Env};
 use crate::engine::request::{CreateEventParamsInput, EventInput};
 use crate::js::{from_js, to_value};
-use crate::model::params::{
-    CreateParams, ReadParams, ReadParamsInput, ResolveData, SortOrder, CREATE_PARAMS_FIELDS,
-};
+use crate::model::params::{CreateParams, ReadParams, ReadParamsInput, ResolveData, SortOrder};
 use crate::model::{Line, Value, WorldError};
 use crate::queue::{self, envelope, signature, QueueOptionsInput, SendOptions};
 use crate::store;
@@ -53,24 +51,38 @@ fn resolve<T: Tsify>(v: &Option<Ts<T>>) -> Result<ResolveData, WorldError> {
     Ok(params(v, 1, SortOrder::Asc)?.resolve_data)
 }
 
-/// `events.create`'s params: only the fields this World reads are converted, because core
-/// also passes functions (`replayEventObserver`) and telemetry in the same object.
+/// `events.create`'s params: core passes functions (`replayEventObserver`) and telemetry
+/// objects in the same object as the fields this World reads, so only their data fields
+/// are converted.
 fn create_params(v: &Option<Ts<CreateEventParamsInput>>) -> Result<CreateParams, WorldError> {
     let Some(params) = v.as_ref().map(Ts::js_value).filter(|p| p.is_object()) else {
         return CreateParams::parse(None);
     };
-    CreateParams::parse(value(&pick_create_params(&params), "params")?.as_ref())
+    CreateParams::parse(value(&data_fields(&params), "params")?.as_ref())
 }
 
-/// The fields of `events.create`'s params this World reads, as a new object.
-pub(super) fn pick_create_params(params: &JsValue) -> JsValue {
+/// A new object with the fields of `params` that are data: primitives, arrays, plain
+/// objects, dates and bytes. Functions and instances of other classes (telemetry) are left
+/// out; every field the World reads is data, so what it reads, and refuses, is unchanged.
+pub(super) fn data_fields(params: &JsValue) -> JsValue {
     let picked = Object::new();
-    for field in CREATE_PARAMS_FIELDS {
-        let key = JsValue::from_str(field);
-        if let Ok(v) = Reflect::get(params, &key) {
-            if !v.is_undefined() {
-                let _ = Reflect::set(&picked, &key, &v);
-            }
+    for entry in Object::entries(params.unchecked_ref()).iter() {
+        let entry: Array = entry.unchecked_into();
+        let (key, v) = (entry.get(0), entry.get(1));
+        let data = if v.is_function() || v.is_symbol() {
+            false
+        } else if v.is_object() {
+            let proto = Object::get_prototype_of(&v);
+            Array::is_array(&v)
+                || v.is_instance_of::<js_sys::Date>()
+                || v.is_instance_of::<Uint8Array>()
+                || proto.is_null()
+                || proto == Object::get_prototype_of(&Object::new())
+        } else {
+            true
+        };
+        if data {
+            let _ = Reflect::set(&picked, &key, &v);
         }
     }
     picked.into()

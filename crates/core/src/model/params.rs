@@ -215,16 +215,6 @@ pub struct CreateParams {
     pub resume_digest: Option<String>,
 }
 
-/// The fields of `events.create`'s params this World reads.
-pub const CREATE_PARAMS_FIELDS: &[&str] = &[
-    "resolveData",
-    "eventCount",
-    "sinceCursor",
-    "skipPreload",
-    "resumeId",
-    "resumePayloadDigest",
-];
-
 impl CreateParams {
     pub fn parse(params: Option<&Value>) -> Result<CreateParams, WorldError> {
         let Some(params) = params.filter(|p| !matches!(p, Value::Null)) else {
