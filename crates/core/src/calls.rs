@@ -16,55 +16,58 @@ pub struct Call {
     pub v5_only: bool,
 }
 
-const fn call(
-    name: &'static str,
-    repeatable: bool,
-    members: &'static [&'static str],
-    v5_only: bool,
-) -> Call {
+/// A call a caller may repeat when the transport failed (a read).
+const fn read(name: &'static str, members: &'static [&'static str]) -> Call {
     Call {
         name,
-        repeatable,
+        repeatable: true,
         members,
-        v5_only,
+        v5_only: false,
+    }
+}
+
+/// A call a caller may not repeat (a write).
+const fn write(name: &'static str, members: &'static [&'static str]) -> Call {
+    Call {
+        repeatable: false,
+        ..read(name, members)
+    }
+}
+
+impl Call {
+    const fn v5_only(self) -> Call {
+        Call {
+            v5_only: true,
+            ..self
+        }
     }
 }
 
 /// The `World` calls: the one list of them.
 pub const CALLS: &[Call] = &[
-    call("createEvent", false, &["events.create"], false),
-    call("createEventBatch", false, &["events.createBatch"], true),
-    call("getRun", true, &["runs.get"], false),
-    call("getRuns", true, &["runs.getMany"], true),
-    call(
-        "waitForTerminalStatus",
-        true,
-        &["runs.waitForTerminalStatus"],
-        true,
-    ),
-    call("cancelRuns", false, &["runs.cancelMany"], true),
-    call("listRuns", true, &["runs.list"], false),
-    call("getStep", true, &["steps.get"], false),
-    call("listSteps", true, &["steps.list"], false),
-    call("getEvent", true, &["events.get"], false),
-    call(
-        "listEvents",
-        true,
-        &["events.list", "events.listByCorrelationId"],
-        false,
-    ),
-    call("getHook", true, &["hooks.get"], false),
-    call("getHookByToken", true, &["hooks.getByToken"], false),
-    call("listHooks", true, &["hooks.list"], false),
-    call("encryptionKey", true, &["getEncryptionKeyForRun"], false),
-    call("deploymentId", true, &[], false),
-    call("queue", false, &[], false),
-    call("queueBatch", false, &["queueBatch"], true),
-    call("recover", false, &[], false),
-    call("streamWrite", false, &[], false),
-    call("streamClose", false, &[], false),
-    call("streamTail", true, &[], false),
-    call("streamChunks", true, &[], false),
-    call("streamInfo", true, &[], false),
-    call("listStreams", true, &[], false),
+    write("createEvent", &["events.create"]),
+    write("createEventBatch", &["events.createBatch"]).v5_only(),
+    read("getRun", &["runs.get"]),
+    read("getRuns", &["runs.getMany"]).v5_only(),
+    read("waitForTerminalStatus", &["runs.waitForTerminalStatus"]).v5_only(),
+    write("cancelRuns", &["runs.cancelMany"]).v5_only(),
+    read("listRuns", &["runs.list"]),
+    read("getStep", &["steps.get"]),
+    read("listSteps", &["steps.list"]),
+    read("getEvent", &["events.get"]),
+    read("listEvents", &["events.list", "events.listByCorrelationId"]),
+    read("getHook", &["hooks.get"]),
+    read("getHookByToken", &["hooks.getByToken"]),
+    read("listHooks", &["hooks.list"]),
+    read("encryptionKey", &["getEncryptionKeyForRun"]),
+    read("deploymentId", &[]),
+    write("queue", &[]),
+    write("queueBatch", &["queueBatch"]).v5_only(),
+    write("recover", &[]),
+    write("streamWrite", &[]),
+    write("streamClose", &[]),
+    read("streamTail", &[]),
+    read("streamChunks", &[]),
+    read("streamInfo", &[]),
+    read("listStreams", &[]),
 ];

@@ -102,40 +102,24 @@ impl ReadParams {
                 ))
             }
         };
-        let resolve_data = match value::get(params, "resolveData") {
-            None | Some(Value::Null) => ResolveData::All,
-            Some(Value::Text(t)) if t == "all" => ResolveData::All,
-            Some(Value::Text(t)) if t == "none" => ResolveData::None,
-            Some(other) => {
-                return Err(WorldError::invalid(
-                    "INVALID_PARAMS",
-                    format!(
-                        "Invalid `resolveData`: {}; allowed: 'all' or 'none'",
-                        describe(other)
-                    ),
-                ))
-            }
-        };
+        let resolve_data = one_of(
+            value::get(params, "resolveData"),
+            ("INVALID_PARAMS", "resolveData"),
+            ResolveData::All,
+            &[("all", ResolveData::All), ("none", ResolveData::None)],
+        )?;
         let pagination = value::get(params, "pagination").unwrap_or(&empty);
         let limit = page_limit(
             value::get(pagination, "limit"),
             "pagination.limit",
             default_limit,
         )?;
-        let sort_order = match value::get(pagination, "sortOrder") {
-            None | Some(Value::Null) => default_order,
-            Some(Value::Text(t)) if t == "asc" => SortOrder::Asc,
-            Some(Value::Text(t)) if t == "desc" => SortOrder::Desc,
-            Some(other) => {
-                return Err(WorldError::invalid(
-                    "INVALID_PAGINATION",
-                    format!(
-                        "Invalid `pagination.sortOrder`: {}; allowed: 'asc' or 'desc'",
-                        describe(other)
-                    ),
-                ))
-            }
-        };
+        let sort_order = one_of(
+            value::get(pagination, "sortOrder"),
+            ("INVALID_PAGINATION", "pagination.sortOrder"),
+            default_order,
+            &[("asc", SortOrder::Asc), ("desc", SortOrder::Desc)],
+        )?;
         Ok(ReadParams {
             resolve_data,
             page: Page {
@@ -179,6 +163,34 @@ impl ReadParams {
             correlation_id: optional_text(params, "correlationId")?,
         })
     }
+}
+
+/// A field that takes one of a few words: absent or null is `default`; anything else is
+/// refused with `code`, naming the field and the words allowed.
+fn one_of<T: Copy>(
+    v: Option<&Value>,
+    (code, field): (&'static str, &str),
+    default: T,
+    choices: &[(&str, T)],
+) -> Result<T, WorldError> {
+    let Some(v) = v.filter(|v| !matches!(v, Value::Null)) else {
+        return Ok(default);
+    };
+    let chosen = match v {
+        Value::Text(t) => choices.iter().find(|(word, _)| word == t),
+        _ => None,
+    };
+    chosen.map(|&(_, value)| value).ok_or_else(|| {
+        let words: Vec<String> = choices.iter().map(|(w, _)| format!("'{w}'")).collect();
+        WorldError::invalid(
+            code,
+            format!(
+                "Invalid `{field}`: {}; allowed: {}",
+                describe(v),
+                words.join(" or ")
+            ),
+        )
+    })
 }
 
 /// A page size as a reader is given it (`field` names it in the error): absent is
