@@ -1,4 +1,4 @@
-// npm run bench: the same workloads through this World and the two reference Worlds, one
+// npm run bench: the same workloads through this World and the reference Worlds, one
 // after another, BENCH_ROUNDS times, then a table of medians and ratios (BENCHMARKS.md
 // explains every number and how it is measured; this script rewrites its results section).
 //
@@ -7,7 +7,7 @@
 //
 // Knobs: BENCH_ROUNDS (3), BENCH_RUNS (10 runs of the 3-step workflow per mode),
 // BENCH_CONCURRENCY (10), BENCH_STEPS (50), BENCH_CHUNKS (1000),
-// BENCH_WORLDS (cloudflare-remote,cloudflare-worker,local,postgres; also cloudflare),
+// BENCH_WORLDS (cloudflare-remote,cloudflare-worker,local,local-v5,postgres,workflows; also cloudflare),
 // BENCH_SKIP_BUILD=1,
 // BENCH_WRITE=0 (do not touch BENCHMARKS.md), BENCH_WORKERD_LOCK=<file> (run each
 // workerd-backed child under `flock <file>`, so that only one workerd job runs at a time
@@ -18,8 +18,10 @@
 // js/remote.js); cloudflare (opt-in) = the same Worker with the Node host's World on
 // wrangler's binding proxy (a development path); cloudflare-worker = the 5.x line with its workflows
 // executed inside the example Worker (examples/worker, counted by bench/worker-v5.js), nothing
-// in Node but the HTTP client; local = @workflow/world-local 4.4.1;
-// postgres = @workflow/world-postgres 4.3.7 on a scratch PostgreSQL server.
+// in Node but the HTTP client; local = @workflow/world-local 4.4.1; local-v5 =
+// @workflow/world-local 5.0.0-beta.46 with the Worker's workflows and runtime, on Node;
+// postgres = @workflow/world-postgres 4.3.7 on a scratch PostgreSQL server; workflows = the
+// workloads written as Cloudflare Workflows in the same local workerd (bench/cf-workflows.mjs).
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -29,7 +31,7 @@ import { startPostgres } from './postgres.mjs';
 import { buildReport } from './report.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const WORLDS = (process.env.BENCH_WORLDS ?? 'cloudflare-remote,cloudflare-worker,local,postgres')
+const WORLDS = (process.env.BENCH_WORLDS ?? 'cloudflare-remote,cloudflare-worker,local,local-v5,postgres,workflows')
   .split(',')
   .map((w) => w.trim())
   .filter(Boolean);
@@ -136,8 +138,10 @@ try {
     for (const world of WORLDS) {
       if (skipped[world]) continue;
       const t0 = Date.now();
-      const r = await child('world.mjs', [world], pg?.url ? { BENCH_POSTGRES_URL: pg.url } : {}, {
-        lock: world.startsWith('cloudflare') ? LOCK : undefined,
+      // Cloudflare Workflows runs its own Worker (bench/cf-workflows.mjs); every other World the app.
+      const [script, args] = world === 'workflows' ? ['cf-workflows.mjs', []] : ['world.mjs', [world]];
+      const r = await child(script, args, pg?.url ? { BENCH_POSTGRES_URL: pg.url } : {}, {
+        lock: world.startsWith('cloudflare') || world === 'workflows' ? LOCK : undefined,
       });
       const s = ((Date.now() - t0) / 1000).toFixed(0);
       childMs += r.elapsedMs ?? Date.now() - t0;

@@ -21,6 +21,25 @@ export function quantile(values, q) {
 }
 
 /**
+ * A workload's figures from its runs (`ms`: start to completion, `seenMs`: start to the
+ * poll that saw it) and its wall time.
+ */
+export function summary(results, wallMs) {
+  const latencies = results.map((r) => r.ms);
+  return {
+    runs: latencies.length,
+    wallMs,
+    runsPerSec: (latencies.length / wallMs) * 1000,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    seenP50: quantile(
+      results.map((r) => r.seenMs ?? r.ms),
+      0.5,
+    ),
+  };
+}
+
+/**
  * Cloudflare's list prices, per unit: D1 rows written, Queues operations (3 per delivered
  * message), R2 Class A / B, Workers requests, Durable Objects (the executors: requests,
  * duration per GB-s at 128 MB, SQLite storage rows written, of which an executor writes
@@ -41,7 +60,16 @@ export const PRICE = {
   doRowWritten: 1.0 / 1e6,
   doRowsPerMessage: 4,
   vercelWorkflowsStep: 25 / 1e6,
+  /** Workers Standard CPU time, which Cloudflare Workflows and this World's Worker both pay. */
+  cpuMs: 0.02 / 1e6,
 };
+
+/**
+ * CPU time is not measured in local workerd: the cost model assumes this many CPU ms per
+ * step, for this World's Worker and for a Workflow alike (BENCH_CPU_MS_PER_STEP). The wasm
+ * core's own share is measured (its row below); the runtime's replay on QuickJS is not.
+ */
+const CPU_MS_PER_STEP = Number(process.env.BENCH_CPU_MS_PER_STEP ?? 1);
 
 const get = (obj, pathStr) => pathStr.split('.').reduce((o, k) => o?.[k], obj);
 
@@ -84,15 +112,30 @@ export function buildReport(run) {
     'cloudflare-remote': 'this World (4.x, Node host, World over HTTP)',
     cloudflare: 'this World (4.x, Node host, binding proxy)',
     'cloudflare-worker': 'this World (5.x, in the Worker)',
-    local: 'world-local',
-    postgres: 'world-postgres',
+    local: 'world-local 4 (4.x)',
+    'local-v5': 'world-local 5 (5.x, same runtime as the Worker)',
+    postgres: 'world-postgres 4 (4.x)',
+    workflows: 'Cloudflare Workflows (no stream)',
   };
-  const SHORT = { 'cloudflare-remote': 'remote', cloudflare: 'proxy', 'cloudflare-worker': 'worker' };
+  const SHORT = {
+    'cloudflare-remote': 'remote',
+    cloudflare: 'proxy',
+    'cloudflare-worker': 'worker',
+    local: 'local 4',
+    'local-v5': 'local 5',
+    postgres: 'pg',
+    workflows: 'CF Workflows',
+  };
   const present = WORLDS.filter((w) => results[w]?.length);
   const ours = present.filter((w) => w.startsWith('cloudflare'));
   const refs = present.filter((w) => !w.startsWith('cloudflare'));
-  const ratioCols = ours.flatMap((o) => refs.map((r) => [o, r]));
-  const ratioName = (o, r) => `${SHORT[o]} / ${r === 'local' ? 'local' : 'pg'}`;
+  // Each topology against its peers: the 4.x Node host against the 4.x references; the 5.x
+  // Worker against world-local 5 (the same runtime), Cloudflare Workflows and world-postgres.
+  const PEERS = { 'cloudflare-worker': ['local-v5', 'workflows', 'postgres'] };
+  const ratioCols = ours.flatMap((o) =>
+    refs.filter((r) => (PEERS[o] ?? ['local', 'postgres']).includes(r)).map((r) => [o, r]),
+  );
+  const ratioName = (o, r) => `${SHORT[o]} / ${SHORT[r]}`;
 
   const comparison = table(
     ['workload', ...present.map((w) => NAMES[w]), ...ratioCols.map(([o, r]) => ratioName(o, r))],
@@ -257,6 +300,27 @@ export function buildReport(run) {
     ],
   );
   const costTable = table(['this World, local workerd', ...costWorlds.map((w) => NAMES[w])], costRows);
+
+  // Against the platforms' billing: a 3-step run at list prices. This World in the Worker
+  // pays what it was counted doing plus CPU; a Cloudflare Workflow pays one request (its
+  // instance) plus CPU, its storage aside (a run's state, kept for its retention); Vercel
+  // Workflows charges per step.
+  const worker = costs['cloudflare-worker']?.run;
+  const cpu = 3 * CPU_MS_PER_STEP * PRICE.cpuMs * 1e6;
+  const billing = [
+    ['this World (5.x, in the Worker)', worker ? worker.total + cpu : undefined, 'counted above, + CPU'],
+    ['Cloudflare Workflows', PRICE.workerRequest * 1e6 + cpu, '1 request + CPU; storage not counted'],
+    ['Vercel Workflows', 3 * PRICE.vercelWorkflowsStep * 1e6, '3 steps at $25 per million'],
+  ];
+  const billingTable = table(
+    [
+      `a 3-step run, billed (CPU assumed ${CPU_MS_PER_STEP} ms per step at $0.02 per million CPU-ms)`,
+      'per million runs',
+      'per million steps',
+      'made of',
+    ],
+    billing.map(([who, total, what]) => [who, $(total), total === undefined ? '–' : $(total / 3), what]),
+  );
   const ev = wasm.eventsCreate;
   const inst = wasm.instantiate;
   const onlyRows = [
@@ -344,6 +408,8 @@ export function buildReport(run) {
     comparison,
     '',
     costTable,
+    '',
+    billingTable,
     '',
     onlyTable,
     '',

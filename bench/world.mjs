@@ -1,7 +1,7 @@
 // One World's part of `npm run bench` (bench/main.mjs starts it, once per World and
 // round, each in its own process because a World is set once per process):
 //
-//   node bench/world.mjs cloudflare-remote|cloudflare|cloudflare-worker|local|postgres
+//   node bench/world.mjs cloudflare-remote|cloudflare|cloudflare-worker|local|local-v5|postgres
 //
 // Starts the example app (examples/basic/app.mjs) on that World, runs the workloads of
 // examples/worker/workflows/bench.ts and prints one line `@@BENCH@@<json>` with the results.
@@ -10,7 +10,8 @@
 // Worker with the Node host's World on wrangler's binding proxy (`startApp({ wrapEnv })`).
 // cloudflare-worker is the 5.x line's topology instead: the example Worker
 // (examples/worker, its workflows executed inside workerd, the same workloads in
-// examples/worker/workflows/bench.ts) behind bench/worker-v5.js, driven over HTTP.
+// examples/worker/workflows/bench.ts) behind bench/worker-v5.js, driven over HTTP; local-v5 is
+// world-local 5 running the same built workflows on the same runtime in this process.
 // Knobs (env): BENCH_RUNS (runs of the 3-step workflow per mode, default 10),
 // BENCH_CONCURRENCY (10), BENCH_STEPS (50), BENCH_CHUNKS (1000), BENCH_POSTGRES_URL,
 // BENCH_ONLY (a,b,c: the workloads to run), BENCH_PROFILE=1 (cloudflare*: also a timeline
@@ -19,14 +20,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startApp } from '../examples/basic/app.mjs';
 import { workerClient } from '../examples/worker/app.mjs';
 import { createWorld } from '../js/node.js';
 import { createWorld as createRemoteWorld } from '../js/remote.js';
 import { ROOT } from '../scripts/env.mjs';
 import { addCounts, countingEnv, newCounts, reportedCounts, resetCounts } from '../tests/support/counting.mjs';
 import { localWorld, postgresWorld } from '../tests/support/worlds.mjs';
-import { quantile } from './report.mjs';
+import { quantile, summary } from './report.mjs';
 
 const which = process.argv[2];
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
@@ -97,8 +97,8 @@ if (workerTopology) {
 } else if (which === 'postgres') {
   if (!process.env.BENCH_POSTGRES_URL) throw new Error('bench/world.mjs postgres needs BENCH_POSTGRES_URL');
   options.world = ({ base }) => postgresWorld(process.env.BENCH_POSTGRES_URL, base);
-} else {
-  console.error('usage: node bench/world.mjs cloudflare-remote|cloudflare|cloudflare-worker|local|postgres');
+} else if (which !== 'local-v5') {
+  console.error('usage: node bench/world.mjs cloudflare-remote|cloudflare|cloudflare-worker|local|local-v5|postgres');
   process.exit(2);
 }
 
@@ -134,7 +134,30 @@ async function startWorkerTopology() {
   };
 }
 
-const app = workerTopology ? await startWorkerTopology() : await startApp(options);
+/**
+ * world-local 5 with the same 5.x workflows and runtime as the Worker, on Node
+ * (tests/support/local-v5-host.mjs), shaped like startApp()'s app for the workloads below.
+ */
+async function startLocalV5() {
+  const { hostOnWorldLocal5 } = await import('../tests/support/local-v5-host.mjs');
+  const host = await hostOnWorldLocal5();
+  return {
+    world: host.world,
+    api: host.api,
+    start: async (name, args) => {
+      const { runId } = await host.start(name, args);
+      return { runId, getReadable: () => host.api.getRun(runId).getReadable() };
+    },
+    close: () => host.close(),
+  };
+}
+
+// The 4.x app is loaded only for the 4.x Worlds: one process holds one runtime line.
+const app = workerTopology
+  ? await startWorkerTopology()
+  : which === 'local-v5'
+    ? await startLocalV5()
+    : await (await import('../examples/basic/app.mjs')).startApp(options);
 if (FLUSH_MS !== undefined) app.world.streamFlushIntervalMs = Number(FLUSH_MS);
 
 // In the profile, every call the runtime makes on the World goes on the timeline too.
@@ -335,21 +358,6 @@ async function countsSince(fn) {
   return { result, counts: { node, worker, total: addCounts(structuredClone(node), worker) } };
 }
 
-function summary(results, wallMs) {
-  const latencies = results.map((r) => r.ms);
-  return {
-    runs: latencies.length,
-    wallMs,
-    runsPerSec: (latencies.length / wallMs) * 1000,
-    p50: quantile(latencies, 0.5),
-    p99: quantile(latencies, 0.99),
-    seenP50: quantile(
-      results.map((r) => r.seenMs),
-      0.5,
-    ),
-  };
-}
-
 const out = { world: which, runs: RUNS, concurrency: CONCURRENCY, steps: STEPS, chunks: CHUNKS, flushMs: FLUSH_MS };
 try {
   // Warm-up: the first runs pay for module loading and JIT; not measured.
@@ -424,8 +432,15 @@ try {
     );
     const { arrivals } = result;
     const value = await app.api.getRun(result.runId).returnValue;
-    if (arrivals.length !== CHUNKS || arrivals.some((a, i) => a.k !== i)) {
-      throw new Error(`stream: read ${arrivals.length} chunks, expected ${CHUNKS} in order`);
+    // Every chunk must arrive. This World must also deliver them in order (a failed round
+    // otherwise); a reference that does not is measured anyway, its misplaced chunks counted
+    // (world-local 5.0.0-beta.46 swaps two now and then).
+    const misplaced = arrivals.filter((a, i) => a.k !== i).length;
+    const sorted = arrivals.map((a) => a.k).sort((x, y) => x - y);
+    if (arrivals.length !== CHUNKS || sorted.some((k, i) => k !== i) || (misplaced && which.startsWith('cloudflare'))) {
+      const at = arrivals.findIndex((a, i) => a.k !== i);
+      const around = arrivals.slice(Math.max(0, at - 2), at + 3).map((a) => a.k);
+      throw new Error(`stream: read ${arrivals.length} chunks, expected ${CHUNKS} in order; at ${at}: ${around}`);
     }
     const latencies = arrivals.map((a) => a.latency);
     out.stream = {
@@ -435,6 +450,7 @@ try {
       readerSpanMs: arrivals[arrivals.length - 1].at - value.started,
       latencyP50: quantile(latencies, 0.5),
       latencyP99: quantile(latencies, 0.99),
+      misplaced,
     };
     if (counts) out.perStream = { counts, chunks: CHUNKS, bytes };
   }
