@@ -1,7 +1,7 @@
 // Workflows of `npm run bench` (bench/main.mjs, BENCHMARKS.md): the same code runs on every
 // World compared there (examples/basic copies it in: scripts/build-node-example.mjs). The
 // steps do no work of their own, so what is measured is the World and the runtime around it.
-// (performance.now() in a Worker advances only across I/O, so the stream's stamps are coarse.)
+// (On Cloudflare's edge performance.now() advances only across I/O; in local workerd it is real.)
 import { getWritable } from 'workflow';
 
 async function inc(x: number) {
