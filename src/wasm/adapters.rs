@@ -247,18 +247,36 @@ impl Clock for SystemClock {
     }
 }
 
-/// `crypto.getRandomValues`, which workerd and Node 22 have.
+/// `crypto.getRandomValues`, which workerd and Node 22 have, read [`POOL_BYTES`] at a time:
+/// every read crosses into JS (about 15 µs in Node), and one `events.create` takes three or
+/// four ids, which made it the largest share of the core's CPU per call (BENCHMARKS.md).
 pub struct Crypto;
+
+const POOL_BYTES: usize = 4096;
+
+thread_local! {
+    /// Random bytes not handed out yet, from the end.
+    static POOL: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 impl Entropy for Crypto {
     fn random(&self) -> u128 {
-        let mut bytes = [0u8; 16];
-        // If it ever failed, ids would still be unique per millisecond only by chance,
-        // so fall back to time.
-        if getrandom::getrandom(&mut bytes).is_err() {
-            return js_sys::Math::random().to_bits() as u128
-                ^ (js_sys::Date::now().to_bits() as u128) << 64;
-        }
-        u128::from_le_bytes(bytes)
+        POOL.with_borrow_mut(|pool| {
+            if pool.len() < 16 {
+                pool.resize(POOL_BYTES, 0);
+                // If it ever failed, ids would still be unique per millisecond only by
+                // chance, so fall back to time.
+                if getrandom::getrandom(pool).is_err() {
+                    pool.clear();
+                    return js_sys::Math::random().to_bits() as u128
+                        ^ (js_sys::Date::now().to_bits() as u128) << 64;
+                }
+            }
+            let at = pool.len() - 16;
+            let mut bytes = [0u8; 16];
+            bytes.copy_from_slice(&pool[at..]);
+            pool.truncate(at);
+            u128::from_le_bytes(bytes)
+        })
     }
 }
