@@ -91,33 +91,11 @@ pub fn sign_remote(secret: &str, method: &str, path: &str, body: &str) -> Result
     ))
 }
 
-/// One `World` call (`calls::CALLS`).
-#[derive(Serialize, Tsify)]
-#[serde(rename_all = "camelCase")]
-pub struct WorldCall {
-    pub name: &'static str,
-    /// A caller may send it again when the transport failed.
-    pub repeatable: bool,
-    /// The members of the contract's World it answers (`runs.get`, …).
-    pub members: &'static [&'static str],
-    /// Only the 5.x line's World has those members.
-    pub v5_only: bool,
-}
-
-/// The `World` calls, for the World's members (js/world.js), `serveWorld` (js/serve.js)
-/// and the World over HTTP (js/remote.js): the one list of them.
-#[wasm_bindgen(js_name = worldCalls, unchecked_return_type = "WorldCall[]")]
+/// The `World` calls (`calls::CALLS`), for the World's members (js/world.js), `serveWorld`
+/// (js/serve.js) and the World over HTTP (js/remote.js): the one list of them.
+#[wasm_bindgen(js_name = worldCalls, unchecked_return_type = "Call[]")]
 pub fn world_calls() -> Result<JsValue, JsValue> {
-    let calls: Vec<WorldCall> = crate::calls::CALLS
-        .iter()
-        .map(|c| WorldCall {
-            name: c.name,
-            repeatable: c.repeatable,
-            members: c.members,
-            v5_only: c.v5_only,
-        })
-        .collect();
-    Ok(to_value(&calls)?)
+    Ok(to_value(crate::calls::CALLS)?)
 }
 
 /// `events.create`'s params as sent over HTTP: only their data fields (core passes

@@ -72,12 +72,13 @@ pub(super) fn data_fields(params: &JsValue) -> JsValue {
         let data = if v.is_function() || v.is_symbol() {
             false
         } else if v.is_object() {
+            // A plain object's prototype is null or Object.prototype, whose own is null.
             let proto = Object::get_prototype_of(&v);
             Array::is_array(&v)
                 || v.is_instance_of::<js_sys::Date>()
                 || v.is_instance_of::<Uint8Array>()
                 || proto.is_null()
-                || proto == Object::get_prototype_of(&Object::new())
+                || Object::get_prototype_of(&proto).is_null()
         } else {
             true
         };

@@ -1,8 +1,13 @@
 //! The calls of the Rust `World` (src/wasm/world.rs), listed once: js/ builds the contract's
 //! World from them and the World over HTTP serves them.
 
+use serde::Serialize;
+
 /// One call of the Rust `World` (src/wasm/world.rs) that js/ builds the contract's World
 /// from (js/world.js `worldOver`) and the World over HTTP serves (js/serve.js, js/remote.js).
+#[derive(Serialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
+#[serde(rename_all = "camelCase")]
 pub struct Call {
     pub name: &'static str,
     /// Whether a caller may send it again when the transport failed: reads may; a write may

@@ -9,10 +9,6 @@ use crate::model::{
 };
 pub use crate::sql::{Sql, SqlValue, Statement};
 
-fn opt_int(v: Option<i64>) -> SqlValue {
-    SqlValue::opt_int(v)
-}
-
 fn opt_value(v: &Option<Payload>) -> SqlValue {
     SqlValue::payload(v.as_deref())
 }
@@ -363,7 +359,7 @@ fn run_row(r: &Run) -> Vec<(&'static str, SqlValue)> {
         ("status", SqlValue::Text(r.status.as_str().into())),
         ("deployment_id", SqlValue::Text(r.deployment_id.clone())),
         ("workflow_name", SqlValue::Text(r.workflow_name.clone())),
-        ("spec_version", opt_int(r.spec_version)),
+        ("spec_version", SqlValue::opt_int(r.spec_version)),
         ("execution_context", opt_value(&r.execution_context)),
         ("input", opt_value(&r.input)),
         ("started_at", SqlValue::opt_time(r.started_at)),
@@ -394,7 +390,7 @@ fn step_row(s: &Step) -> Vec<(&'static str, SqlValue)> {
         ("started_at", SqlValue::opt_time(s.started_at)),
         ("created_at", SqlValue::time(s.created_at)),
         ("updated_at", SqlValue::time(s.updated_at)),
-        ("spec_version", opt_int(s.spec_version)),
+        ("spec_version", SqlValue::opt_int(s.spec_version)),
     ]
 }
 
@@ -409,7 +405,7 @@ fn hook_row(h: &Hook) -> Vec<(&'static str, SqlValue)> {
         ("project_id", SqlValue::Text(h.project_id.clone())),
         ("environment", SqlValue::Text(h.environment.clone())),
         ("created_at", SqlValue::time(h.created_at)),
-        ("spec_version", opt_int(h.spec_version)),
+        ("spec_version", SqlValue::opt_int(h.spec_version)),
         ("is_system", opt_flag(h.is_system)),
         (
             "token_retention_until",
@@ -426,7 +422,7 @@ fn wait_row(w: &Wait) -> Vec<(&'static str, SqlValue)> {
         ("resume_at", SqlValue::opt_time(w.resume_at)),
         ("created_at", SqlValue::time(w.created_at)),
         ("updated_at", SqlValue::time(w.updated_at)),
-        ("spec_version", opt_int(w.spec_version)),
+        ("spec_version", SqlValue::opt_int(w.spec_version)),
     ]
 }
 
@@ -522,7 +518,7 @@ fn write_statement(w: &Write, when: &Condition, k: &Keys) -> Statement {
         ),
         Write::RetryStep { error, retry_after, now } => update(
             "status = 'pending', error = ?, retry_after = ?, updated_at = ?",
-            vec![error_value(&Some(error.clone())), opt_int(*retry_after), SqlValue::Integer(*now)],
+            vec![error_value(&Some(error.clone())), SqlValue::opt_int(*retry_after), SqlValue::Integer(*now)],
             "steps",
             step,
         ),
