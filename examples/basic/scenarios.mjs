@@ -145,7 +145,11 @@ export const scenarios = [
     async drive(app) {
       const parent = await app.start('parent', [41]);
       const outcome = await settle(parent);
-      const child = outcome.value?.childRunId ? app.api.getRun(outcome.value.childRunId) : undefined;
+      const childRunId = outcome.value?.childRunId;
+      // When start() lost its reply, the child's run is created by its first delivery
+      // (resilient start), which may land after the parent ends.
+      if (childRunId) await eventually('the child run', () => app.world.runs.get(childRunId)).catch(() => {});
+      const child = childRunId ? app.api.getRun(childRunId) : undefined;
       const childOutcome = child ? await settle(child) : undefined;
       return {
         ...outcome,
